@@ -1,0 +1,261 @@
+// Activations and elementwise kernels over f32 arrays in linear memory.
+//
+// The vector math here (exp, tanh, sigmoid, erf) is also what GEMM and the
+// convolutions use to fuse an activation into their write-back, so that a
+// layer's output is touched once.
+
+// Activation codes shared with the host (src/runtime/kernels.ts: Activation).
+export const ACT_NONE: i32 = 0;
+export const ACT_RELU: i32 = 1;
+export const ACT_RELU6: i32 = 2;
+export const ACT_GELU: i32 = 3; // exact (erf) GELU, PyTorch's default
+export const ACT_TANH: i32 = 4;
+export const ACT_SIGMOID: i32 = 5;
+
+// exp(x) for four lanes: x = n·ln2 + r with |r| ≤ ln2/2, exp(r) by a degree-6
+// polynomial (Cephes expf coefficients), 2^n built in the exponent bits.
+// Relative error ≈ 2 ulp; inputs below −87.3 give 0 and inputs above 88 give
+// exp(88) ≈ 1.65e38 (so 2^n never reaches the infinite exponent).
+// @ts-ignore: decorator
+@inline export function exp4(x: v128): v128 {
+  x = f32x4.min(x, f32x4.splat(88.0));
+  const tooSmall = f32x4.lt(x, f32x4.splat(-87.33654));
+  x = f32x4.max(x, f32x4.splat(-87.33654));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  const r2 = f32x4.mul(r, r);
+  p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1.0));
+  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return v128.andnot(f32x4.mul(p, pow2n), tooSmall);
+}
+
+// log(x) for x > 0 (Cephes logf): x = 2^e·m with m in [√½, √2), log(m) by a
+// polynomial. Written out because Math.log brings lookup tables, and data
+// segments would break instantiating over a shared memory.
+// @ts-ignore: decorator
+@inline function logf(x: f32): f32 {
+  const bits = reinterpret<i32>(x);
+  let e = <f32>((bits >> 23) - 126);
+  let m = reinterpret<f32>((bits & 0x007fffff) | 0x3f000000); // [0.5, 1)
+  if (m < 0.70710678) { m = m + m - 1.0; e -= 1.0; } else { m = m - 1.0; }
+  const z = m * m;
+  let p: f32 = 7.0376836292e-2;
+  p = p * m - 1.1514610310e-1;
+  p = p * m + 1.1676998740e-1;
+  p = p * m - 1.2420140846e-1;
+  p = p * m + 1.4249322787e-1;
+  p = p * m - 1.6668057665e-1;
+  p = p * m + 2.0000714765e-1;
+  p = p * m - 2.4999993993e-1;
+  p = p * m + 3.3333331174e-1;
+  let y = p * m * z;
+  y += -2.12194440e-4 * e;
+  y += -0.5 * z;
+  return m + y + 0.693359375 * e;
+}
+
+// sigmoid(x) = 1 / (1 + exp(-x)); exact to ~1e-7 absolute everywhere.
+// @ts-ignore: decorator
+@inline export function sigmoid4(x: v128): v128 {
+  return f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), exp4(f32x4.neg(x))));
+}
+
+// tanh(x) = sign(x)·(1 − e)/(1 + e) with e = exp(−2|x|): never overflows.
+// @ts-ignore: decorator
+@inline export function tanh4(x: v128): v128 {
+  const e = exp4(f32x4.mul(f32x4.abs(x), f32x4.splat(-2.0)));
+  const t = f32x4.div(f32x4.sub(f32x4.splat(1.0), e), f32x4.add(f32x4.splat(1.0), e));
+  // copy the sign bit of x onto t
+  return v128.or(t, v128.and(x, i32x4.splat(0x80000000)));
+}
+
+// erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7), odd-extended.
+// @ts-ignore: decorator
+@inline export function erf4(x: v128): v128 {
+  const ax = f32x4.abs(x);
+  const t = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), f32x4.mul(ax, f32x4.splat(0.3275911))));
+  let p = f32x4.splat(1.061405429);
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(-1.453152027));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(1.421413741));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(-0.284496736));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(0.254829592));
+  p = f32x4.mul(p, t);
+  const y = f32x4.sub(f32x4.splat(1.0), f32x4.mul(p, exp4(f32x4.neg(f32x4.mul(ax, ax)))));
+  return v128.or(y, v128.and(x, i32x4.splat(0x80000000)));
+}
+
+// gelu(x) = x/2 · (1 + erf(x/√2))
+// @ts-ignore: decorator
+@inline export function gelu4(x: v128): v128 {
+  const e = erf4(f32x4.mul(x, f32x4.splat(0.7071067811865476)));
+  return f32x4.mul(f32x4.mul(x, f32x4.splat(0.5)), f32x4.add(f32x4.splat(1.0), e));
+}
+
+// @ts-ignore: decorator
+@inline export function activate4(x: v128, act: i32): v128 {
+  switch (act) {
+    case ACT_RELU: return f32x4.max(x, f32x4.splat(0));
+    case ACT_RELU6: return f32x4.min(f32x4.max(x, f32x4.splat(0)), f32x4.splat(6.0));
+    case ACT_GELU: return gelu4(x);
+    case ACT_TANH: return tanh4(x);
+    case ACT_SIGMOID: return sigmoid4(x);
+    default: return x;
+  }
+}
+
+// The scalar tails reuse the vector code on one lane so that a value gets the
+// same result whichever lane or tail it lands in.
+// @ts-ignore: decorator
+@inline export function activate1(x: f32, act: i32): f32 {
+  return act == ACT_NONE ? x : f32x4.extract_lane(activate4(f32x4.splat(x), act), 0);
+}
+
+/** y[i] = act(x[i]) for i < n; x and y may be the same array. */
+export function f32_activation(n: i32, x: usize, y: usize, act: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, activate4(v128.load(x + o), act));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, activate1(load<f32>(x + o), act));
+  }
+}
+
+/**
+ * WaveNet's gated unit: y[r, c] = tanh(x[r, c]) · sigmoid(x[r, C + c]).
+ * x is [rows, 2C] (filter half, then gate half, as one conv produces them),
+ * y is [rows, C].
+ */
+export function f32_gated_tanh(rows: i32, C: i32, x: usize, y: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const xf = x + ((<usize>r * <usize>(2 * C)) << 2);
+    const xg = xf + (<usize>C << 2);
+    const yr = y + ((<usize>r * <usize>C) << 2);
+    let c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const o = <usize>c << 2;
+      v128.store(yr + o, f32x4.mul(tanh4(v128.load(xf + o)), sigmoid4(v128.load(xg + o))));
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 2;
+      const v = f32x4.mul(tanh4(f32x4.splat(load<f32>(xf + o))), sigmoid4(f32x4.splat(load<f32>(xg + o))));
+      store<f32>(yr + o, f32x4.extract_lane(v, 0));
+    }
+  }
+}
+
+/** Row-wise softmax (log = 0) or log-softmax (log = 1) of x [rows, n] into y. */
+export function f32_softmax_rows(rows: i32, n: i32, x: usize, y: usize, log: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + ((<usize>r * <usize>n) << 2);
+    const yr = y + ((<usize>r * <usize>n) << 2);
+    softmaxRow(n, xr, yr, 1.0, log);
+  }
+}
+
+/**
+ * softmax(scale·x) of one row, max-subtracted for stability. Shared with the
+ * attention kernel, which folds 1/√d into `scale`.
+ */
+export function softmaxRow(n: i32, x: usize, y: usize, scale: f32, log: i32): void {
+  if (n <= 0) return;
+  let vmax = f32x4.splat(-Infinity);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) vmax = f32x4.max(vmax, v128.load(x + (<usize>i << 2)));
+  let m = max(max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)),
+    max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
+  for (; i < n; i++) m = max(m, load<f32>(x + (<usize>i << 2)));
+  const vm = f32x4.splat(m);
+  const vs = f32x4.splat(scale);
+  let vsum = f32x4.splat(0);
+  let sum: f32 = 0;
+  i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const e = exp4(f32x4.mul(f32x4.sub(v128.load(x + o), vm), vs));
+    vsum = f32x4.add(vsum, e);
+    if (!log) v128.store(y + o, e);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const e = f32x4.extract_lane(exp4(f32x4.splat((load<f32>(x + o) - m) * scale)), 0);
+    sum += e;
+    if (!log) store<f32>(y + o, e);
+  }
+  sum += f32x4.extract_lane(vsum, 0) + f32x4.extract_lane(vsum, 1) +
+    f32x4.extract_lane(vsum, 2) + f32x4.extract_lane(vsum, 3);
+  if (log) {
+    // log softmax = s·(x − m) − log Σ exp(s·(x − m))
+    const lse = f32x4.splat(logf(sum));
+    i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, f32x4.sub(f32x4.mul(f32x4.sub(v128.load(x + o), vm), vs), lse));
+    }
+    const l = f32x4.extract_lane(lse, 0);
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      store<f32>(y + o, (load<f32>(x + o) - m) * scale - l);
+    }
+  } else {
+    const inv = f32x4.splat(1.0 / sum);
+    i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, f32x4.mul(v128.load(y + o), inv));
+    }
+    const s = f32x4.extract_lane(inv, 0);
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      store<f32>(y + o, load<f32>(y + o) * s);
+    }
+  }
+}
+
+/** y = a + b, elementwise over n values (any of them may alias). */
+export function f32_add(n: i32, a: usize, b: usize, y: usize): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
+/** y = a · b, elementwise over n values (any of them may alias). */
+export function f32_mul(n: i32, a: usize, b: usize, y: usize): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(a + o) * load<f32>(b + o));
+  }
+}
+
+/**
+ * Copies a [rows, cols] block between row-strided arrays. Channel concat of
+ * channels-last tensors is one call per input, each into its column offset
+ * of the output (dst = out + offset, dstStride = total channels).
+ */
+export function f32_copy_rows(rows: i32, cols: i32, src: usize, srcStride: i32, dst: usize, dstStride: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const s = src + ((<usize>r * <usize>srcStride) << 2);
+    const d = dst + ((<usize>r * <usize>dstStride) << 2);
+    memory.copy(d, s, <usize>cols << 2);
+  }
+}

@@ -1,0 +1,171 @@
+// SGEMM: C = act(A·B + bias), the workhorse behind Linear, pointwise and
+// im2col convolutions and attention.
+//
+// B is packed into 8-column strips: strip s holds rows k = 0..K-1 of
+// B[k, 8s .. 8s+7] contiguously (zero-padded past N), so the 4×8 micro-kernel
+// streams it with two v128 loads per k step. A is read in place (packing A
+// did not pay on this machine). Loops are blocked KC deep so a strip's block
+// (KC·32 bytes) stays in L1, and MC rows so A's block stays in L2.
+
+import { activate4, activate1 } from './activation';
+
+const KC: i32 = 256;
+const MC: i32 = 64;
+
+/** Floats needed to pack a K×N matrix: K · ⌈N/8⌉ · 8. */
+export function f32_gemm_packed_size(K: i32, N: i32): i32 {
+  return K * (((N + 7) >> 3) << 3);
+}
+
+/**
+ * Packs B (K×N) into strips at bp. With transposed = 1, b holds Bᵀ as [N, K]
+ * rows of stride ldb — PyTorch's Linear weight [out, in] and attention's K
+ * are packed this way without a separate transpose.
+ */
+export function f32_gemm_pack_b(K: i32, N: i32, b: usize, ldb: i32, transposed: i32, bp: usize): void {
+  const strips = (N + 7) >> 3;
+  for (let s = 0; s < strips; s++) {
+    const n0 = s << 3;
+    const nb = min(8, N - n0);
+    let dst = bp + ((<usize>s * <usize>K * 8) << 2);
+    for (let k = 0; k < K; k++) {
+      if (transposed) {
+        for (let j = 0; j < 8; j++) {
+          const v: f32 = j < nb ? load<f32>(b + ((<usize>(n0 + j) * <usize>ldb + <usize>k) << 2)) : 0;
+          store<f32>(dst + (<usize>j << 2), v);
+        }
+      } else {
+        const row = b + ((<usize>k * <usize>ldb + <usize>n0) << 2);
+        if (nb == 8) {
+          v128.store(dst, v128.load(row));
+          v128.store(dst, v128.load(row, 16), 16);
+        } else {
+          for (let j = 0; j < 8; j++) store<f32>(dst + (<usize>j << 2), j < nb ? load<f32>(row + (<usize>j << 2)) : 0);
+        }
+      }
+      dst += 32;
+    }
+  }
+}
+
+/**
+ * C[M, N] = act(A[M, K] · B + bias) with B packed by f32_gemm_pack_b.
+ * lda and ldc are row strides in floats; bias is [N] or 0 for none;
+ * accumulate = 1 adds to what C holds (C = act(C + A·B + bias)).
+ */
+export function f32_gemm_packed(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, c: usize, ldc: i32,
+  bias: usize, act: i32, accumulate: i32): void {
+  gemmPacked(M, N, K, a, lda, bp, K, c, ldc, bias, act, accumulate);
+}
+
+/**
+ * The same as f32_gemm_packed, with the packed B's strip height given apart
+ * from K: attention multiplies by a prefix (the first K rows) of a packed
+ * matrix of `stripK` rows when a causal mask cuts the keys short.
+ */
+export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK: i32, c: usize, ldc: i32,
+  bias: usize, act: i32, accumulate: i32): void {
+  if (M <= 0 || N <= 0) return;
+  const strips = (N + 7) >> 3;
+  const ldaB = <usize>lda << 2;
+  const ldcB = <usize>ldc << 2;
+  let k0 = 0;
+  do {
+    const kc = min(KC, K - k0);
+    const first = k0 == 0;
+    const last = k0 + kc >= K;
+    const loadC = !first || accumulate != 0;
+    const blockAct = last ? act : 0;
+    for (let m0 = 0; m0 < M; m0 += MC) {
+      const mEnd = min(M, m0 + MC);
+      for (let s = 0; s < strips; s++) {
+        const n0 = s << 3;
+        const nb = min(8, N - n0);
+        const bs = bp + ((<usize>(s * stripK + k0) * 8) << 2);
+        const bb: usize = first && bias != 0 ? bias + (<usize>n0 << 2) : 0;
+        let i = m0;
+        for (; i + 4 <= mEnd; i += 4) {
+          micro4x8(kc, a + <usize>i * ldaB + (<usize>k0 << 2), ldaB, bs, c + <usize>i * ldcB + (<usize>n0 << 2), ldcB,
+            nb, loadC, bb, blockAct);
+        }
+        for (; i < mEnd; i++) {
+          micro1x8(kc, a + <usize>i * ldaB + (<usize>k0 << 2), bs, c + <usize>i * ldcB + (<usize>n0 << 2), nb, loadC, bb,
+            blockAct);
+        }
+      }
+    }
+    k0 += kc;
+  } while (k0 < K);
+}
+
+// 4 rows × 8 columns: 8 accumulators, 2 B loads and 4 broadcasts per k step.
+// Larger tiles made V8 spill registers here (see TOOLCHAIN.md).
+// @ts-ignore: decorator
+@inline function micro4x8(kc: i32, a: usize, ldaB: usize, b: usize, c: usize, ldcB: usize, nb: i32, loadC: bool,
+  bias: usize, act: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const a1 = a + ldaB, a2 = a1 + ldaB, a3 = a2 + ldaB;
+  for (let k = 0; k < kc; k++) {
+    const ko = <usize>k << 2;
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    let x = f32x4.splat(load<f32>(a + ko));
+    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = f32x4.splat(load<f32>(a1 + ko));
+    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = f32x4.splat(load<f32>(a2 + ko));
+    c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = f32x4.splat(load<f32>(a3 + ko));
+    c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    b += 32;
+  }
+  writeRow(c, c00, c01, nb, loadC, bias, act);
+  writeRow(c + ldcB, c10, c11, nb, loadC, bias, act);
+  writeRow(c + 2 * ldcB, c20, c21, nb, loadC, bias, act);
+  writeRow(c + 3 * ldcB, c30, c31, nb, loadC, bias, act);
+}
+
+// @ts-ignore: decorator
+@inline function micro1x8(kc: i32, a: usize, b: usize, c: usize, nb: i32, loadC: bool, bias: usize, act: i32): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const x = f32x4.splat(load<f32>(a + (<usize>k << 2)));
+    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(b)));
+    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(b, 16)));
+    b += 32;
+  }
+  writeRow(c, c0, c1, nb, loadC, bias, act);
+}
+
+// Stores one row of a tile: adds what C held and the bias, applies the
+// activation, and stores only the nb valid columns of a partial strip (bias
+// and C are never read past column N).
+// @ts-ignore: decorator
+@inline function writeRow(c: usize, v0: v128, v1: v128, nb: i32, loadC: bool, bias: usize, act: i32): void {
+  if (nb == 8) {
+    if (loadC) { v0 = f32x4.add(v0, v128.load(c)); v1 = f32x4.add(v1, v128.load(c, 16)); }
+    if (bias) { v0 = f32x4.add(v0, v128.load(bias)); v1 = f32x4.add(v1, v128.load(bias, 16)); }
+    v128.store(c, activate4(v0, act));
+    v128.store(c, activate4(v1, act), 16);
+    return;
+  }
+  for (let j = 0; j < nb; j++) {
+    let v: f32 = j < 4 ? laneOf(v0, j) : laneOf(v1, j - 4);
+    const o = <usize>j << 2;
+    if (loadC) v += load<f32>(c + o);
+    if (bias) v += load<f32>(bias + o);
+    store<f32>(c + o, activate1(v, act));
+  }
+}
+
+// @ts-ignore: decorator
+@inline function laneOf(v: v128, j: i32): f32 {
+  switch (j) {
+    case 0: return f32x4.extract_lane(v, 0);
+    case 1: return f32x4.extract_lane(v, 1);
+    case 2: return f32x4.extract_lane(v, 2);
+    default: return f32x4.extract_lane(v, 3);
+  }
+}

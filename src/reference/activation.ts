@@ -1,0 +1,66 @@
+// Plain TypeScript definitions of the activation and elementwise kernels:
+// what assembly/activation.ts computes, written for clarity, not speed.
+import type { Activation } from '../runtime/ops/activation.js';
+
+function erf(x: number): number {
+  // Taylor series near 0, continued fraction beyond: accurate to ~1e-15.
+  const ax = Math.abs(x);
+  if (ax < 3) {
+    let sum = 0;
+    let term = x;
+    for (let n = 0; n < 200; n++) {
+      const t = term / (2 * n + 1);
+      sum += t;
+      term *= (-x * x) / (n + 1);
+      if (Math.abs(t) < 1e-17) break;
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  let f = 0;
+  for (let n = 60; n >= 1; n--) f = n / 2 / (ax + f);
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
+  return Math.sign(x) * (1 - erfc);
+}
+
+export function activate(x: number, act: Activation): number {
+  switch (act) {
+    case 'relu':
+      return Math.max(x, 0);
+    case 'relu6':
+      return Math.min(Math.max(x, 0), 6);
+    case 'gelu':
+      return 0.5 * x * (1 + erf(x / Math.SQRT2));
+    case 'tanh':
+      return Math.tanh(x);
+    case 'sigmoid':
+      return 1 / (1 + Math.exp(-x));
+    case 'none':
+      return x;
+  }
+}
+
+export function activationRef(x: Float32Array, act: Activation): Float32Array {
+  return x.map((v) => activate(v, act));
+}
+
+export function gatedTanhRef(x: Float32Array, rows: number, C: number): Float32Array {
+  const y = new Float32Array(rows * C);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < C; c++) {
+      y[r * C + c] = Math.tanh(x[r * 2 * C + c]!) / (1 + Math.exp(-x[r * 2 * C + C + c]!));
+    }
+  }
+  return y;
+}
+
+export function softmaxRef(x: Float32Array, rows: number, n: number, log = false): Float32Array {
+  const y = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    const row = x.subarray(r * n, (r + 1) * n);
+    const m = Math.max(...row);
+    let sum = 0;
+    for (const v of row) sum += Math.exp(v - m);
+    for (let i = 0; i < n; i++) y[r * n + i] = log ? row[i]! - m - Math.log(sum) : Math.exp(row[i]! - m) / sum;
+  }
+  return y;
+}

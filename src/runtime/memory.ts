@@ -1,0 +1,88 @@
+import { HibikiError } from '../errors.js';
+
+const PAGE_BYTES = 65536;
+/** The module declares this maximum (asconfig.json: maximumMemory); 4 GiB, wasm32's limit. */
+export const MAX_PAGES = 65536;
+/** Everything the kernels read is 16-byte aligned so v128 loads never straddle. */
+export const ALIGN = 16;
+/** Address 0 stays unused: kernels take 0 to mean "no array" (no bias, no mask). */
+const FIRST_ADDRESS = 64;
+
+/**
+ * The linear memory the kernels run over, and the one allocator for it.
+ *
+ * Allocation is a stack: weights are allocated once at load time and stay;
+ * each inference call takes a `mark()`, allocates its scratch above it and
+ * `release()`s back to it when done. The memory is a shared
+ * `WebAssembly.Memory`, so later several workers' instances can run over one
+ * copy of the weights.
+ *
+ * Views are never cached: `memory.grow` replaces `memory.buffer`, so every
+ * accessor builds its view from the current buffer.
+ */
+export class Heap {
+  readonly memory: WebAssembly.Memory;
+  private top = FIRST_ADDRESS;
+  private peak = FIRST_ADDRESS;
+
+  constructor(memory?: WebAssembly.Memory) {
+    this.memory = memory ?? new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+  }
+
+  /** Bytes in use right now, and the most that have ever been in use. */
+  get used(): number {
+    return this.top;
+  }
+  get highWater(): number {
+    return this.peak;
+  }
+
+  /** Allocates `bytes` (16-byte aligned), growing the memory if needed. */
+  alloc(bytes: number): number {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) {
+      throw new HibikiError('E_INTERNAL', `Heap.alloc: size must be a non-negative integer, got ${bytes}`);
+    }
+    const ptr = this.top;
+    const end = ptr + Math.ceil(bytes / ALIGN) * ALIGN;
+    this.ensure(end);
+    this.top = end;
+    this.peak = Math.max(this.peak, end);
+    return ptr;
+  }
+
+  /** The current top of the stack, to `release` back to. */
+  mark(): number {
+    return this.top;
+  }
+
+  /** Frees everything allocated since `mark`. */
+  release(mark: number): void {
+    if (mark < FIRST_ADDRESS || mark > this.top || mark % ALIGN !== 0) {
+      throw new HibikiError('E_INTERNAL', `Heap.release: ${mark} is not a mark below the top (${this.top})`);
+    }
+    this.top = mark;
+  }
+
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+  i32(ptr: number, length: number): Int32Array {
+    return new Int32Array(this.memory.buffer, ptr, length);
+  }
+  u8(ptr: number, length: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, ptr, length);
+  }
+
+  private ensure(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    const pages = Math.ceil((end - have) / PAGE_BYTES);
+    if (have / PAGE_BYTES + pages > MAX_PAGES) {
+      throw new HibikiError(
+        'E_INTERNAL',
+        `out of WebAssembly memory: ${end} bytes needed, the limit is ${MAX_PAGES * PAGE_BYTES} (4 GiB)`,
+      );
+    }
+    this.memory.grow(pages);
+  }
+}

@@ -1,0 +1,92 @@
+import { badInput } from '../../errors.js';
+import type { Runtime } from '../runtime.js';
+import { type Tensor, expectShape, formatShape } from '../tensor.js';
+
+export type Activation = 'none' | 'relu' | 'relu6' | 'gelu' | 'tanh' | 'sigmoid';
+
+/** The codes assembly/activation.ts switches on. */
+export const ACTIVATION_CODES: Record<Activation, number> = {
+  none: 0,
+  relu: 1,
+  relu6: 2,
+  gelu: 3,
+  tanh: 4,
+  sigmoid: 5,
+};
+
+export function activationCode(act: Activation | undefined): number {
+  const code = ACTIVATION_CODES[act ?? 'none'];
+  if (code === undefined) throw badInput(`unknown activation "${act}" (expected one of ${Object.keys(ACTIVATION_CODES).join(', ')})`);
+  return code;
+}
+
+function outputLike(rt: Runtime, where: string, x: Tensor, out: Tensor | undefined): Tensor {
+  if (!out) return rt.tensor(x.shape);
+  expectShape(where, 'out', out, x.shape);
+  return out;
+}
+
+/** act(x) elementwise; `out` may be `x` itself. */
+export function activation(rt: Runtime, x: Tensor, act: Activation, out?: Tensor): Tensor {
+  const y = outputLike(rt, 'activation', x, out);
+  rt.kernels.f32_activation(x.size, x.ptr, y.ptr, activationCode(act));
+  return y;
+}
+
+/** WaveNet's gate: x [..., 2C] → tanh(x[..., :C]) · sigmoid(x[..., C:]) [..., C]. */
+export function gatedTanh(rt: Runtime, x: Tensor): Tensor {
+  const last = x.shape[x.shape.length - 1] ?? 0;
+  if (x.shape.length < 1 || last % 2 !== 0) {
+    throw badInput(`gatedTanh: the last dimension must be even (filter and gate halves), got ${formatShape(x.shape)}`);
+  }
+  const C = last / 2;
+  const y = rt.tensor([...x.shape.slice(0, -1), C]);
+  rt.kernels.f32_gated_tanh(x.size / last, C, x.ptr, y.ptr);
+  return y;
+}
+
+/** Softmax (or log-softmax) over the last dimension. */
+export function softmax(rt: Runtime, x: Tensor, options: { log?: boolean; out?: Tensor } = {}): Tensor {
+  const n = x.shape[x.shape.length - 1] ?? 1;
+  const y = outputLike(rt, 'softmax', x, options.out);
+  rt.kernels.f32_softmax_rows(n === 0 ? 0 : x.size / n, n, x.ptr, y.ptr, options.log ? 1 : 0);
+  return y;
+}
+
+function elementwise(rt: Runtime, where: string, a: Tensor, b: Tensor, out: Tensor | undefined): Tensor {
+  expectShape(where, 'b', b, a.shape);
+  return outputLike(rt, where, a, out);
+}
+
+export function add(rt: Runtime, a: Tensor, b: Tensor, out?: Tensor): Tensor {
+  const y = elementwise(rt, 'add', a, b, out);
+  rt.kernels.f32_add(a.size, a.ptr, b.ptr, y.ptr);
+  return y;
+}
+
+export function mul(rt: Runtime, a: Tensor, b: Tensor, out?: Tensor): Tensor {
+  const y = elementwise(rt, 'mul', a, b, out);
+  rt.kernels.f32_mul(a.size, a.ptr, b.ptr, y.ptr);
+  return y;
+}
+
+/** Concatenates channels-last tensors along the last dimension. */
+export function concatChannels(rt: Runtime, parts: readonly Tensor[]): Tensor {
+  const first = parts[0];
+  if (!first) throw badInput('concatChannels: no tensors given');
+  const lead = first.shape.slice(0, -1);
+  const rows = lead.reduce((a, b) => a * b, 1);
+  let total = 0;
+  for (const [i, p] of parts.entries()) {
+    expectShape('concatChannels', `part ${i}`, p, [...lead, -1]);
+    total += p.shape[p.shape.length - 1] ?? 0;
+  }
+  const y = rt.tensor([...lead, total]);
+  let offset = 0;
+  for (const p of parts) {
+    const c = p.shape[p.shape.length - 1] ?? 0;
+    rt.kernels.f32_copy_rows(rows, c, p.ptr, c, y.ptr + offset * 4, total);
+    offset += c;
+  }
+  return y;
+}

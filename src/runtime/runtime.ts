@@ -1,0 +1,57 @@
+import type { KernelExports } from './exports.js';
+import { Heap } from './memory.js';
+import { Tensor, type Shape, sizeOf } from './tensor.js';
+import { instantiateKernels, kernelModule } from './wasm.js';
+
+export interface RuntimeOptions {
+  /** A (shared) memory to run over; a new one by default. */
+  memory?: WebAssembly.Memory;
+  /** The compiled kernel module, e.g. one posted from another thread. */
+  module?: WebAssembly.Module;
+}
+
+/**
+ * One thread's kernels: the module instantiated over a heap. Everything the
+ * engine computes goes through a Runtime; models hold their weights in its
+ * heap and run each call inside `scope`.
+ */
+export class Runtime {
+  readonly heap: Heap;
+  readonly kernels: KernelExports;
+
+  private constructor(heap: Heap, kernels: KernelExports) {
+    this.heap = heap;
+    this.kernels = kernels;
+  }
+
+  static create(options: RuntimeOptions = {}): Runtime {
+    const heap = new Heap(options.memory);
+    return new Runtime(heap, instantiateKernels(heap.memory, options.module ?? kernelModule()));
+  }
+
+  /** A new tensor in linear memory, zero-filled or holding `values`. */
+  tensor(shape: Shape, values?: ArrayLike<number>): Tensor {
+    const t = new Tensor(this.heap, this.heap.alloc(sizeOf(shape) * 4), shape);
+    if (values) t.write(values);
+    else t.data.fill(0);
+    return t;
+  }
+
+  /** Raw scratch bytes, for kernels that take a work area. */
+  scratch(floats: number): number {
+    return this.heap.alloc(floats * 4);
+  }
+
+  /**
+   * Runs `fn` and frees everything it allocated. Tensors made inside are
+   * invalid afterwards: return copies (`toArray()`), not tensors.
+   */
+  scope<T>(fn: () => T): T {
+    const mark = this.heap.mark();
+    try {
+      return fn();
+    } finally {
+      this.heap.release(mark);
+    }
+  }
+}

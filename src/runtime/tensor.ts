@@ -1,0 +1,71 @@
+import { shapeError } from '../errors.js';
+import type { Heap } from './memory.js';
+
+export type Shape = readonly number[];
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/**
+ * An f32 array in the kernels' linear memory with a shape. Layouts are
+ * channels-last (images [N, H, W, C], sequences [T, C]) and row-major.
+ * `data` builds a fresh view each time: a view kept across an allocation may
+ * have been detached by `memory.grow`.
+ */
+export class Tensor {
+  readonly size: number;
+  constructor(
+    readonly heap: Heap,
+    readonly ptr: number,
+    readonly shape: Shape,
+  ) {
+    for (const d of shape) {
+      if (!Number.isSafeInteger(d) || d < 0) throw shapeError(`invalid tensor shape ${formatShape(shape)}`);
+    }
+    this.size = sizeOf(shape);
+  }
+
+  get data(): Float32Array {
+    return this.heap.f32(this.ptr, this.size);
+  }
+
+  /** A copy in ordinary JS memory, safe to keep. */
+  toArray(): Float32Array {
+    return this.data.slice();
+  }
+
+  write(values: ArrayLike<number>): this {
+    if (values.length !== this.size) {
+      throw shapeError(`cannot write ${values.length} values into a tensor of shape ${formatShape(this.shape)}`);
+    }
+    this.data.set(values);
+    return this;
+  }
+
+  /** The same memory seen with another shape of the same size. */
+  reshape(shape: Shape): Tensor {
+    if (sizeOf(shape) !== this.size) {
+      throw shapeError(`cannot reshape ${formatShape(this.shape)} to ${formatShape(shape)}`);
+    }
+    return new Tensor(this.heap, this.ptr, shape);
+  }
+}
+
+/**
+ * Checks `t` against an expected shape, where `-1` accepts any size; the error
+ * names the argument, e.g. "conv2d: weight has shape [3, 3], expected [16, 3, 3, 3]".
+ */
+export function expectShape(where: string, name: string, t: { shape: Shape }, expected: Shape): void {
+  const ok = t.shape.length === expected.length && expected.every((d, i) => d === -1 || d === t.shape[i]);
+  if (!ok) {
+    const want = expected.map((d) => (d === -1 ? '*' : String(d))).join(', ');
+    throw shapeError(`${where}: ${name} has shape ${formatShape(t.shape)}, expected [${want}]`);
+  }
+}
