@@ -64,3 +64,18 @@ export function softmaxRef(x: Float32Array, rows: number, n: number, log = false
   }
   return y;
 }
+
+/** Channel concat of [rows, c_i] arrays into [rows, Σ c_i]. */
+export function concatChannelsRef(parts: Float32Array[], rows: number, channels: number[]): Float32Array {
+  const total = channels.reduce((a, b) => a + b, 0);
+  const y = new Float32Array(rows * total);
+  for (let r = 0; r < rows; r++) {
+    let offset = 0;
+    parts.forEach((p, i) => {
+      const c = channels[i]!;
+      y.set(p.subarray(r * c, (r + 1) * c), r * total + offset);
+      offset += c;
+    });
+  }
+  return y;
+}

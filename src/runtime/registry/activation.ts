@@ -1,7 +1,7 @@
 import type { KernelEntry, Problem } from '../kernels.js';
-import { type Activation, activation, gatedTanh, softmax } from '../ops/activation.js';
+import { type Activation, activation, add, concatChannels, gatedTanh, mul, softmax } from '../ops/activation.js';
 import type { Rng } from '../rng.js';
-import { activationRef, gatedTanhRef, softmaxRef } from '../../reference/activation.js';
+import { activationRef, concatChannelsRef, gatedTanhRef, softmaxRef } from '../../reference/activation.js';
 
 function activationProblem(rng: Rng, n: number, act: Activation): Problem {
   const x = rng.uniform(n, -8, 8);
@@ -45,6 +45,36 @@ function softmaxProblem(rng: Rng, rows: number, n: number, log: boolean): Proble
   };
 }
 
+function binaryProblem(rng: Rng, n: number, op: 'add' | 'mul'): Problem {
+  const a = rng.uniform(n);
+  const b = rng.uniform(n);
+  return {
+    label: `${op} n=${n}`,
+    flops: n,
+    prepare(rt) {
+      const at = rt.tensor([n], a);
+      const bt = rt.tensor([n], b);
+      const out = rt.tensor([n]);
+      return { call: () => (op === 'add' ? add : mul)(rt, at, bt, out), output: () => out.toArray() };
+    },
+    reference: () => a.map((v, i) => (op === 'add' ? v + b[i]! : v * b[i]!)),
+  };
+}
+
+function concatProblem(rng: Rng, rows: number, channels: number[]): Problem {
+  const parts = channels.map((c) => rng.uniform(rows * c));
+  return {
+    label: `concat ${rows}×[${channels.join(', ')}]`,
+    flops: 0,
+    prepare(rt) {
+      const ts = parts.map((p, i) => rt.tensor([rows, channels[i]!], p));
+      let out = ts[0]!;
+      return { call: () => (out = concatChannels(rt, ts)), output: () => out.toArray() };
+    },
+    reference: () => concatChannelsRef(parts, rows, channels),
+  };
+}
+
 export const activationKernels: KernelEntry[] = [
   {
     kernel: 'f32_activation',
@@ -63,5 +93,23 @@ export const activationKernels: KernelEntry[] = [
     family: 'activation',
     random: (rng) => softmaxProblem(rng, rng.int(1, 10), rng.int(1, 100), rng.next() < 0.5),
     bench: (rng) => [softmaxProblem(rng, 128, 1024, false)],
+  },
+  {
+    kernel: 'f32_add',
+    family: 'activation',
+    random: (rng) => binaryProblem(rng, rng.int(0, 100), 'add'),
+    bench: (rng) => [binaryProblem(rng, 1 << 16, 'add')],
+  },
+  {
+    kernel: 'f32_mul',
+    family: 'activation',
+    random: (rng) => binaryProblem(rng, rng.int(0, 100), 'mul'),
+    bench: (rng) => [binaryProblem(rng, 1 << 16, 'mul')],
+  },
+  {
+    kernel: 'f32_copy_rows',
+    family: 'activation',
+    random: (rng) => concatProblem(rng, rng.int(1, 30), Array.from({ length: rng.int(1, 4) }, () => rng.int(1, 33))),
+    bench: (rng) => [concatProblem(rng, 56 * 56, [64, 32, 32])],
   },
 ];
