@@ -9,6 +9,8 @@ import type { KernelExports } from './exports.js';
 import type { Rng } from './rng.js';
 import type { Runtime } from './runtime.js';
 import { activationKernels } from './registry/activation.js';
+import { attentionKernels } from './registry/attention.js';
+import { convKernels } from './registry/conv.js';
 import { gemmKernels } from './registry/gemm.js';
 
 export type KernelName = keyof KernelExports;
@@ -26,6 +28,8 @@ export interface Problem {
   prepare(rt: Runtime): { call(): void; output(): Float32Array };
   /** The same computation by the plain TypeScript reference. */
   reference(): Float32Array;
+  /** Speed target for the bench, as a fraction of the machine's WASM SIMD peak. */
+  target?: number;
 }
 
 export interface KernelEntry {
@@ -45,4 +49,4 @@ export const HELPER_EXPORTS: readonly KernelName[] = [
   'f32_peak_madd',
 ];
 
-export const KERNELS: readonly KernelEntry[] = [...gemmKernels, ...activationKernels];
+export const KERNELS: readonly KernelEntry[] = [...gemmKernels, ...activationKernels, ...attentionKernels, ...convKernels];

@@ -32,6 +32,10 @@ export const gemmKernels: KernelEntry[] = [
     random: (rng) =>
       gemmProblem(rng, rng.int(1, 70), rng.int(1, 40), rng.int(0, 300), rng.next() < 0.5,
         rng.pick<Activation>(['none', 'relu', 'relu6', 'gelu', 'tanh', 'sigmoid'])),
-    bench: (rng) => [64, 128, 256, 512, 1024].map((n) => gemmProblem(rng, n, n, n, false, 'none')),
+    bench: (rng) =>
+      [64, 128, 256, 512, 1024].map((n) => ({
+        ...gemmProblem(rng, n, n, n, false, 'none'),
+        ...(n >= 256 ? { target: 0.85 } : {}),
+      })),
   },
 ];

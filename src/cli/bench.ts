@@ -1,0 +1,35 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { benchKernels, formatKernelRow } from '../bench/kernels.js';
+import { formatSystemLine, systemInfo } from '../bench/system.js';
+import { parseNumber } from './options.js';
+
+/** `hibiki bench`: the kernel benchmarks `npm run bench` runs, for users' machines. */
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('measure the kernels on this machine: GFLOP/s, % of the WASM SIMD peak, speedup over plain TypeScript')
+    .option('-f, --filter <regex>', 'only kernels or problems matching this regular expression')
+    .option('-t, --time <ms>', 'minimum measuring time per problem', parseNumber('--time', 1, 60_000), 300)
+    .option('--no-reference', 'skip timing the plain TypeScript reference (faster)')
+    .option('--json', 'print the report as JSON instead of a table')
+    .option('-o, --output <file>', 'also write the JSON report to this file')
+    .action((options: { filter?: string; time: number; reference: boolean; json?: boolean; output?: string }) => {
+      let filter: RegExp | undefined;
+      try {
+        filter = options.filter === undefined ? undefined : new RegExp(options.filter);
+      } catch {
+        program.error(`error: --filter "${options.filter}" is not a valid regular expression`, { exitCode: 2 });
+      }
+      if (!options.json) console.log(formatSystemLine(systemInfo(1)));
+      const report = benchKernels({
+        filter,
+        timeMs: options.time,
+        reference: options.reference,
+        onRow: options.json ? undefined : (row) => console.log(formatKernelRow(row)),
+      });
+      if (options.json) console.log(JSON.stringify(report, null, 2));
+      else console.log(`WASM SIMD peak (f32x4 mul+add, one core): ${report.peakGflops.toFixed(1)} GFLOP/s`);
+      if (options.output) writeFileSync(options.output, `${JSON.stringify(report, null, 2)}\n`);
+    });
+}

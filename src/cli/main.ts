@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// The `hibiki` command: one file per subcommand, each a thin layer over the library.
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerBench } from './bench.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('hibiki')
+    .description('neural inference for Node.js on WebAssembly SIMD kernels')
+    .version(version)
+    .showHelpAfterError('(run with --help for usage)')
+    // Bad flags are usage errors: exit code 2, as the conventions users know.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  registerBench(program);
+  return program;
+}
+
+buildProgram().parse();
