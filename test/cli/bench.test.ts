@@ -1,0 +1,42 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+
+function hibiki(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('hibiki bench', () => {
+  it('prints a JSON report with the system, the peak and one row per problem', () => {
+    const r = hibiki('bench', '--filter', 'gemm 64×', '--time', '20', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.version).toBe(1);
+    expect(report.system.simd).toBe(true);
+    expect(report.system.node).toBe(process.version);
+    expect(report.peakGflops).toBeGreaterThan(1);
+    expect(report.rows).toHaveLength(1);
+    const [row] = report.rows;
+    expect(row.problem).toBe('gemm 64×64×64');
+    expect(row.flops).toBe(2 * 64 ** 3);
+    expect(row.gflops).toBeCloseTo(row.flops / row.ms / 1e6, 6);
+    expect(row.speedup).toBeCloseTo(row.referenceMs / row.ms, 6);
+  });
+
+  it('prints the system line and a table', () => {
+    const r = hibiki('bench', '--filter', 'f32_add', '--time', '10', '--no-reference');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^system: node v\d+\.\d+\.\d+ .*\| wasm simd yes \|.*\| workers 1$/m);
+    expect(r.stdout).toMatch(/^add n=65536 .* ms/m);
+    expect(r.stdout).toMatch(/WASM SIMD peak .*: \d+\.\d GFLOP\/s/);
+  });
+
+  it('rejects a bad flag with one clear line and exit code 2', () => {
+    const r = hibiki('bench', '--time', 'soon');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--time must be a number from 1 to 60000, got "soon"');
+    expect(r.stdout).toBe('');
+  });
+});
