@@ -90,7 +90,8 @@ export interface KernelExports {
    * softmax(scale · Q·Kᵀ + mask) · V over q [B, H, Tq, D], k [B, H, Tk, D],
    * v [B, H, Tk, Dv] into y [B, H, Tq, Dv]. causal: query i sees keys
    * j ≤ i + Tk − Tq (bottom-right aligned, so it also serves a KV cache).
-   * keyMask: u8 [B, Tk], 1 = padding (ignored), or 0 for none.
+   * keyMask: u8 [B, Tk], 1 = padding (ignored), or 0 for none. A query
+   * that sees no key gets a zero row (PyTorch: NaN).
    */
   f32_attention(
     B: number, H: number, Tq: number, Tk: number, D: number, Dv: number, q: number, k: number, v: number,
