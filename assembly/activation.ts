@@ -103,8 +103,9 @@ export const ACT_SIGMOID: i32 = 5;
 // @ts-ignore: decorator
 @inline export function activate4(x: v128, act: i32): v128 {
   switch (act) {
-    case ACT_RELU: return f32x4.max(x, f32x4.splat(0));
-    case ACT_RELU6: return f32x4.min(f32x4.max(x, f32x4.splat(0)), f32x4.splat(6.0));
+    // pmax(x, 0) is x < 0 ? 0 : x, one instruction, and lets NaN through.
+    case ACT_RELU: return f32x4.pmax(x, f32x4.splat(0));
+    case ACT_RELU6: return f32x4.pmin(f32x4.pmax(x, f32x4.splat(0)), f32x4.splat(6.0));
     case ACT_GELU: return gelu4(x);
     case ACT_TANH: return tanh4(x);
     case ACT_SIGMOID: return sigmoid4(x);

@@ -25,8 +25,10 @@ describe('activations against PyTorch', () => {
   it('keeps exact values where the function is exact', () => {
     rt.scope(() => {
       const x = rt.tensor([6], [-3, -0, 0, 2, 6.5, 100]);
-      expect(Array.from(activation(rt, x, 'relu').data)).toEqual([0, 0, 0, 2, 6.5, 100]);
-      expect(Array.from(activation(rt, x, 'relu6').data)).toEqual([0, 0, 0, 2, 6, 6]);
+      // relu(−0) is −0 and relu(NaN) is NaN in PyTorch too.
+      expect(Array.from(activation(rt, x, 'relu').data)).toEqual([0, -0, 0, 2, 6.5, 100]);
+      expect(Array.from(activation(rt, x, 'relu6').data)).toEqual([0, -0, 0, 2, 6, 6]);
+      expect(activation(rt, rt.tensor([1], [NaN]), 'relu').data[0]).toBeNaN();
       const [low, half, one] = activation(rt, rt.tensor([3], [-100, 0, 100]), 'sigmoid').data;
       expect([half, one]).toEqual([0.5, 1]);
       // sigmoid(−100) ≈ 3.7e-44 is subnormal in f32; exp saturates at exp(88), giving ≈ 6e-39.

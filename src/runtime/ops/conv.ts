@@ -1,0 +1,334 @@
+import { badInput, shapeError } from '../../errors.js';
+import type { Runtime } from '../runtime.js';
+import { type Shape, type Tensor, expectShape, formatShape, sizeOf } from '../tensor.js';
+import { type Activation, activationCode } from './activation.js';
+
+/** A size per spatial axis: one number for both, or [height, width]. */
+export type Pair = number | readonly [number, number];
+
+/**
+ * Floats in one im2col / col2im tile: 256 KB, so a tile and the GEMM block
+ * that reads it stay in L2 while the next one is gathered.
+ */
+const TILE_FLOATS = 65536;
+
+/** Rows of `rowFloats` floats per tile: a multiple of 4 (GEMM's row block), at least 4. */
+function tileRows(rowFloats: number): number {
+  return Math.max(4, Math.floor(TILE_FLOATS / Math.max(1, rowFloats) / 4) * 4);
+}
+
+function pair(where: string, name: string, v: Pair, min: number): [number, number] {
+  const [h, w] = typeof v === 'number' ? [v, v] : v;
+  if (!Number.isSafeInteger(h) || !Number.isSafeInteger(w) || h < min || w < min) {
+    throw badInput(`${where}: ${name} must be an integer ≥ ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return [h, w];
+}
+
+function positive(where: string, name: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v < 1) throw badInput(`${where}: ${name} must be an integer ≥ 1, got ${v}`);
+  return v;
+}
+
+function expectLength(where: string, name: string, data: ArrayLike<number>, shape: Shape): void {
+  if (data.length !== sizeOf(shape)) {
+    throw shapeError(`${where}: ${name} has ${data.length} values, but shape ${formatShape(shape)} needs ${sizeOf(shape)}`);
+  }
+}
+
+function outputTensor(rt: Runtime, where: string, shape: Shape, out: Tensor | undefined): Tensor {
+  if (!out) return rt.tensor(shape);
+  expectShape(where, 'out', out, shape);
+  return out;
+}
+
+/** Runs a kernel with `floats` of scratch, freed as soon as it returns. */
+function withScratch(rt: Runtime, floats: number, run: (scratch: number) => void): void {
+  rt.scope(() => run(floats > 0 ? rt.scratch(floats) : 0));
+}
+
+interface SpatialOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  /** [output channels], added before the activation. */
+  bias?: Tensor;
+  activation?: Activation;
+  /** Where to write the output; allocated when absent. */
+  out?: Tensor;
+}
+
+function spatial(where: string, options: SpatialOptions) {
+  return {
+    stride: pair(where, 'stride', options.stride ?? 1, 1),
+    padding: pair(where, 'padding', options.padding ?? 0, 0),
+    dilation: pair(where, 'dilation', options.dilation ?? 1, 1),
+  };
+}
+
+/** PyTorch's output size of a convolution along one axis. */
+function convOutSize(size: number, k: number, stride: number, pad: number, dilation: number): number {
+  return Math.floor((size + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
+}
+
+function expectOutputSize(where: string, OH: number, OW: number, x: Tensor): void {
+  if (OH < 1 || OW < 1) {
+    throw shapeError(`${where}: input ${formatShape(x.shape)} is too small for this kernel, stride and padding (output would be ${OH}×${OW})`);
+  }
+}
+
+// ---- conv2d ----
+
+/** A conv2d weight in the kernel's layout: `groups` GEMM-packed blocks of [KH·KW·C/groups, OC/groups]. */
+export interface PackedConv2d {
+  readonly ptr: number;
+  readonly outChannels: number;
+  readonly inChannels: number;
+  readonly kernelH: number;
+  readonly kernelW: number;
+  readonly groups: number;
+}
+
+/**
+ * Packs a PyTorch conv2d weight [OC, C/groups, KH, KW] (OIHW): per group, B
+ * row (kh·KW + kw)·Cg + c, column oc — the order im2col gathers a patch in.
+ */
+export function packConv2dWeight(rt: Runtime, weight: Float32Array, shape: Shape, groups = 1): PackedConv2d {
+  const where = 'packConv2dWeight';
+  if (shape.length !== 4) throw shapeError(`${where}: weight has shape ${formatShape(shape)}, expected [OC, C/groups, KH, KW]`);
+  expectLength(where, 'weight', weight, shape);
+  const [OC, Cg, KH, KW] = shape as [number, number, number, number];
+  positive(where, 'groups', groups);
+  if (OC < 1 || Cg < 1 || KH < 1 || KW < 1) throw shapeError(`${where}: weight has shape ${formatShape(shape)}, every size must be ≥ 1`);
+  if (OC % groups !== 0) throw shapeError(`${where}: ${OC} output channels do not divide into ${groups} groups`);
+  const OCg = OC / groups;
+  const Kg = KH * KW * Cg;
+  const block = rt.kernels.f32_gemm_packed_size(Kg, OCg);
+  const ptr = rt.scratch(groups * block);
+  rt.scope(() => {
+    // [OC, Cg, KH, KW] → [OC, KH, KW, Cg]: each row is one output channel's Bᵀ row.
+    const t = rt.tensor([OC, Kg]);
+    const d = t.data;
+    for (let o = 0; o < OC; o++) {
+      for (let c = 0; c < Cg; c++) {
+        for (let k = 0; k < KH * KW; k++) d[o * Kg + k * Cg + c] = weight[(o * Cg + c) * KH * KW + k]!;
+      }
+    }
+    for (let g = 0; g < groups; g++) {
+      rt.kernels.f32_gemm_pack_b(Kg, OCg, t.ptr + g * OCg * Kg * 4, Kg, 1, ptr + g * block * 4);
+    }
+  });
+  return { ptr, outChannels: OC, inChannels: Cg * groups, kernelH: KH, kernelW: KW, groups };
+}
+
+export type Conv2dOptions = SpatialOptions;
+
+/** act(conv2d(x) + bias) for x [N, H, W, C] (PyTorch's F.conv2d, channels-last): [N, OH, OW, OC]. */
+export function conv2d(rt: Runtime, x: Tensor, w: PackedConv2d, options: Conv2dOptions = {}): Tensor {
+  const where = 'conv2d';
+  expectShape(where, 'x', x, [-1, -1, -1, w.inChannels]);
+  const [N, H, W, C] = x.shape as [number, number, number, number];
+  const { stride, padding, dilation } = spatial(where, options);
+  const OH = convOutSize(H, w.kernelH, stride[0], padding[0], dilation[0]);
+  const OW = convOutSize(W, w.kernelW, stride[1], padding[1], dilation[1]);
+  expectOutputSize(where, OH, OW, x);
+  if (options.bias) expectShape(where, 'bias', options.bias, [w.outChannels]);
+  const act = activationCode(options.activation);
+  const y = outputTensor(rt, where, [N, OH, OW, w.outChannels], options.out);
+  const pointwise = w.kernelH === 1 && w.kernelW === 1 && stride[0] === 1 && stride[1] === 1 &&
+    padding[0] === 0 && padding[1] === 0;
+  const patch = w.kernelH * w.kernelW * (C / w.groups);
+  const tile = Math.min(tileRows(patch), N * OH * OW);
+  withScratch(rt, pointwise ? 0 : tile * patch, (scratch) =>
+    rt.kernels.f32_conv2d_nhwc(
+      N, H, W, C, x.ptr, OH, OW, w.outChannels, w.kernelH, w.kernelW, stride[0], stride[1],
+      padding[0], padding[1], dilation[0], dilation[1], w.groups, w.ptr, options.bias?.ptr ?? 0, act, y.ptr,
+      scratch, tile,
+    ));
+  return y;
+}
+
+// ---- depthwise conv2d ----
+
+/** A depthwise weight in the kernel's layout [KH, KW, C]. */
+export interface DepthwiseWeight {
+  readonly ptr: number;
+  readonly channels: number;
+  readonly kernelH: number;
+  readonly kernelW: number;
+}
+
+/** Converts PyTorch's depthwise weight [C, 1, KH, KW] (groups = C) to [KH, KW, C]. */
+export function packDepthwiseWeight(rt: Runtime, weight: Float32Array, shape: Shape): DepthwiseWeight {
+  const where = 'packDepthwiseWeight';
+  if (shape.length !== 4 || shape[1] !== 1) {
+    throw shapeError(`${where}: weight has shape ${formatShape(shape)}, expected [C, 1, KH, KW] (one filter per channel)`);
+  }
+  expectLength(where, 'weight', weight, shape);
+  const [C, , KH, KW] = shape as [number, number, number, number];
+  if (C < 1 || KH < 1 || KW < 1) throw shapeError(`${where}: weight has shape ${formatShape(shape)}, every size must be ≥ 1`);
+  const t = rt.tensor([KH, KW, C]);
+  const d = t.data;
+  for (let c = 0; c < C; c++) {
+    for (let k = 0; k < KH * KW; k++) d[k * C + c] = weight[c * KH * KW + k]!;
+  }
+  return { ptr: t.ptr, channels: C, kernelH: KH, kernelW: KW };
+}
+
+export type DepthwiseConv2dOptions = SpatialOptions;
+
+/** Depthwise conv2d (F.conv2d with groups = C): x [N, H, W, C] → [N, OH, OW, C]. */
+export function depthwiseConv2d(rt: Runtime, x: Tensor, w: DepthwiseWeight, options: DepthwiseConv2dOptions = {}): Tensor {
+  const where = 'depthwiseConv2d';
+  expectShape(where, 'x', x, [-1, -1, -1, w.channels]);
+  const [N, H, W, C] = x.shape as [number, number, number, number];
+  const { stride, padding, dilation } = spatial(where, options);
+  const OH = convOutSize(H, w.kernelH, stride[0], padding[0], dilation[0]);
+  const OW = convOutSize(W, w.kernelW, stride[1], padding[1], dilation[1]);
+  expectOutputSize(where, OH, OW, x);
+  if (options.bias) expectShape(where, 'bias', options.bias, [C]);
+  const act = activationCode(options.activation);
+  const y = outputTensor(rt, where, [N, OH, OW, C], options.out);
+  rt.kernels.f32_dwconv2d_nhwc(
+    N, H, W, C, x.ptr, OH, OW, w.kernelH, w.kernelW, stride[0], stride[1], padding[0], padding[1],
+    dilation[0], dilation[1], w.ptr, options.bias?.ptr ?? 0, act, y.ptr,
+  );
+  return y;
+}
+
+// ---- transposed conv2d ----
+
+/** A transposed-conv weight packed as B [C, KH·KW·OC], column (kh·KW + kw)·OC + oc. */
+export interface PackedConvTranspose2d {
+  readonly ptr: number;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelH: number;
+  readonly kernelW: number;
+}
+
+/** Packs PyTorch's ConvTranspose2d weight [C_in, OC, KH, KW]; only groups = 1 is supported. */
+export function packConvTranspose2dWeight(rt: Runtime, weight: Float32Array, shape: Shape, groups = 1): PackedConvTranspose2d {
+  const where = 'packConvTranspose2dWeight';
+  if (groups !== 1) throw badInput(`${where}: groups = ${groups} is not supported (transposed convolution takes groups = 1 only)`);
+  if (shape.length !== 4) throw shapeError(`${where}: weight has shape ${formatShape(shape)}, expected [C_in, OC, KH, KW]`);
+  expectLength(where, 'weight', weight, shape);
+  const [C, OC, KH, KW] = shape as [number, number, number, number];
+  if (C < 1 || OC < 1 || KH < 1 || KW < 1) throw shapeError(`${where}: weight has shape ${formatShape(shape)}, every size must be ≥ 1`);
+  const cols = KH * KW * OC;
+  const ptr = rt.scratch(rt.kernels.f32_gemm_packed_size(C, cols));
+  rt.scope(() => {
+    // [C, OC, KH, KW] → [C, KH, KW, OC]
+    const t = rt.tensor([C, cols]);
+    const d = t.data;
+    for (let c = 0; c < C; c++) {
+      for (let o = 0; o < OC; o++) {
+        for (let k = 0; k < KH * KW; k++) d[c * cols + k * OC + o] = weight[(c * OC + o) * KH * KW + k]!;
+      }
+    }
+    rt.kernels.f32_gemm_pack_b(C, cols, t.ptr, cols, 0, ptr);
+  });
+  return { ptr, inChannels: C, outChannels: OC, kernelH: KH, kernelW: KW };
+}
+
+export interface ConvTranspose2dOptions extends SpatialOptions {
+  /** Added to one side of the output (PyTorch's output_padding); smaller than the stride or the dilation. */
+  outputPadding?: Pair;
+}
+
+/**
+ * F.conv_transpose2d channels-last: x [N, H, W, C] → [N, OH, OW, OC] with
+ * OH = (H − 1)·stride − 2·padding + dilation·(KH − 1) + outputPadding + 1.
+ */
+export function convTranspose2d(rt: Runtime, x: Tensor, w: PackedConvTranspose2d, options: ConvTranspose2dOptions = {}): Tensor {
+  const where = 'convTranspose2d';
+  expectShape(where, 'x', x, [-1, -1, -1, w.inChannels]);
+  const [N, H, W, C] = x.shape as [number, number, number, number];
+  const { stride, padding, dilation } = spatial(where, options);
+  const outputPadding = pair(where, 'outputPadding', options.outputPadding ?? 0, 0);
+  for (const i of [0, 1]) {
+    if (outputPadding[i]! >= Math.max(stride[i]!, dilation[i]!)) {
+      throw badInput(`${where}: outputPadding ${outputPadding[i]} must be smaller than the stride (${stride[i]}) or the dilation (${dilation[i]})`);
+    }
+  }
+  const OH = (H - 1) * stride[0] - 2 * padding[0] + dilation[0] * (w.kernelH - 1) + outputPadding[0] + 1;
+  const OW = (W - 1) * stride[1] - 2 * padding[1] + dilation[1] * (w.kernelW - 1) + outputPadding[1] + 1;
+  expectOutputSize(where, OH, OW, x);
+  if (options.bias) expectShape(where, 'bias', options.bias, [w.outChannels]);
+  const act = activationCode(options.activation);
+  const y = outputTensor(rt, where, [N, OH, OW, w.outChannels], options.out);
+  const cols = w.kernelH * w.kernelW * w.outChannels;
+  const tile = Math.min(tileRows(cols), N * H * W);
+  withScratch(rt, tile * cols, (scratch) =>
+    rt.kernels.f32_conv_transpose2d_nhwc(
+      N, H, W, C, x.ptr, OH, OW, w.outChannels, w.kernelH, w.kernelW, stride[0], stride[1],
+      padding[0], padding[1], dilation[0], dilation[1], w.ptr, options.bias?.ptr ?? 0, act, y.ptr, scratch, tile,
+    ));
+  return y;
+}
+
+// ---- causal conv1d ----
+
+/** A causal conv1d weight packed as B [K·C, OC], row k·C + c. */
+export interface PackedCausalConv1d {
+  readonly ptr: number;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+}
+
+/** Packs PyTorch's Conv1d weight [OC, C, K]. */
+export function packCausalConv1dWeight(rt: Runtime, weight: Float32Array, shape: Shape): PackedCausalConv1d {
+  const where = 'packCausalConv1dWeight';
+  if (shape.length !== 3) throw shapeError(`${where}: weight has shape ${formatShape(shape)}, expected [OC, C, K]`);
+  expectLength(where, 'weight', weight, shape);
+  const [OC, C, K] = shape as [number, number, number];
+  if (OC < 1 || C < 1 || K < 1) throw shapeError(`${where}: weight has shape ${formatShape(shape)}, every size must be ≥ 1`);
+  const depth = K * C;
+  const ptr = rt.scratch(rt.kernels.f32_gemm_packed_size(depth, OC));
+  rt.scope(() => {
+    // [OC, C, K] → [OC, K, C]: each row is one output channel's Bᵀ row.
+    const t = rt.tensor([OC, depth]);
+    const d = t.data;
+    for (let o = 0; o < OC; o++) {
+      for (let c = 0; c < C; c++) {
+        for (let k = 0; k < K; k++) d[o * depth + k * C + c] = weight[(o * C + c) * K + k]!;
+      }
+    }
+    rt.kernels.f32_gemm_pack_b(depth, OC, t.ptr, depth, 1, ptr);
+  });
+  return { ptr, inChannels: C, outChannels: OC, kernelSize: K };
+}
+
+export interface CausalConv1dOptions {
+  dilation?: number;
+  /** [OC], added before the activation. */
+  bias?: Tensor;
+  activation?: Activation;
+  /** Where to write the output; allocated when absent. */
+  out?: Tensor;
+}
+
+/**
+ * Dilated causal conv1d over x [N, T, C] (or [T, C]): y[t] = act(bias +
+ * Σ_k W_k · x[t − (K−1−k)·dilation]), zeros before t = 0 — F.conv1d on x
+ * padded on the left by (K−1)·dilation. Output [N, T, OC] (or [T, OC]).
+ */
+export function causalConv1d(rt: Runtime, x: Tensor, w: PackedCausalConv1d, options: CausalConv1dOptions = {}): Tensor {
+  const where = 'causalConv1d';
+  if (x.shape.length === 2) expectShape(where, 'x', x, [-1, w.inChannels]);
+  else expectShape(where, 'x', x, [-1, -1, w.inChannels]);
+  const [N, T] = x.shape.length === 2 ? [1, x.shape[0]!] : [x.shape[0]!, x.shape[1]!];
+  const dilation = positive(where, 'dilation', options.dilation ?? 1);
+  if (options.bias) expectShape(where, 'bias', options.bias, [w.outChannels]);
+  const act = activationCode(options.activation);
+  const y = outputTensor(rt, where, [...x.shape.slice(0, -1), w.outChannels], options.out);
+  const depth = w.kernelSize * w.inChannels;
+  const tile = Math.min(tileRows(depth), T);
+  withScratch(rt, w.kernelSize === 1 ? 0 : tile * depth, (scratch) =>
+    rt.kernels.f32_causal_conv1d(
+      N, T, w.inChannels, x.ptr, w.outChannels, w.kernelSize, dilation, w.ptr, options.bias?.ptr ?? 0, act, y.ptr,
+      scratch, tile,
+    ));
+  return y;
+}
