@@ -55,9 +55,10 @@ export interface KernelExports {
     strideH: number, strideW: number, padH: number, padW: number, countIncludePad: number, y: number,
   ): void;
   f32_global_avgpool_nhwc(N: number, HW: number, C: number, x: number, y: number): void;
+  /** Returns −1, or the position of the first index outside [0, OH·OW), having then written nothing. */
   f32_maxunpool2d_nhwc(
     N: number, H: number, W: number, C: number, x: number, indices: number, OH: number, OW: number, y: number,
-  ): void;
+  ): number;
   /** src = min(floor(dst · scale), in − 1), scale as PyTorch computes it (in/out, or 1/scale_factor). */
   f32_upsample_nearest_nhwc(
     N: number, H: number, W: number, C: number, x: number, OH: number, OW: number,

@@ -12,6 +12,8 @@ import { activationKernels } from './registry/activation.js';
 import { attentionKernels } from './registry/attention.js';
 import { convKernels } from './registry/conv.js';
 import { gemmKernels } from './registry/gemm.js';
+import { normKernels } from './registry/norm.js';
+import { poolKernels } from './registry/pool.js';
 
 export type KernelName = keyof KernelExports;
 export type KernelFamily = 'gemm' | 'conv' | 'pool' | 'norm' | 'activation' | 'attention';
@@ -49,4 +51,4 @@ export const HELPER_EXPORTS: readonly KernelName[] = [
   'f32_peak_madd',
 ];
 
-export const KERNELS: readonly KernelEntry[] = [...gemmKernels, ...activationKernels, ...attentionKernels, ...convKernels];
+export const KERNELS: readonly KernelEntry[] = [...gemmKernels, ...activationKernels, ...attentionKernels, ...convKernels, ...poolKernels, ...normKernels];
