@@ -13,6 +13,14 @@ export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
+/** The element count of `shape`, after checking every dimension is a non-negative integer. */
+export function checkedSize(shape: Shape, what = 'tensor'): number {
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || d < 0) throw shapeError(`invalid ${what} shape ${formatShape(shape)}`);
+  }
+  return sizeOf(shape);
+}
+
 /**
  * An f32 array in the kernels' linear memory with a shape. Layouts are
  * channels-last (images [N, H, W, C], sequences [T, C]) and row-major.
@@ -26,10 +34,7 @@ export class Tensor {
     readonly ptr: number,
     readonly shape: Shape,
   ) {
-    for (const d of shape) {
-      if (!Number.isSafeInteger(d) || d < 0) throw shapeError(`invalid tensor shape ${formatShape(shape)}`);
-    }
-    this.size = sizeOf(shape);
+    this.size = checkedSize(shape);
   }
 
   get data(): Float32Array {

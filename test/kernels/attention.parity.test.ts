@@ -3,6 +3,7 @@ import { HibikiError } from '../../src/errors.js';
 import { scaledDotProductAttention } from '../../src/runtime/ops/attention.js';
 import { Rng } from '../../src/runtime/rng.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { expectError } from '../helpers/errors.js';
 import { Tensor } from '../../src/runtime/tensor.js';
 import { attentionRef } from '../../src/reference/attention.js';
 import { expectClose } from '../helpers/compare.js';
@@ -116,18 +117,6 @@ describe('attention binding errors', () => {
   const q = t([2, 3, 4, 5]);
   const k = t([2, 3, 6, 5]);
   const v = t([2, 3, 6, 7]);
-
-  const expectError = (fn: () => unknown, code: string, pattern: RegExp) => {
-    let caught: unknown;
-    try {
-      fn();
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught).toBeInstanceOf(HibikiError);
-    expect((caught as HibikiError).code).toBe(code);
-    expect((caught as HibikiError).message).toMatch(pattern);
-  };
 
   it('q must be [B, H, Tq, D]', () => expectError(() => scaledDotProductAttention(rt, t([3, 4, 5]), k, v), 'E_SHAPE', /\bq has shape \[3, 4, 5\]/));
   it('k must agree with q in B, H and D', () => {

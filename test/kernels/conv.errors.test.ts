@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { HibikiError } from '../../src/errors.js';
 import type { Activation } from '../../src/runtime/ops/activation.js';
 import {
   causalConv1d, conv2d, convTranspose2d, depthwiseConv2d, packCausalConv1dWeight, packConv2dWeight,
   packConvTranspose2dWeight, packDepthwiseWeight,
 } from '../../src/runtime/ops/conv.js';
 import { Runtime } from '../../src/runtime/runtime.js';
-
-function expectError(fn: () => unknown, code: 'E_SHAPE' | 'E_BAD_INPUT', mentions: RegExp): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (e) {
-    thrown = e;
-  }
-  expect(thrown).toBeInstanceOf(HibikiError);
-  expect((thrown as HibikiError).code).toBe(code);
-  expect((thrown as HibikiError).message).toMatch(mentions);
-}
+import { expectError } from '../helpers/errors.js';
 
 describe('conv bindings reject bad arguments before running a kernel', () => {
   const rt = Runtime.create();

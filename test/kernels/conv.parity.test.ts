@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { Pair } from '../../src/runtime/ops/args.js';
 import { type Activation } from '../../src/runtime/ops/activation.js';
 import {
-  type Pair, causalConv1d, conv2d, convTranspose2d, depthwiseConv2d, packCausalConv1dWeight, packConv2dWeight,
+  causalConv1d, conv2d, convTranspose2d, depthwiseConv2d, packCausalConv1dWeight, packConv2dWeight,
   packConvTranspose2dWeight, packDepthwiseWeight,
 } from '../../src/runtime/ops/conv.js';
 import { Runtime } from '../../src/runtime/runtime.js';

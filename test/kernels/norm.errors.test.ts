@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { HibikiError } from '../../src/errors.js';
 import { batchNorm, foldBatchNorm, foldBatchNormIntoConv, instanceNorm, layerNorm } from '../../src/runtime/ops/norm.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { errorOf } from '../helpers/errors.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof HibikiError ? `${e.code}: ${e.message}` : `not a HibikiError: ${e}`;
-  }
-  return undefined;
-}
+const codeOf = errorOf;
 
 describe('norm bindings reject bad input before any kernel runs', () => {
   const rt = Runtime.create();

@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { HibikiError } from '../../src/errors.js';
 import { activation, concatChannels, gatedTanh, add } from '../../src/runtime/ops/activation.js';
 import { gemm, matmul, packMatrix } from '../../src/runtime/ops/gemm.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { errorOf } from '../helpers/errors.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof HibikiError ? `${e.code}: ${e.message}` : `not a HibikiError: ${e}`;
-  }
-  return undefined;
-}
+const codeOf = errorOf;
 
 describe('gemm and elementwise bindings reject bad input before any kernel runs', () => {
   const rt = Runtime.create();

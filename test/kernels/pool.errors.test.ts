@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { HibikiError } from '../../src/errors.js';
 import {
   avgPool2d, globalAvgPool, indexTensor, maxPool2d, maxPool2dWithIndices, maxUnpool2d, upsampleBilinear, upsampleNearest,
 } from '../../src/runtime/ops/pool.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { errorOf } from '../helpers/errors.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof HibikiError ? `${e.code}: ${e.message}` : `not a HibikiError: ${e}`;
-  }
-  return undefined;
-}
+const codeOf = errorOf;
 
 describe('pool bindings reject bad input before any kernel runs', () => {
   const rt = Runtime.create();

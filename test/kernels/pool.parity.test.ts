@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { Pair } from '../../src/runtime/ops/args.js';
 import {
-  type Pair, avgPool2d, globalAvgPool, indexTensor, maxPool2d, maxPool2dWithIndices, maxUnpool2d, poolOutputSize,
+  avgPool2d, globalAvgPool, indexTensor, maxPool2d, maxPool2dWithIndices, maxUnpool2d, poolOutputSize,
   upsampleBilinear, upsampleNearest,
 } from '../../src/runtime/ops/pool.js';
 import { Runtime } from '../../src/runtime/runtime.js';

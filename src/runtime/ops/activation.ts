@@ -1,6 +1,7 @@
 import { badInput } from '../../errors.js';
 import type { Runtime } from '../runtime.js';
 import { type Tensor, expectShape, formatShape } from '../tensor.js';
+import { output } from './args.js';
 
 export type Activation = 'none' | 'relu' | 'relu6' | 'gelu' | 'tanh' | 'sigmoid';
 
@@ -21,9 +22,7 @@ export function activationCode(act: Activation | undefined): number {
 }
 
 function outputLike(rt: Runtime, where: string, x: Tensor, out: Tensor | undefined): Tensor {
-  if (!out) return rt.tensor(x.shape);
-  expectShape(where, 'out', out, x.shape);
-  return out;
+  return output(rt, where, x.shape, out);
 }
 
 /** act(x) elementwise; `out` may be `x` itself. */
@@ -34,13 +33,13 @@ export function activation(rt: Runtime, x: Tensor, act: Activation, out?: Tensor
 }
 
 /** WaveNet's gate: x [..., 2C] → tanh(x[..., :C]) · sigmoid(x[..., C:]) [..., C]. */
-export function gatedTanh(rt: Runtime, x: Tensor): Tensor {
+export function gatedTanh(rt: Runtime, x: Tensor, out?: Tensor): Tensor {
   const last = x.shape[x.shape.length - 1] ?? 0;
   if (x.shape.length < 1 || last % 2 !== 0) {
     throw badInput(`gatedTanh: the last dimension must be even (filter and gate halves), got ${formatShape(x.shape)}`);
   }
   const C = last / 2;
-  const y = rt.tensor([...x.shape.slice(0, -1), C]);
+  const y = output(rt, 'gatedTanh', [...x.shape.slice(0, -1), C], out);
   rt.kernels.f32_gated_tanh(x.size / last, C, x.ptr, y.ptr);
   return y;
 }
@@ -71,7 +70,7 @@ export function mul(rt: Runtime, a: Tensor, b: Tensor, out?: Tensor): Tensor {
 }
 
 /** Concatenates channels-last tensors along the last dimension. */
-export function concatChannels(rt: Runtime, parts: readonly Tensor[]): Tensor {
+export function concatChannels(rt: Runtime, parts: readonly Tensor[], out?: Tensor): Tensor {
   const first = parts[0];
   if (!first) throw badInput('concatChannels: no tensors given');
   const lead = first.shape.slice(0, -1);
@@ -81,7 +80,7 @@ export function concatChannels(rt: Runtime, parts: readonly Tensor[]): Tensor {
     expectShape('concatChannels', `part ${i}`, p, [...lead, -1]);
     total += p.shape[p.shape.length - 1] ?? 0;
   }
-  const y = rt.tensor([...lead, total]);
+  const y = output(rt, 'concatChannels', [...lead, total], out);
   let offset = 0;
   for (const p of parts) {
     const c = p.shape[p.shape.length - 1] ?? 0;

@@ -2,9 +2,7 @@ import { badInput, shapeError } from '../../errors.js';
 import type { Runtime } from '../runtime.js';
 import { type Shape, type Tensor, expectShape, formatShape, sizeOf } from '../tensor.js';
 import { type Activation, activationCode } from './activation.js';
-
-/** A size per spatial axis: one number for both, or [height, width]. */
-export type Pair = number | readonly [number, number];
+import { type Pair, expectLength, output, pair, positiveInt } from './args.js';
 
 /**
  * Floats in one im2col / col2im tile: 256 KB, so a tile and the GEMM block
@@ -15,31 +13,6 @@ const TILE_FLOATS = 65536;
 /** Rows of `rowFloats` floats per tile: a multiple of 4 (GEMM's row block), at least 4. */
 function tileRows(rowFloats: number): number {
   return Math.max(4, Math.floor(TILE_FLOATS / Math.max(1, rowFloats) / 4) * 4);
-}
-
-function pair(where: string, name: string, v: Pair, min: number): [number, number] {
-  const [h, w] = typeof v === 'number' ? [v, v] : v;
-  if (!Number.isSafeInteger(h) || !Number.isSafeInteger(w) || h < min || w < min) {
-    throw badInput(`${where}: ${name} must be an integer ≥ ${min} or a pair of them, got ${JSON.stringify(v)}`);
-  }
-  return [h, w];
-}
-
-function positive(where: string, name: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v < 1) throw badInput(`${where}: ${name} must be an integer ≥ 1, got ${v}`);
-  return v;
-}
-
-function expectLength(where: string, name: string, data: ArrayLike<number>, shape: Shape): void {
-  if (data.length !== sizeOf(shape)) {
-    throw shapeError(`${where}: ${name} has ${data.length} values, but shape ${formatShape(shape)} needs ${sizeOf(shape)}`);
-  }
-}
-
-function outputTensor(rt: Runtime, where: string, shape: Shape, out: Tensor | undefined): Tensor {
-  if (!out) return rt.tensor(shape);
-  expectShape(where, 'out', out, shape);
-  return out;
 }
 
 /** Runs a kernel with `floats` of scratch, freed as soon as it returns. */
@@ -60,9 +33,9 @@ interface SpatialOptions {
 
 function spatial(where: string, options: SpatialOptions) {
   return {
-    stride: pair(where, 'stride', options.stride ?? 1, 1),
-    padding: pair(where, 'padding', options.padding ?? 0, 0),
-    dilation: pair(where, 'dilation', options.dilation ?? 1, 1),
+    stride: pair(where, 'stride', options.stride, 1, 1),
+    padding: pair(where, 'padding', options.padding, 0, 0),
+    dilation: pair(where, 'dilation', options.dilation, 1, 1),
   };
 }
 
@@ -98,7 +71,7 @@ export function packConv2dWeight(rt: Runtime, weight: Float32Array, shape: Shape
   if (shape.length !== 4) throw shapeError(`${where}: weight has shape ${formatShape(shape)}, expected [OC, C/groups, KH, KW]`);
   expectLength(where, 'weight', weight, shape);
   const [OC, Cg, KH, KW] = shape as [number, number, number, number];
-  positive(where, 'groups', groups);
+  positiveInt(where, 'groups', groups);
   if (OC < 1 || Cg < 1 || KH < 1 || KW < 1) throw shapeError(`${where}: weight has shape ${formatShape(shape)}, every size must be ≥ 1`);
   if (OC % groups !== 0) throw shapeError(`${where}: ${OC} output channels do not divide into ${groups} groups`);
   const OCg = OC / groups;
@@ -134,7 +107,7 @@ export function conv2d(rt: Runtime, x: Tensor, w: PackedConv2d, options: Conv2dO
   expectOutputSize(where, OH, OW, x);
   if (options.bias) expectShape(where, 'bias', options.bias, [w.outChannels]);
   const act = activationCode(options.activation);
-  const y = outputTensor(rt, where, [N, OH, OW, w.outChannels], options.out);
+  const y = output(rt, where, [N, OH, OW, w.outChannels], options.out);
   const pointwise = w.kernelH === 1 && w.kernelW === 1 && stride[0] === 1 && stride[1] === 1 &&
     padding[0] === 0 && padding[1] === 0;
   const patch = w.kernelH * w.kernelW * (C / w.groups);
@@ -188,7 +161,7 @@ export function depthwiseConv2d(rt: Runtime, x: Tensor, w: DepthwiseWeight, opti
   expectOutputSize(where, OH, OW, x);
   if (options.bias) expectShape(where, 'bias', options.bias, [C]);
   const act = activationCode(options.activation);
-  const y = outputTensor(rt, where, [N, OH, OW, C], options.out);
+  const y = output(rt, where, [N, OH, OW, C], options.out);
   rt.kernels.f32_dwconv2d_nhwc(
     N, H, W, C, x.ptr, OH, OW, w.kernelH, w.kernelW, stride[0], stride[1], padding[0], padding[1],
     dilation[0], dilation[1], w.ptr, options.bias?.ptr ?? 0, act, y.ptr,
@@ -245,7 +218,7 @@ export function convTranspose2d(rt: Runtime, x: Tensor, w: PackedConvTranspose2d
   expectShape(where, 'x', x, [-1, -1, -1, w.inChannels]);
   const [N, H, W, C] = x.shape as [number, number, number, number];
   const { stride, padding, dilation } = spatial(where, options);
-  const outputPadding = pair(where, 'outputPadding', options.outputPadding ?? 0, 0);
+  const outputPadding = pair(where, 'outputPadding', options.outputPadding, 0, 0);
   for (const i of [0, 1]) {
     if (outputPadding[i]! >= Math.max(stride[i]!, dilation[i]!)) {
       throw badInput(`${where}: outputPadding ${outputPadding[i]} must be smaller than the stride (${stride[i]}) or the dilation (${dilation[i]})`);
@@ -256,7 +229,7 @@ export function convTranspose2d(rt: Runtime, x: Tensor, w: PackedConvTranspose2d
   expectOutputSize(where, OH, OW, x);
   if (options.bias) expectShape(where, 'bias', options.bias, [w.outChannels]);
   const act = activationCode(options.activation);
-  const y = outputTensor(rt, where, [N, OH, OW, w.outChannels], options.out);
+  const y = output(rt, where, [N, OH, OW, w.outChannels], options.out);
   const cols = w.kernelH * w.kernelW * w.outChannels;
   const tile = Math.min(tileRows(cols), N * H * W);
   withScratch(rt, tile * cols, (scratch) =>
@@ -319,10 +292,10 @@ export function causalConv1d(rt: Runtime, x: Tensor, w: PackedCausalConv1d, opti
   if (x.shape.length === 2) expectShape(where, 'x', x, [-1, w.inChannels]);
   else expectShape(where, 'x', x, [-1, -1, w.inChannels]);
   const [N, T] = x.shape.length === 2 ? [1, x.shape[0]!] : [x.shape[0]!, x.shape[1]!];
-  const dilation = positive(where, 'dilation', options.dilation ?? 1);
+  const dilation = positiveInt(where, 'dilation', options.dilation ?? 1);
   if (options.bias) expectShape(where, 'bias', options.bias, [w.outChannels]);
   const act = activationCode(options.activation);
-  const y = outputTensor(rt, where, [...x.shape.slice(0, -1), w.outChannels], options.out);
+  const y = output(rt, where, [...x.shape.slice(0, -1), w.outChannels], options.out);
   const depth = w.kernelSize * w.inChannels;
   const tile = Math.min(tileRows(depth), T);
   withScratch(rt, w.kernelSize === 1 ? 0 : tile * depth, (scratch) =>

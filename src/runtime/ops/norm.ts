@@ -2,6 +2,7 @@ import { badInput, shapeError } from '../../errors.js';
 import type { Runtime } from '../runtime.js';
 import { type Shape, type Tensor, expectShape, formatShape } from '../tensor.js';
 import { type Activation, activationCode } from './activation.js';
+import { output } from './args.js';
 
 /** A BatchNorm layer's parameters as a checkpoint stores them ([C] each). */
 export interface BatchNormStats {
@@ -73,11 +74,6 @@ export function foldBatchNormIntoConv(
   };
 }
 
-function output(rt: Runtime, where: string, shape: Shape, out: Tensor | undefined): Tensor {
-  if (!out) return rt.tensor(shape);
-  expectShape(where, 'out', out, shape);
-  return out;
-}
 
 function lastDim(where: string, x: Tensor): number {
   if (x.shape.length < 1) throw shapeError(`${where}: x has shape ${formatShape(x.shape)}, expected at least one dimension`);

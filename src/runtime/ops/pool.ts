@@ -1,10 +1,9 @@
 import { badInput, shapeError } from '../../errors.js';
 import type { Heap } from '../memory.js';
 import type { Runtime } from '../runtime.js';
-import { type Shape, type Tensor, expectShape, formatShape, sizeOf } from '../tensor.js';
+import { type Shape, type Tensor, checkedSize, expectShape, formatShape, sizeOf } from '../tensor.js';
+import { type Pair, output, pair } from './args.js';
 
-/** A size given once for both spatial dimensions, or as [height, width] (PyTorch's int-or-tuple). */
-export type Pair = number | readonly [number, number];
 
 /**
  * i32 values in linear memory with a shape: max pooling's argmax indices
@@ -18,10 +17,7 @@ export class IndexTensor {
     readonly ptr: number,
     readonly shape: Shape,
   ) {
-    for (const d of shape) {
-      if (!Number.isSafeInteger(d) || d < 0) throw shapeError(`invalid index tensor shape ${formatShape(shape)}`);
-    }
-    this.size = sizeOf(shape);
+    this.size = checkedSize(shape, 'index tensor');
   }
 
   get data(): Int32Array {
@@ -44,13 +40,6 @@ export function indexTensor(rt: Runtime, shape: Shape, values?: ArrayLike<number
   return t;
 }
 
-function pair(where: string, name: string, value: Pair | undefined, fallback: readonly [number, number], min: number): [number, number] {
-  const [h, w] = value === undefined ? fallback : typeof value === 'number' ? [value, value] : value;
-  for (const v of [h, w]) {
-    if (!Number.isSafeInteger(v) || v < min) throw badInput(`${where}: ${name} must be an integer ≥ ${min} (or a pair of them), got ${String(value)}`);
-  }
-  return [h, w];
-}
 
 /**
  * PyTorch's pooling_output_shape: floor((in + 2p − d·(k − 1) − 1) / s) + 1,
@@ -109,11 +98,6 @@ function poolGeometry(where: string, x: Tensor, options: MaxPool2dOptions): Pool
   return { N, H, W, C, OH, OW, KH, KW, strideH, strideW, padH, padW, dilationH, dilationW };
 }
 
-function output(rt: Runtime, where: string, shape: Shape, out: Tensor | undefined): Tensor {
-  if (!out) return rt.tensor(shape);
-  expectShape(where, 'out', out, shape);
-  return out;
-}
 
 function maxPool(rt: Runtime, where: string, x: Tensor, options: MaxPool2dOptions, withIndices: boolean) {
   const g = poolGeometry(where, x, options);

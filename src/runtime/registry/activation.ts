@@ -24,8 +24,8 @@ function gateProblem(rng: Rng, rows: number, C: number): Problem {
     flops: rows * C,
     prepare(rt) {
       const xt = rt.tensor([rows, 2 * C], x);
-      let out = xt;
-      return { call: () => (out = gatedTanh(rt, xt)), output: () => out.toArray() };
+      const out = rt.tensor([rows, C]);
+      return { call: () => gatedTanh(rt, xt, out), output: () => out.toArray() };
     },
     reference: () => gatedTanhRef(x, rows, C),
   };
@@ -68,8 +68,8 @@ function concatProblem(rng: Rng, rows: number, channels: number[]): Problem {
     flops: 0,
     prepare(rt) {
       const ts = parts.map((p, i) => rt.tensor([rows, channels[i]!], p));
-      let out = ts[0]!;
-      return { call: () => (out = concatChannels(rt, ts)), output: () => out.toArray() };
+      const out = rt.tensor([rows, channels.reduce((a, b) => a + b, 0)]);
+      return { call: () => concatChannels(rt, ts, out), output: () => out.toArray() };
     },
     reference: () => concatChannelsRef(parts, rows, channels),
   };
