@@ -1,0 +1,44 @@
+/**
+ * hibiki: neural inference for Node.js on WebAssembly SIMD kernels.
+ *
+ * The kernel core: a `Runtime` (the kernels instantiated over a heap of
+ * linear memory), `Tensor`s in that heap (channels-last, f32), typed
+ * operations that check their arguments before any kernel runs, the
+ * safetensors format, and one error class with stable codes.
+ */
+export { HibikiError, type ErrorCode } from './errors.js';
+
+export { Runtime, type RuntimeOptions } from './runtime/runtime.js';
+export { Heap } from './runtime/memory.js';
+export { Tensor, type Shape, sizeOf, formatShape } from './runtime/tensor.js';
+export { Rng } from './runtime/rng.js';
+export { kernelModule, instantiateKernels } from './runtime/wasm.js';
+export type { KernelExports } from './runtime/exports.js';
+export { KERNELS, type KernelEntry, type Problem } from './runtime/kernels.js';
+
+export type { Pair } from './runtime/ops/args.js';
+export {
+  type Activation, activation, gatedTanh, softmax, add, mul, concatChannels,
+} from './runtime/ops/activation.js';
+export { type PackedMatrix, type GemmOptions, packMatrix, gemm, matmul } from './runtime/ops/gemm.js';
+export {
+  type PackedConv2d, type DepthwiseWeight, type PackedConvTranspose2d, type PackedCausalConv1d,
+  packConv2dWeight, packDepthwiseWeight, packConvTranspose2dWeight, packCausalConv1dWeight,
+  conv2d, depthwiseConv2d, convTranspose2d, causalConv1d,
+} from './runtime/ops/conv.js';
+export {
+  IndexTensor, indexTensor, maxPool2d, maxPool2dWithIndices, avgPool2d, globalAvgPool, maxUnpool2d,
+  upsampleNearest, upsampleBilinear,
+} from './runtime/ops/pool.js';
+export {
+  type BatchNormStats, type FoldedBatchNorm, foldBatchNorm, foldBatchNormIntoConv, batchNorm, layerNorm, instanceNorm,
+} from './runtime/ops/norm.js';
+export { type AttentionOptions, scaledDotProductAttention } from './runtime/ops/attention.js';
+
+export {
+  type DType, type SafeTensor, SafeTensorsFile, parseSafetensors, readSafetensors, serializeSafetensors,
+  writeSafetensors, toInt32,
+} from './io/safetensors.js';
+
+export { benchKernels, type KernelBenchReport, type KernelBenchRow } from './bench/kernels.js';
+export { systemInfo, formatSystemLine, type SystemInfo } from './bench/system.js';

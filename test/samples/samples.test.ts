@@ -1,0 +1,25 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+// The samples import 'hibiki' itself (the built package, as users do), so
+// this runs them exactly as the README tells users to.
+function runSample(file: string, ...args: string[]) {
+  const path = new URL(`../../samples/${file}`, import.meta.url).pathname;
+  return spawnSync(process.execPath, ['--import', 'tsx', path, ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
+describe('samples', () => {
+  it('linear.ts runs a PyTorch Linear layer and matches PyTorch', () => {
+    const r = runSample('linear.ts');
+    expect(r.status, r.stderr).toBe(0);
+    const m = r.stdout.match(/^linear_33x64x9_gelu: \[33, 64\] → \[33, 9\] \(gelu\), max \|hibiki − PyTorch\| = (\S+)$/m);
+    expect(m, r.stdout).not.toBeNull();
+    expect(Number(m![1])).toBeLessThan(1e-4);
+  });
+
+  it('linear.ts names the missing tensor when the case does not exist', () => {
+    const r = runSample('linear.ts', new URL('../fixtures/gemm.safetensors', import.meta.url).pathname, 'nope');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/gemm\.safetensors: missing tensor "nope\.x"/);
+  });
+});
