@@ -139,7 +139,7 @@ function headDirect(Tq: i32, Tk: i32, D: i32, Dv: i32, q: usize, k: usize, v: us
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
       let vj = v + (<usize>c << 2);
       for (let jj = 0; jj < seen; jj++) {
-        const p = f32x4.splat(load<f32>(row + (<usize>jj << 2)));
+        const p = v128.load32_splat(row + (<usize>jj << 2));
         a0 = f32x4.add(a0, f32x4.mul(p, v128.load(vj)));
         a1 = f32x4.add(a1, f32x4.mul(p, v128.load(vj, 16)));
         vj += ldV;
