@@ -1,9 +1,10 @@
 /**
  * Kernel speed, as `npm run bench` and `hibiki bench` report it: for each
- * registered kernel's bench problems, the median time of one call, GFLOP/s,
- * the fraction of the machine's WASM SIMD peak (measured in the same run) and
- * the speedup over the plain TypeScript reference. Ratios, not absolute times,
- * are what carry from one noisy 2-core machine to another.
+ * registered kernel's bench problems, the time of one call (best of seven
+ * rounds of tinybench medians), GFLOP/s, the fraction of the machine's WASM
+ * SIMD peak (measured in the same rounds) and the speedup over the plain
+ * TypeScript reference. Ratios, not absolute times, are what carry from one
+ * noisy 2-core machine to another.
  */
 import { Bench } from 'tinybench';
 import { KERNELS, type KernelEntry, type Problem } from '../runtime/kernels.js';
@@ -29,12 +30,12 @@ export interface KernelBenchRow {
   family: string;
   problem: string;
   flops: number;
-  /** Median milliseconds per call. */
+  /** Milliseconds per call: the best round's median. */
   ms: number;
   gflops: number;
-  /** The WASM SIMD peak, measured in rounds alternating with this kernel's. */
+  /** The WASM SIMD peak, best of the rounds that alternate with this kernel's. */
   peakGflops: number;
-  /** Median over the rounds of (kernel GFLOP/s ÷ peak GFLOP/s of the same round). */
+  /** gflops ÷ peakGflops. */
   peakFraction: number;
   referenceMs?: number;
   /** referenceMs / ms. */
@@ -49,7 +50,7 @@ export interface KernelBenchReport {
   system: SystemInfo;
   /**
    * Independent f32x4 multiply-add chains, the ceiling for WASM SIMD on one
-   * core: the median of the per-row measurements.
+   * core: the median over the rows of their best-of-rounds peak.
    */
   peakGflops: number;
   rows: KernelBenchRow[];
@@ -81,35 +82,32 @@ export function measurePeakGflops(rt: Runtime, timeMs: number, warmup = true): n
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
-/** Alternating rounds of kernel and peak: enough to see through a shared machine's drift. */
+/** Rounds of kernel and peak, alternating. */
 const ROUNDS = 7;
 
 /**
- * Times `call` in rounds, each right after a short measurement of the peak,
- * and takes the kernel/peak ratio per round: a 2-core VM's speed moves by
- * tens of percent within seconds, and a ratio of two measurements taken far
- * apart would move with it.
+ * Times `call` in rounds that alternate with the peak microbenchmark and
+ * keeps the best round of each (each round's figure a tinybench median). A
+ * 2-core VM shared with other machines slows down in bursts of a few
+ * hundred milliseconds and never speeds up, so the best round is the
+ * machine's own speed, and kernel and peak are both seen at it.
  */
-function interleaved(rt: Runtime, call: () => unknown, flops: number, timeMs: number) {
+function bestOfRounds(rt: Runtime, call: () => unknown, flops: number, timeMs: number) {
   const perRound = Math.max(10, timeMs / ROUNDS);
-  const ms: number[] = [];
-  const peaks: number[] = [];
-  const fractions: number[] = [];
+  let ms = Infinity;
+  let peakGflops = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    const peak = measurePeakGflops(rt, perRound / 2, round === 0);
-    const t = medianMs(call, perRound, 5, round === 0);
-    ms.push(t);
-    peaks.push(peak);
-    fractions.push(flops / t / 1e6 / peak);
+    peakGflops = Math.max(peakGflops, measurePeakGflops(rt, perRound / 2, round === 0));
+    ms = Math.min(ms, medianMs(call, perRound, 5, round === 0));
   }
-  return { ms: median(ms), peakGflops: median(peaks), peakFraction: median(fractions) };
+  return { ms, peakGflops, peakFraction: flops / ms / 1e6 / peakGflops };
 }
 
 function benchProblem(rt: Runtime, entry: KernelEntry, problem: Problem, options: KernelBenchOptions): KernelBenchRow {
   const timeMs = options.timeMs ?? 300;
   return rt.scope(() => {
     const { call } = problem.prepare(rt);
-    const { ms, peakGflops, peakFraction } = interleaved(rt, call, problem.flops, timeMs);
+    const { ms, peakGflops, peakFraction } = bestOfRounds(rt, call, problem.flops, timeMs);
     const row: KernelBenchRow = {
       kernel: entry.kernel,
       family: entry.family,

@@ -1,4 +1,4 @@
-import type { KernelEntry, Problem } from '../kernels.js';
+import { type KernelEntry, type Problem, withTarget } from './problem.js';
 import type { Activation } from '../ops/activation.js';
 import {
   causalConv1d, conv2d, convTranspose2d, depthwiseConv2d, packCausalConv1dWeight, packConv2dWeight,
@@ -200,10 +200,10 @@ export const convKernels: KernelEntry[] = [
     family: 'conv',
     random: randomConv2d,
     bench: (rng) => [
-      conv2dProblem(rng, {
+      withTarget(conv2dProblem(rng, {
         N: 1, H: 56, W: 56, C: 144, OC: 24, KH: 1, KW: 1, stride: [1, 1], padding: [0, 0],
         dilation: [1, 1], groups: 1, bias: rng.uniform(24),
-      }, 'pointwise 1×1 144→24 56×56 (MobileNetV2)'),
+      }, 'pointwise 1×1 144→24 56×56 (MobileNetV2)'), 0.7),
       conv2dProblem(rng, {
         N: 1, H: 56, W: 56, C: 32, OC: 64, KH: 3, KW: 3, stride: [1, 1], padding: [1, 1], dilation: [1, 1],
         groups: 1, bias: rng.uniform(64), activation: 'relu',
@@ -215,10 +215,10 @@ export const convKernels: KernelEntry[] = [
     family: 'conv',
     random: randomDepthwise,
     bench: (rng) => [
-      depthwiseProblem(rng, {
+      withTarget(depthwiseProblem(rng, {
         N: 1, H: 56, W: 56, C: 144, KH: 3, KW: 3, stride: [1, 1], padding: [1, 1], dilation: [1, 1],
         bias: rng.uniform(144), activation: 'relu6',
-      }, 'depthwise 3×3 C144 56×56 relu6 (MobileNetV2)'),
+      }, 'depthwise 3×3 C144 56×56 relu6 (MobileNetV2)'), 0.35),
     ],
   },
   {
@@ -237,8 +237,8 @@ export const convKernels: KernelEntry[] = [
     family: 'conv',
     random: randomCausal,
     bench: (rng) => [
-      causalProblem(rng, { N: 1, T: 16000, C: 64, OC: 128, K: 2, dilation: 64, bias: rng.uniform(128) },
-        'WaveNet causal conv K2 d64 64→128 T16000'),
+      withTarget(causalProblem(rng, { N: 1, T: 16000, C: 64, OC: 128, K: 2, dilation: 64, bias: rng.uniform(128) },
+        'WaveNet causal conv K2 d64 64→128 T16000'), 0.6),
     ],
   },
 ];

@@ -1,4 +1,4 @@
-import type { KernelEntry, Problem } from '../kernels.js';
+import { type KernelEntry, type Problem, withTarget } from './problem.js';
 import { gemm, packMatrix } from '../ops/gemm.js';
 import type { Activation } from '../ops/activation.js';
 import type { Rng } from '../rng.js';
@@ -33,9 +33,9 @@ export const gemmKernels: KernelEntry[] = [
       gemmProblem(rng, rng.int(1, 70), rng.int(1, 40), rng.int(0, 300), rng.next() < 0.5,
         rng.pick<Activation>(['none', 'relu', 'relu6', 'gelu', 'tanh', 'sigmoid'])),
     bench: (rng) =>
-      [64, 128, 256, 512, 1024].map((n) => ({
-        ...gemmProblem(rng, n, n, n, false, 'none'),
-        ...(n >= 256 ? { target: 0.85 } : {}),
-      })),
+      [64, 128, 256, 512, 1024].map((n) => {
+        const problem = gemmProblem(rng, n, n, n, false, 'none');
+        return n >= 256 ? withTarget(problem, 0.85) : problem;
+      }),
   },
 ];

@@ -1,4 +1,4 @@
-import type { KernelEntry, Problem } from '../kernels.js';
+import type { KernelEntry, Problem } from './problem.js';
 import type { Activation } from '../ops/activation.js';
 import { batchNorm, instanceNorm, layerNorm } from '../ops/norm.js';
 import type { Rng } from '../rng.js';

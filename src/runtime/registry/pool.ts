@@ -1,4 +1,4 @@
-import type { KernelEntry, Problem } from '../kernels.js';
+import type { KernelEntry, Problem } from './problem.js';
 import {
   avgPool2d, globalAvgPool, indexTensor, maxPool2d, maxPool2dWithIndices, maxUnpool2d, upsampleBilinear, upsampleNearest,
 } from '../ops/pool.js';
