@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'E_SHAPE'
   | 'E_MODEL_FORMAT'
   | 'E_IO'
+  | 'E_RESOURCE'
   | 'E_TIMEOUT'
   | 'E_ABORTED'
   | 'E_INTERNAL';

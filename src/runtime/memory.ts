@@ -6,7 +6,13 @@ export const MAX_PAGES = 65536;
 /** Everything the kernels read is 16-byte aligned so v128 loads never straddle. */
 export const ALIGN = 16;
 /** Address 0 stays unused: kernels take 0 to mean "no array" (no bias, no mask). */
-const FIRST_ADDRESS = 64;
+export const FIRST_ADDRESS = 64;
+
+/** A range of addresses [base, limit) of a memory that several heaps share. */
+export interface Region {
+  base: number;
+  limit: number;
+}
 
 /**
  * The linear memory the kernels run over, and the one allocator for it.
@@ -22,19 +28,29 @@ const FIRST_ADDRESS = 64;
  */
 export class Heap {
   readonly memory: WebAssembly.Memory;
-  private top = FIRST_ADDRESS;
-  private peak = FIRST_ADDRESS;
+  /** The address range this heap may use: all of memory, or a worker's scratch region. */
+  readonly base: number;
+  readonly limit: number;
+  private top: number;
+  private peak: number;
 
-  constructor(memory?: WebAssembly.Memory) {
+  constructor(memory?: WebAssembly.Memory, region?: Region) {
     this.memory = memory ?? new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+    this.base = region?.base ?? FIRST_ADDRESS;
+    this.limit = region?.limit ?? MAX_PAGES * PAGE_BYTES;
+    if (this.base < FIRST_ADDRESS || this.base % ALIGN !== 0 || this.limit < this.base) {
+      throw new HibikiError('E_INTERNAL', `Heap: invalid region [${this.base}, ${this.limit})`);
+    }
+    this.top = this.base;
+    this.peak = this.base;
   }
 
   /** Bytes in use right now, and the most that have ever been in use. */
   get used(): number {
-    return this.top;
+    return this.top - this.base;
   }
   get highWater(): number {
-    return this.peak;
+    return this.peak - this.base;
   }
 
   /** Allocates `bytes` (16-byte aligned), growing the memory if needed. */
@@ -57,7 +73,7 @@ export class Heap {
 
   /** Frees everything allocated since `mark`. */
   release(mark: number): void {
-    if (mark < FIRST_ADDRESS || mark > this.top || mark % ALIGN !== 0) {
+    if (mark < this.base || mark > this.top || mark % ALIGN !== 0) {
       throw new HibikiError('E_INTERNAL', `Heap.release: ${mark} is not a mark below the top (${this.top})`);
     }
     this.top = mark;
@@ -74,15 +90,19 @@ export class Heap {
   }
 
   private ensure(end: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (end <= have) return;
-    const pages = Math.ceil((end - have) / PAGE_BYTES);
-    if (have / PAGE_BYTES + pages > MAX_PAGES) {
+    if (end > MAX_PAGES * PAGE_BYTES) {
       throw new HibikiError(
-        'E_INTERNAL',
+        'E_RESOURCE',
         `out of WebAssembly memory: ${end} bytes needed, the limit is ${MAX_PAGES * PAGE_BYTES} (4 GiB)`,
       );
     }
-    this.memory.grow(pages);
+    if (end > this.limit) {
+      throw new HibikiError(
+        'E_RESOURCE',
+        `out of scratch memory: ${end - this.base} bytes needed, this heap's region holds ${this.limit - this.base}`,
+      );
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
   }
 }

@@ -1,5 +1,5 @@
 import type { KernelExports } from './exports.js';
-import { Heap } from './memory.js';
+import { Heap, type Region } from './memory.js';
 import { Tensor, type Shape, sizeOf } from './tensor.js';
 import { instantiateKernels, kernelModule } from './wasm.js';
 
@@ -8,6 +8,8 @@ export interface RuntimeOptions {
   memory?: WebAssembly.Memory;
   /** The compiled kernel module, e.g. one posted from another thread. */
   module?: WebAssembly.Module;
+  /** Allocate only inside this address range (a pool worker's scratch region). */
+  region?: Region;
 }
 
 /**
@@ -25,7 +27,7 @@ export class Runtime {
   }
 
   static create(options: RuntimeOptions = {}): Runtime {
-    const heap = new Heap(options.memory);
+    const heap = new Heap(options.memory, options.region);
     return new Runtime(heap, instantiateKernels(heap.memory, options.module ?? kernelModule()));
   }
 

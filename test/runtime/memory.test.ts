@@ -30,7 +30,7 @@ describe('Heap', () => {
     const p = heap.alloc(1000);
     heap.release(mark);
     expect(heap.alloc(16)).toBe(p);
-    expect(heap.highWater).toBeGreaterThanOrEqual(p + 1000);
+    expect(heap.highWater).toBeGreaterThanOrEqual(p + 1000 - heap.base);
     expect(() => heap.release(heap.mark() + 16)).toThrow(/not a mark/);
   });
 
@@ -40,6 +40,16 @@ describe('Heap', () => {
     expect(() => heap.alloc(5 * 2 ** 30)).toThrow(/out of WebAssembly memory/);
     expect(() => heap.alloc(-1)).toThrow(HibikiError);
     expect(heap.memory.buffer.byteLength).toBe(before);
+  });
+
+  it('stays inside its region of a shared memory', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 100, shared: true });
+    const a = new Heap(memory, { base: 65536, limit: 65536 + 4096 });
+    const b = new Heap(memory, { base: 65536 + 4096, limit: 65536 + 8192 });
+    expect(a.alloc(4000)).toBe(65536);
+    expect(b.alloc(16)).toBe(65536 + 4096);
+    expect(() => a.alloc(200)).toThrow(/out of scratch memory: 4208 bytes needed, this heap's region holds 4096/);
+    expect(() => new Heap(memory, { base: 8, limit: 4 })).toThrow(/invalid region/);
   });
 });
 
