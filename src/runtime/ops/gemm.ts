@@ -23,6 +23,24 @@ export function packMatrix(rt: Runtime, b: Tensor, options: { transposed?: boole
   return { ptr, K, N };
 }
 
+/**
+ * Packs B given as plain values (a checkpoint's weight) without keeping an
+ * unpacked copy in linear memory: the packed matrix is allocated first and
+ * the staging copy above it is freed.
+ */
+export function packMatrixValues(
+  rt: Runtime, values: Float32Array, shape: readonly [number, number], options: { transposed?: boolean } = {},
+): PackedMatrix {
+  const [r, c] = shape;
+  const [K, N] = options.transposed ? [c, r] : [r, c];
+  const ptr = rt.scratch(rt.kernels.f32_gemm_packed_size(K, N));
+  rt.scope(() => {
+    const b = rt.tensor(shape, values);
+    rt.kernels.f32_gemm_pack_b(K, N, b.ptr, c, options.transposed ? 1 : 0, ptr);
+  });
+  return { ptr, K, N };
+}
+
 export interface GemmOptions {
   /** [N], added to every row. */
   bias?: Tensor;

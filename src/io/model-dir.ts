@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HibikiError, modelFormat } from '../errors.js';
+import { type SafeTensorsFile, readSafetensors } from './safetensors.js';
+
+/** A model on disk: config.json (architecture and hyperparameters) and model.safetensors. */
+export interface ModelDir {
+  dir: string;
+  /** config.json, checked to be an object with an `architecture` string. */
+  config: Record<string, unknown> & { architecture: string };
+  weights: SafeTensorsFile;
+}
+
+/** Reads a model directory; every error names the file and what was wrong. */
+export function readModelDir(dir: string): ModelDir {
+  const configPath = join(dir, 'config.json');
+  let text: string;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch (cause) {
+    throw new HibikiError('E_IO', `cannot read ${configPath}: is "${dir}" a model directory?`, { cause });
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (cause) {
+    throw modelFormat(configPath, `not valid JSON (${(cause as Error).message})`);
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw modelFormat(configPath, 'expected a JSON object');
+  }
+  const architecture = (config as Record<string, unknown>).architecture;
+  if (typeof architecture !== 'string') throw modelFormat(configPath, '"architecture" must be a string');
+  return {
+    dir,
+    config: config as ModelDir['config'],
+    weights: readSafetensors(join(dir, 'model.safetensors')),
+  };
+}

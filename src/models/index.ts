@@ -1,0 +1,24 @@
+import { modelFormat } from '../errors.js';
+import type { ModelDir } from '../io/model-dir.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Architecture, BatchModel, ModelLayout } from './model.js';
+import { mlp } from './mlp.js';
+
+/** Every architecture a config.json can name. */
+export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map([mlp].map((a) => [a.name, a]));
+
+function architecture(name: string, where: string): Architecture {
+  const a = ARCHITECTURES.get(name);
+  if (!a) throw modelFormat(where, `unknown architecture "${name}" (known: ${[...ARCHITECTURES.keys()].join(', ')})`);
+  return a;
+}
+
+export function loadModel(rt: Runtime, model: ModelDir): BatchModel {
+  return architecture(model.config.architecture, `${model.dir}/config.json`).load(rt, model);
+}
+
+export function attachModel(rt: Runtime, layout: ModelLayout): BatchModel {
+  return architecture(layout.architecture, 'model layout').attach(rt, layout);
+}
+
+export type { Architecture, BatchModel, ModelLayout } from './model.js';

@@ -1,0 +1,63 @@
+// What a batch job is, shared by the in-process Engine and the worker Pool:
+// items in, one output (or one error) per item out, in input order.
+import { HibikiError } from '../errors.js';
+
+export interface Progress {
+  /** Items finished so far, successfully or not. */
+  done: number;
+  failed: number;
+  total: number;
+}
+
+export interface RunOptions {
+  /** Cancels the job: queued shards are dropped, running ones stop at their next step. */
+  signal?: AbortSignal;
+  /** Called as items finish, for progress bars. */
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface ItemFailure {
+  index: number;
+  error: HibikiError;
+}
+
+export interface RunResult {
+  /** One per input item, in input order; undefined where the item failed. */
+  outputs: Array<Float32Array | undefined>;
+  /** The items that failed, each with its error (bad input, a task that threw, a worker that died). */
+  failures: ItemFailure[];
+}
+
+export interface Shard {
+  /** Indices into the job's items. */
+  indices: number[];
+  cost: number;
+}
+
+/**
+ * Splits items into about `target` shards of equal total cost. Items are
+ * taken in order of decreasing cost, so each shard holds items of similar
+ * cost (sentences of similar length pad little) and the big ones start
+ * first (the job does not end waiting on one late large shard).
+ */
+export function planShards(costs: readonly number[], target: number): Shard[] {
+  const order = costs.map((_, i) => i).sort((a, b) => costs[b]! - costs[a]! || a - b);
+  const total = costs.reduce((a, b) => a + b, 0);
+  const perShard = total / Math.max(1, Math.min(target, costs.length));
+  const shards: Shard[] = [];
+  let current: Shard = { indices: [], cost: 0 };
+  for (const i of order) {
+    current.indices.push(i);
+    current.cost += costs[i]!;
+    if (current.cost >= perShard) {
+      shards.push(current);
+      current = { indices: [], cost: 0 };
+    }
+  }
+  if (current.indices.length) shards.push(current);
+  return shards;
+}
+
+export function abortedError(): HibikiError {
+  return new HibikiError('E_ABORTED', 'the job was cancelled');
+}

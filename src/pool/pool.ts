@@ -1,0 +1,279 @@
+/**
+ * The worker pool: one model, its weights resident once in a shared
+ * WebAssembly.Memory, Piscina workers that each attach to those weights and
+ * run shards of a job in a scratch region of their own.
+ *
+ * Memory map of the shared memory:
+ *   [64, weightsEnd)                the weights, loaded once by this thread
+ *   [weightsEnd + i·scratch, …)     scratch regions, one per running task
+ * A region belongs to one task at a time; the pool hands them out, so at
+ * most `workers` tasks run at once and the rest of a job waits here, where
+ * cancelling it is just dropping the queue.
+ */
+import os from 'node:os';
+import { Piscina } from 'piscina';
+import { HibikiError, badInput } from '../errors.js';
+import { readModelDir } from '../io/model-dir.js';
+import { type BatchModel, loadModel } from '../models/index.js';
+import { ALIGN, MAX_PAGES, type Region } from '../runtime/memory.js';
+import { Runtime } from '../runtime/runtime.js';
+import { kernelModule } from '../runtime/wasm.js';
+import { checkItems } from './engine.js';
+import { type RunOptions, type RunResult, type Shard, abortedError, planShards } from './job.js';
+import {
+  CONTROL_ABORT, CONTROL_TIMEOUT, type ShardResult, type ShardTask, type WorkerSetup,
+} from './protocol.js';
+
+const MIB = 2 ** 20;
+const ADDRESS_SPACE = MAX_PAGES * 65536;
+/** Shards per worker in a job: small enough to balance, large enough to batch. */
+const SHARDS_PER_WORKER = 4;
+/** How long a task past its time limit may take to stop by itself before its worker is terminated. */
+const TIMEOUT_GRACE_MS = 2000;
+/** What a worker thread costs besides its scratch (a V8 isolate, the kernels' code). */
+const WORKER_OVERHEAD_BYTES = 48 * MIB;
+
+export interface PoolOptions {
+  /** Worker threads; default one per core, capped by memory (see `workers` on the pool). */
+  workers?: number;
+  /** Scratch region per running task, in MiB (default 256): activations live here. */
+  scratchMiB?: number;
+  /** A task running longer fails with E_TIMEOUT (default: no limit). */
+  taskTimeoutMs?: number;
+  /** Times a task whose worker died or failed unexpectedly is run again (default 1). */
+  retries?: number;
+}
+
+/** Hands out scratch regions above the weights; a region whose worker was killed mid-task is never reused. */
+class Regions {
+  private readonly free: Region[] = [];
+  constructor(
+    private next: number,
+    private readonly bytes: number,
+  ) {}
+
+  take(): Region {
+    const reused = this.free.pop();
+    if (reused) return reused;
+    if (this.next + this.bytes > ADDRESS_SPACE) {
+      throw new HibikiError('E_RESOURCE', 'no WebAssembly address space left for another scratch region');
+    }
+    const region = { base: this.next, limit: this.next + this.bytes };
+    this.next += this.bytes;
+    return region;
+  }
+
+  give(region: Region): void {
+    this.free.push(region);
+  }
+}
+
+interface RunningTask {
+  shard: Shard & { attempts: number };
+  region: Region;
+  control: Int32Array;
+  /** Terminates the worker: only after a task ignored its time limit. */
+  kill: AbortController;
+  killed: boolean;
+  timers: NodeJS.Timeout[];
+}
+
+function workerScript(): { filename: string; execArgv: string[] } {
+  // From dist/ the worker is plain JS; from src/ (tests, tsx) it needs tsx's loader.
+  const fromSource = import.meta.url.endsWith('.ts');
+  const filename = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).pathname;
+  return { filename, execArgv: fromSource ? ['--import', 'tsx'] : [] };
+}
+
+/** Workers this machine can hold: cores asked for, but no more than memory allows. */
+export function workerLimit(requested: number, weightsBytes: number, scratchBytes: number): number {
+  const byAddressSpace = Math.floor((ADDRESS_SPACE - weightsBytes) / scratchBytes);
+  const byMemory = Math.floor((os.totalmem() * 0.75 - weightsBytes) / (scratchBytes + WORKER_OVERHEAD_BYTES));
+  return Math.max(1, Math.min(requested, byAddressSpace, byMemory));
+}
+
+export class Pool {
+  private closed = false;
+
+  private constructor(
+    private readonly piscina: Piscina,
+    /** The model as loaded here: checks items and prices them; its weights are the workers'. */
+    readonly model: BatchModel,
+    private readonly regions: Regions,
+    /** Worker threads actually started (the request, capped by memory). */
+    readonly workers: number,
+    /** Bytes of the shared memory holding the weights. */
+    readonly weightsBytes: number,
+    private readonly options: Required<Omit<PoolOptions, 'workers'>>,
+  ) {}
+
+  static async open(modelDir: string, options: PoolOptions = {}): Promise<Pool> {
+    const requested = options.workers ?? os.availableParallelism();
+    if (!Number.isSafeInteger(requested) || requested < 1) throw badInput(`workers must be a whole number ≥ 1, got ${requested}`);
+    const scratchMiB = options.scratchMiB ?? 256;
+    if (!(scratchMiB >= 1 && scratchMiB <= 2048)) throw badInput(`scratchMiB must be from 1 to 2048, got ${scratchMiB}`);
+    const taskTimeoutMs = options.taskTimeoutMs ?? Infinity;
+    if (!(taskTimeoutMs > 0)) throw badInput(`taskTimeoutMs must be positive, got ${taskTimeoutMs}`);
+    const retries = options.retries ?? 1;
+    if (!Number.isSafeInteger(retries) || retries < 0) throw badInput(`retries must be a whole number ≥ 0, got ${retries}`);
+
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+    const rt = Runtime.create({ memory });
+    const model = loadModel(rt, readModelDir(modelDir));
+    // Nothing else is ever allocated in this heap: the weights end here.
+    const weightsBytes = Math.ceil(rt.heap.mark() / ALIGN) * ALIGN;
+    const scratchBytes = scratchMiB * MIB;
+    const workers = workerLimit(requested, weightsBytes, scratchBytes);
+
+    const setup: WorkerSetup = { memory, module: kernelModule(), layout: model.layout };
+    const { filename, execArgv } = workerScript();
+    const piscina = new Piscina({
+      filename,
+      execArgv,
+      workerData: setup,
+      minThreads: workers,
+      maxThreads: workers,
+      idleTimeout: Infinity,
+    });
+    return new Pool(piscina, model, new Regions(weightsBytes, scratchBytes), workers, weightsBytes, {
+      scratchMiB,
+      taskTimeoutMs,
+      retries,
+    });
+  }
+
+  /** Worker threads alive right now (a killed one is replaced). */
+  get threads(): readonly { threadId: number; terminate(): Promise<number> }[] {
+    return this.piscina.threads;
+  }
+
+  /**
+   * Runs a batch job: every item through the model, sharded across the
+   * workers, outputs back in input order. Items that fail (bad input, a task
+   * that threw, a worker that died twice) are reported in `failures`; the
+   * rest of the job completes. Rejects only when cancelled (E_ABORTED).
+   */
+  run(items: readonly unknown[], options: RunOptions = {}): Promise<RunResult> {
+    if (this.closed) return Promise.reject(badInput('the pool is closed'));
+    const { signal, onProgress } = options;
+    if (signal?.aborted) return Promise.reject(abortedError());
+    const result = checkItems(this.model, items);
+    const rejected = new Set(result.failures.map((f) => f.index));
+    const valid = items.map((_, i) => i).filter((i) => !rejected.has(i));
+    const queue = planShards(valid.map((i) => this.model.cost(items[i])), this.workers * SHARDS_PER_WORKER).map(
+      (s) => ({ indices: s.indices.map((j) => valid[j]!), cost: s.cost, attempts: 0 }),
+    );
+    let done = result.failures.length;
+
+    return new Promise<RunResult>((resolve, reject) => {
+      const running = new Set<RunningTask>();
+      let aborted = false;
+
+      const onAbort = () => {
+        aborted = true;
+        queue.length = 0;
+        for (const task of running) Atomics.store(task.control, 0, CONTROL_ABORT);
+        finishIfIdle();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+
+      const finishIfIdle = () => {
+        if (running.size > 0 || (queue.length > 0 && !aborted)) return;
+        signal?.removeEventListener('abort', onAbort);
+        if (aborted) reject(abortedError());
+        else {
+          result.failures.sort((a, b) => a.index - b.index);
+          resolve(result);
+        }
+      };
+
+      const fail = (indices: number[], error: HibikiError) => {
+        for (const index of indices) result.failures.push({ index, error });
+      };
+
+      const settle = (task: RunningTask, answer: ShardResult) => {
+        task.timers.forEach(clearTimeout);
+        running.delete(task);
+        // A killed worker may have been mid-write: its region is retired.
+        if (!task.killed) this.regions.give(task.region);
+        const { shard } = task;
+        if (!aborted) {
+          if (answer.ok) {
+            let offset = 0;
+            shard.indices.forEach((index, k) => {
+              const n = answer.lengths[k]!;
+              result.outputs[index] = answer.data.subarray(offset, offset + n);
+              offset += n;
+            });
+            done += shard.indices.length;
+          } else {
+            const error = new HibikiError(answer.error.code as HibikiError['code'], answer.error.message);
+            if (answer.error.stack) error.stack = answer.error.stack;
+            if (error.code === 'E_INTERNAL' && shard.attempts < this.options.retries) {
+              shard.attempts++;
+              queue.unshift(shard);
+            } else {
+              fail(shard.indices, error);
+              done += shard.indices.length;
+            }
+          }
+          onProgress?.({ done, failed: result.failures.length, total: items.length });
+        }
+        pump();
+      };
+
+      const start = (shard: RunningTask['shard']) => {
+        let region: Region;
+        try {
+          region = this.regions.take();
+        } catch (error) {
+          fail(shard.indices, error as HibikiError);
+          done += shard.indices.length;
+          return;
+        }
+        const task: RunningTask = {
+          shard,
+          region,
+          control: new Int32Array(new SharedArrayBuffer(4)),
+          kill: new AbortController(),
+          killed: false,
+          timers: [],
+        };
+        running.add(task);
+        const limit = this.options.taskTimeoutMs;
+        if (Number.isFinite(limit)) {
+          task.timers.push(setTimeout(() => {
+            Atomics.store(task.control, 0, CONTROL_TIMEOUT);
+            task.timers.push(setTimeout(() => {
+              task.killed = true;
+              task.kill.abort();
+            }, TIMEOUT_GRACE_MS));
+          }, limit));
+        }
+        const message: ShardTask = { items: shard.indices.map((i) => items[i]), region, control: task.control };
+        this.piscina.run(message, { signal: task.kill.signal }).then(
+          (answer: ShardResult) => settle(task, answer),
+          (e: unknown) =>
+            settle(task, {
+              ok: false,
+              error: task.killed
+                ? { code: 'E_TIMEOUT', message: `a shard of ${shard.indices.length} items ran past the ${limit} ms time limit; its worker was stopped` }
+                : { code: 'E_INTERNAL', message: `the worker running items ${shard.indices.join(', ')} died: ${(e as Error)?.message ?? e}`, stack: (e as Error)?.stack },
+            }),
+        );
+      };
+
+      const pump = () => {
+        while (!aborted && queue.length > 0 && running.size < this.workers) start(queue.shift()!);
+        finishIfIdle();
+      };
+      pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.piscina.destroy();
+  }
+}

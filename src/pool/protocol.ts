@@ -1,0 +1,29 @@
+// The messages between the Pool (main thread) and its workers.
+import type { ModelLayout } from '../models/model.js';
+import type { Region } from '../runtime/memory.js';
+
+/** Given to every worker once, at start. */
+export interface WorkerSetup {
+  /** The shared memory holding the weights and every worker's scratch region. */
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  layout: ModelLayout;
+}
+
+/** Values of a task's control word, written by the pool, read by the worker between steps. */
+export const CONTROL_RUN = 0;
+export const CONTROL_ABORT = 1;
+export const CONTROL_TIMEOUT = 2;
+
+export interface ShardTask {
+  items: unknown[];
+  /** The scratch region this task may allocate in (no other task uses it meanwhile). */
+  region: Region;
+  /** Int32Array over a SharedArrayBuffer: CONTROL_* */
+  control: Int32Array;
+}
+
+/** A task's answer: all outputs in one transferred buffer, or the error it threw. */
+export type ShardResult =
+  | { ok: true; data: Float32Array; lengths: number[] }
+  | { ok: false; error: { code: string; message: string; stack?: string } };

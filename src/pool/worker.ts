@@ -1,0 +1,47 @@
+// A pool worker: attaches to the weights in the shared memory once, then
+// runs shards in whatever scratch region each task brings.
+import { Piscina } from 'piscina';
+import { HibikiError } from '../errors.js';
+import { type BatchModel, attachModel } from '../models/index.js';
+import { Runtime } from '../runtime/runtime.js';
+import { CONTROL_ABORT, CONTROL_RUN, type ShardResult, type ShardTask, type WorkerSetup } from './protocol.js';
+
+const setup = Piscina.workerData as WorkerSetup;
+
+// One runtime and model per region this worker has run in (a handful).
+const attached = new Map<number, BatchModel>();
+
+function modelFor(task: ShardTask): BatchModel {
+  let model = attached.get(task.region.base);
+  if (!model) {
+    const rt = Runtime.create({ memory: setup.memory, module: setup.module, region: task.region });
+    model = attachModel(rt, setup.layout);
+    attached.set(task.region.base, model);
+  }
+  return model;
+}
+
+export default function runShard(task: ShardTask): ShardResult | object {
+  const step = () => {
+    const control = Atomics.load(task.control, 0);
+    if (control === CONTROL_RUN) return;
+    throw control === CONTROL_ABORT
+      ? new HibikiError('E_ABORTED', 'the job was cancelled')
+      : new HibikiError('E_TIMEOUT', 'the task ran past its time limit');
+  };
+  try {
+    const outputs = modelFor(task).run(task.items, step);
+    const data = new Float32Array(outputs.reduce((n, o) => n + o.length, 0));
+    let offset = 0;
+    for (const o of outputs) {
+      data.set(o, offset);
+      offset += o.length;
+    }
+    const result: ShardResult = { ok: true, data, lengths: outputs.map((o) => o.length) };
+    // Transfer the outputs' buffer instead of copying it back.
+    return { [Piscina.transferableSymbol]: [data.buffer], [Piscina.valueSymbol]: result };
+  } catch (e) {
+    const error = e instanceof HibikiError ? e : new HibikiError('E_INTERNAL', e instanceof Error ? e.message : String(e));
+    return { ok: false, error: { code: error.code, message: error.message, stack: (e as Error)?.stack } } satisfies ShardResult;
+  }
+}
