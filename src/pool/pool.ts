@@ -92,8 +92,19 @@ export function workerLimit(requested: number, weightsBytes: number, scratchByte
   return Math.max(1, Math.min(requested, byAddressSpace, byMemory));
 }
 
+/** Counters since the pool opened (for monitoring, e.g. `hibiki serve`'s /metrics). */
+export interface PoolStats {
+  tasks: number;
+  /** Tasks run again after their worker died or failed unexpectedly. */
+  retried: number;
+  /** Tasks whose worker died or was stopped while running them. */
+  workersLost: number;
+  itemsFailed: number;
+}
+
 export class Pool {
   private closed = false;
+  readonly stats: PoolStats = { tasks: 0, retried: 0, workersLost: 0, itemsFailed: 0 };
 
   private constructor(
     private readonly piscina: Piscina,
@@ -189,6 +200,7 @@ export class Pool {
 
       const fail = (indices: number[], error: HibikiError) => {
         for (const index of indices) result.failures.push({ index, error });
+        this.stats.itemsFailed += indices.length;
       };
 
       const settle = (task: RunningTask, answer: ShardResult) => {
@@ -211,6 +223,7 @@ export class Pool {
             if (answer.error.stack) error.stack = answer.error.stack;
             if (error.code === 'E_INTERNAL' && shard.attempts < this.options.retries) {
               shard.attempts++;
+              this.stats.retried++;
               queue.unshift(shard);
             } else {
               fail(shard.indices, error);
@@ -240,6 +253,7 @@ export class Pool {
           timers: [],
         };
         running.add(task);
+        this.stats.tasks++;
         const limit = this.options.taskTimeoutMs;
         if (Number.isFinite(limit)) {
           task.timers.push(setTimeout(() => {
@@ -253,13 +267,15 @@ export class Pool {
         const message: ShardTask = { items: shard.indices.map((i) => items[i]), region, control: task.control };
         this.piscina.run(message, { signal: task.kill.signal }).then(
           (answer: ShardResult) => settle(task, answer),
-          (e: unknown) =>
+          (e: unknown) => {
+            this.stats.workersLost++;
             settle(task, {
               ok: false,
               error: task.killed
                 ? { code: 'E_TIMEOUT', message: `a shard of ${shard.indices.length} items ran past the ${limit} ms time limit; its worker was stopped` }
                 : { code: 'E_INTERNAL', message: `the worker running items ${shard.indices.join(', ')} died: ${(e as Error)?.message ?? e}`, stack: (e as Error)?.stack },
-            }),
+            });
+          },
         );
       };
 

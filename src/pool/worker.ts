@@ -38,8 +38,10 @@ export default function runShard(task: ShardTask): ShardResult | object {
       offset += o.length;
     }
     const result: ShardResult = { ok: true, data, lengths: outputs.map((o) => o.length) };
-    // Transfer the outputs' buffer instead of copying it back.
-    return { [Piscina.transferableSymbol]: [data.buffer], [Piscina.valueSymbol]: result };
+    // Transfer the outputs' buffer instead of copying it back. (Piscina types
+    // its symbols as `symbol`, not the unique symbols its interface names.)
+    const movable = { [Piscina.transferableSymbol]: [data.buffer], [Piscina.valueSymbol]: result };
+    return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
   } catch (e) {
     const error = e instanceof HibikiError ? e : new HibikiError('E_INTERNAL', e instanceof Error ? e.message : String(e));
     return { ok: false, error: { code: error.code, message: error.message, stack: (e as Error)?.stack } } satisfies ShardResult;

@@ -1,0 +1,127 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/pool/engine.js';
+import type { Progress } from '../../src/pool/job.js';
+import { Pool } from '../../src/pool/pool.js';
+import { Rng } from '../../src/runtime/rng.js';
+
+const MLP = new URL('../fixtures/mlp/', import.meta.url).pathname;
+const FEATURES = 16;
+
+/** Items of 1 to 40 rows: unequal costs, so sharding reorders them. */
+function makeItems(count: number, seed = 1): Float32Array[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, () => rng.uniform(rng.int(1, 40) * FEATURES));
+}
+
+describe('Pool', () => {
+  let pool: Pool;
+  beforeAll(async () => {
+    pool = await Pool.open(MLP, { workers: 2 });
+  });
+  afterAll(() => pool.close());
+
+  it('gives bit-identical results to the in-process engine, in input order', async () => {
+    const items = makeItems(60);
+    const fromPool = await pool.run(items);
+    const fromEngine = await Engine.open(MLP).run(items);
+    expect(fromPool.failures).toEqual([]);
+    expect(fromPool.outputs).toHaveLength(60);
+    fromPool.outputs.forEach((y, i) => {
+      expect(y!.length, `item ${i}`).toBe((items[i]!.length / FEATURES) * 8);
+      expect(Array.from(y!), `item ${i}`).toEqual(Array.from(fromEngine.outputs[i]!));
+    });
+  });
+
+  it('reports progress up to the total', async () => {
+    const seen: Progress[] = [];
+    await pool.run(makeItems(40, 2), { onProgress: (p) => seen.push(p) });
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen.at(-1)).toEqual({ done: 40, failed: 0, total: 40 });
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.done).toBeGreaterThan(seen[i - 1]!.done);
+  });
+
+  it('fails bad items with a clear error and runs the rest', async () => {
+    const items: unknown[] = makeItems(6, 3);
+    items[2] = new Float32Array(FEATURES + 1);
+    items[4] = new Float32Array(FEATURES).fill(NaN);
+    const r = await pool.run(items);
+    expect(r.failures.map((f) => [f.index, f.error.code])).toEqual([[2, 'E_BAD_INPUT'], [4, 'E_BAD_INPUT']]);
+    expect(r.failures[1]!.error.message).toBe('item 4: value 0 is NaN, not a finite number');
+    expect(r.outputs.filter(Boolean)).toHaveLength(4);
+    expect((await pool.run(makeItems(3, 4))).failures).toEqual([]);
+  });
+
+  it('cancels a job promptly and stays usable', async () => {
+    const controller = new AbortController();
+    const job = pool.run(makeItems(2000, 5), {
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
+    const started = Date.now();
+    await expect(job).rejects.toMatchObject({ code: 'E_ABORTED' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await pool.run(makeItems(3, 6))).failures).toEqual([]);
+    await expect(pool.run(makeItems(1), { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'E_ABORTED' });
+  });
+
+  it('loses nothing when a worker is killed mid-job: its task is retried', async () => {
+    const items = makeItems(400, 7);
+    const expected = await Engine.open(MLP).run(items);
+    const before = { ...pool.stats };
+    let killed = false;
+    const r = await pool.run(items, {
+      onProgress: () => {
+        if (!killed) {
+          killed = true;
+          // Kill every worker: the shards they are running die with them.
+          for (const thread of pool.threads) void thread.terminate();
+        }
+      },
+    });
+    expect(killed).toBe(true);
+    expect(pool.stats.workersLost).toBeGreaterThan(before.workersLost);
+    expect(pool.stats.retried).toBeGreaterThan(before.retried);
+    expect(r.failures).toEqual([]);
+    r.outputs.forEach((y, i) => expect(Array.from(y!), `item ${i}`).toEqual(Array.from(expected.outputs[i]!)));
+    expect((await pool.run(makeItems(3, 8))).failures).toEqual([]);
+  });
+});
+
+describe('Pool limits', () => {
+  it('fails only the task that outgrows its scratch region', async () => {
+    const pool = await Pool.open(MLP, { workers: 2, scratchMiB: 1 });
+    try {
+      const items = makeItems(8, 9);
+      items[3] = new Rng(3).uniform(20_000 * FEATURES); // 20,000 rows × 64 hidden: several MiB of activations
+      const r = await pool.run(items);
+      expect(r.failures.map((f) => f.index)).toEqual([3]);
+      expect(r.failures[0]!.error.code).toBe('E_RESOURCE');
+      expect(r.failures[0]!.error.message).toMatch(/out of scratch memory: \d+ bytes needed, this heap's region holds 1048576/);
+      expect(r.outputs.filter(Boolean)).toHaveLength(7);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('fails tasks past their time limit with E_TIMEOUT', async () => {
+    const pool = await Pool.open(MLP, { workers: 1, taskTimeoutMs: 1, retries: 0 });
+    try {
+      const items = [new Rng(4).uniform(100_000 * FEATURES)];
+      const r = await pool.run(items);
+      expect(r.failures.map((f) => [f.index, f.error.code])).toEqual([[0, 'E_TIMEOUT']]);
+      expect(r.failures[0]!.error.message).toBe('the task ran past its time limit');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('refuses nonsense options and a closed pool', async () => {
+    await expect(Pool.open(MLP, { workers: 0 })).rejects.toMatchObject({ code: 'E_BAD_INPUT' });
+    await expect(Pool.open(MLP, { scratchMiB: 0 })).rejects.toThrow(/scratchMiB must be from 1 to 2048/);
+    await expect(Pool.open(join(MLP, 'nope'))).rejects.toMatchObject({ code: 'E_IO' });
+    const pool = await Pool.open(MLP, { workers: 1 });
+    await pool.close();
+    await expect(pool.run([])).rejects.toThrow(/the pool is closed/);
+  });
+});
