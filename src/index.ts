@@ -35,6 +35,12 @@ export {
 } from './runtime/ops/norm.js';
 export { type AttentionOptions, scaledDotProductAttention } from './runtime/ops/attention.js';
 
+export { Pool, type PoolOptions, type PoolStats } from './pool/pool.js';
+export { Engine } from './pool/engine.js';
+export type { Progress, RunOptions, RunResult, ItemFailure } from './pool/job.js';
+export { readModelDir, type ModelDir } from './io/model-dir.js';
+export { ARCHITECTURES, loadModel, type Architecture, type BatchModel, type ModelLayout } from './models/index.js';
+
 export {
   type DType, type SafeTensor, SafeTensorsFile, parseSafetensors, readSafetensors, serializeSafetensors,
   writeSafetensors, toInt32,

@@ -35,7 +35,7 @@ export interface Shard {
 }
 
 /**
- * Splits items into about `target` shards of equal total cost. Items are
+ * Splits items into about `target` shards of at most the average cost. Items are
  * taken in order of decreasing cost, so each shard holds items of similar
  * cost (sentences of similar length pad little) and the big ones start
  * first (the job does not end waiting on one late large shard).
@@ -47,12 +47,14 @@ export function planShards(costs: readonly number[], target: number): Shard[] {
   const shards: Shard[] = [];
   let current: Shard = { indices: [], cost: 0 };
   for (const i of order) {
-    current.indices.push(i);
-    current.cost += costs[i]!;
-    if (current.cost >= perShard) {
+    // Close a shard before it would pass the target: no shard ends up much
+    // costlier than the average (an item costlier than that gets its own).
+    if (current.indices.length > 0 && current.cost + costs[i]! > perShard) {
       shards.push(current);
       current = { indices: [], cost: 0 };
     }
+    current.indices.push(i);
+    current.cost += costs[i]!;
   }
   if (current.indices.length) shards.push(current);
   return shards;

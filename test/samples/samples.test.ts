@@ -17,6 +17,13 @@ describe('samples', () => {
     expect(Number(m![1])).toBeLessThan(1e-4);
   });
 
+  it('pool.ts runs a batch job on two workers, identical to in-process', () => {
+    const r = runSample('pool.ts');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('2 workers: 100 of 100 items done, 0 failed; identical to in-process: true');
+    expect(r.stderr).toContain('100/100 items');
+  });
+
   it('linear.ts names the missing tensor when the case does not exist', () => {
     const r = runSample('linear.ts', new URL('../fixtures/gemm.safetensors', import.meta.url).pathname, 'nope');
     expect(r.status).not.toBe(0);
