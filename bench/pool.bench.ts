@@ -30,9 +30,9 @@ if (process.argv[2] === 'measure') {
 }
 
 const SIZES = [1024, 1024, 1024, 1024, 1024, 1024];
-const ITEMS = 128;
+const ITEMS = 512;
 const ROWS_PER_ITEM = 8;
-const ROUNDS = 7;
+const ROUNDS = 5;
 const MIB = 2 ** 20;
 
 function makeModel(sizes: number[]): string {

@@ -16,7 +16,13 @@ export const CONTROL_ABORT = 1;
 export const CONTROL_TIMEOUT = 2;
 
 export interface ShardTask {
+  /** The shard's items, when they travel by message (structured clone). */
   items: unknown[];
+  /**
+   * Or: f32 items the pool wrote back to back at the start of `region` (one
+   * memcpy instead of cloning them through a message): their lengths.
+   */
+  staged?: number[];
   /** The scratch region this task may allocate in (no other task uses it meanwhile). */
   region: Region;
   /** Int32Array over a SharedArrayBuffer: CONTROL_* */

@@ -9,16 +9,32 @@ import { CONTROL_ABORT, CONTROL_RUN, type ShardResult, type ShardTask, type Work
 const setup = Piscina.workerData as WorkerSetup;
 
 // One runtime and model per region this worker has run in (a handful).
-const attached = new Map<number, BatchModel>();
+const attached = new Map<number, { rt: Runtime; model: BatchModel }>();
 
-function modelFor(task: ShardTask): BatchModel {
-  let model = attached.get(task.region.base);
-  if (!model) {
+function attach(task: ShardTask): { rt: Runtime; model: BatchModel } {
+  let found = attached.get(task.region.base);
+  if (!found) {
     const rt = Runtime.create({ memory: setup.memory, module: setup.module, region: task.region });
-    model = attachModel(rt, setup.layout);
-    attached.set(task.region.base, model);
+    found = { rt, model: attachModel(rt, setup.layout) };
+    attached.set(task.region.base, found);
   }
-  return model;
+  return found;
+}
+
+/** Runs the shard with its staged items claimed as the first allocation of the region. */
+function runStaged(rt: Runtime, model: BatchModel, lengths: number[], step: () => void): Float32Array[] {
+  return rt.scope(() => {
+    const total = lengths.reduce((a, b) => a + b, 0);
+    const ptr = rt.heap.alloc(total * 4);
+    if (ptr !== rt.heap.base) throw new HibikiError('E_INTERNAL', 'staged items are not at the start of the region');
+    let offset = 0;
+    const items = lengths.map((n) => {
+      const view = rt.heap.f32(ptr + offset * 4, n);
+      offset += n;
+      return view;
+    });
+    return model.run(items, step);
+  });
 }
 
 export default function runShard(task: ShardTask): ShardResult | object {
@@ -30,7 +46,8 @@ export default function runShard(task: ShardTask): ShardResult | object {
       : new HibikiError('E_TIMEOUT', 'the task ran past its time limit');
   };
   try {
-    const outputs = modelFor(task).run(task.items, step);
+    const { rt, model } = attach(task);
+    const outputs = task.staged ? runStaged(rt, model, task.staged, step) : model.run(task.items, step);
     const data = new Float32Array(outputs.reduce((n, o) => n + o.length, 0));
     let offset = 0;
     for (const o of outputs) {
