@@ -42,6 +42,12 @@ export interface PoolOptions {
   taskTimeoutMs?: number;
   /** Times a task whose worker died or failed unexpectedly is run again (default 1). */
   retries?: number;
+  /**
+   * A worker whose JS heap has grown past this many MiB after a task is
+   * replaced by a fresh one (default 512). Its WebAssembly memory cannot
+   * grow: it computes in a scratch region of fixed size.
+   */
+  recycleHeapMiB?: number;
 }
 
 /** Hands out scratch regions above the weights; a region whose worker was killed mid-task is never reused. */
@@ -99,12 +105,19 @@ export interface PoolStats {
   retried: number;
   /** Tasks whose worker died or was stopped while running them. */
   workersLost: number;
+  /** Workers replaced between tasks because their JS heap grew past recycleHeapMiB. */
+  recycled: number;
   itemsFailed: number;
 }
 
 export class Pool {
   private closed = false;
-  readonly stats: PoolStats = { tasks: 0, retried: 0, workersLost: 0, itemsFailed: 0 };
+  /**
+   * Recycled workers that may have taken a task before they stopped: that
+   * many failed tasks are retried without spending their retry.
+   */
+  private recycleGrace = 0;
+  readonly stats: PoolStats = { tasks: 0, retried: 0, workersLost: 0, recycled: 0, itemsFailed: 0 };
 
   private constructor(
     private readonly piscina: Piscina,
@@ -128,6 +141,8 @@ export class Pool {
     if (!(taskTimeoutMs > 0)) throw badInput(`taskTimeoutMs must be positive, got ${taskTimeoutMs}`);
     const retries = options.retries ?? 1;
     if (!Number.isSafeInteger(retries) || retries < 0) throw badInput(`retries must be a whole number ≥ 0, got ${retries}`);
+    const recycleHeapMiB = options.recycleHeapMiB ?? 512;
+    if (!(recycleHeapMiB > 0)) throw badInput(`recycleHeapMiB must be positive, got ${recycleHeapMiB}`);
 
     const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
     const rt = Runtime.create({ memory });
@@ -151,6 +166,7 @@ export class Pool {
       scratchMiB,
       taskTimeoutMs,
       retries,
+      recycleHeapMiB,
     });
   }
 
@@ -209,6 +225,7 @@ export class Pool {
         running.delete(task);
         // A killed worker may have been mid-write: its region is retired.
         if (!task.killed) this.regions.give(task.region);
+        this.recycleIfBloated(answer);
         const { shard } = task;
         if (!aborted) {
           if (answer.ok) {
@@ -222,8 +239,10 @@ export class Pool {
           } else {
             const error = new HibikiError(answer.error.code as HibikiError['code'], answer.error.message);
             if (answer.error.stack) error.stack = answer.error.stack;
-            if (error.code === 'E_INTERNAL' && shard.attempts < this.options.retries) {
-              shard.attempts++;
+            const graced = error.code === 'E_INTERNAL' && this.recycleGrace > 0;
+            if (graced || (error.code === 'E_INTERNAL' && shard.attempts < this.options.retries)) {
+              if (graced) this.recycleGrace--;
+              else shard.attempts++;
               this.stats.retried++;
               queue.unshift(shard);
             } else {
@@ -286,6 +305,16 @@ export class Pool {
       };
       pump();
     });
+  }
+
+  /** Replaces a worker whose JS heap grew past the limit; a task it picks up meanwhile is retried. */
+  private recycleIfBloated(answer: ShardResult): void {
+    if (answer.heapBytes === undefined || answer.heapBytes <= this.options.recycleHeapMiB * MIB) return;
+    const thread = this.piscina.threads.find((t) => t.threadId === answer.threadId);
+    if (!thread) return;
+    this.stats.recycled++;
+    this.recycleGrace++;
+    void thread.terminate();
   }
 
   /**

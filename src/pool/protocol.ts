@@ -30,6 +30,11 @@ export interface ShardTask {
 }
 
 /** A task's answer: all outputs in one transferred buffer, or the error it threw. */
-export type ShardResult =
+export type ShardResult = (
   | { ok: true; data: Float32Array; lengths: number[] }
-  | { ok: false; error: { code: string; message: string; stack?: string } };
+  | { ok: false; error: { code: string; message: string; stack?: string } }
+) & {
+  /** The worker's thread and its JS heap after the task, so the pool can recycle a bloated worker. */
+  threadId?: number;
+  heapBytes?: number;
+};

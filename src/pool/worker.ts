@@ -1,5 +1,7 @@
 // A pool worker: attaches to the weights in the shared memory once, then
 // runs shards in whatever scratch region each task brings.
+import { getHeapStatistics } from 'node:v8';
+import { threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { HibikiError } from '../errors.js';
 import { type BatchModel, attachModel } from '../models/index.js';
@@ -37,6 +39,10 @@ function runStaged(rt: Runtime, model: BatchModel, lengths: number[], step: () =
   });
 }
 
+function health() {
+  return { threadId, heapBytes: getHeapStatistics().used_heap_size };
+}
+
 export default function runShard(task: ShardTask): ShardResult | object {
   const step = () => {
     const control = Atomics.load(task.control, 0);
@@ -54,13 +60,13 @@ export default function runShard(task: ShardTask): ShardResult | object {
       data.set(o, offset);
       offset += o.length;
     }
-    const result: ShardResult = { ok: true, data, lengths: outputs.map((o) => o.length) };
+    const result: ShardResult = { ok: true, data, lengths: outputs.map((o) => o.length), ...health() };
     // Transfer the outputs' buffer instead of copying it back. (Piscina types
     // its symbols as `symbol`, not the unique symbols its interface names.)
     const movable = { [Piscina.transferableSymbol]: [data.buffer], [Piscina.valueSymbol]: result };
     return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
   } catch (e) {
     const error = e instanceof HibikiError ? e : new HibikiError('E_INTERNAL', e instanceof Error ? e.message : String(e));
-    return { ok: false, error: { code: error.code, message: error.message, stack: (e as Error)?.stack } } satisfies ShardResult;
+    return { ok: false, error: { code: error.code, message: error.message, stack: (e as Error)?.stack }, ...health() } satisfies ShardResult;
   }
 }

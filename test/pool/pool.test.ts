@@ -116,6 +116,21 @@ describe('Pool limits', () => {
     }
   });
 
+  it('replaces workers whose JS heap grew past the limit, between tasks, losing nothing', async () => {
+    // A limit below any worker's heap: every task ends with its worker replaced.
+    const pool = await Pool.open(MLP, { workers: 2, recycleHeapMiB: 1 });
+    try {
+      const items = makeItems(30, 10);
+      const r = await pool.run(items);
+      expect(r.failures).toEqual([]);
+      expect(pool.stats.recycled).toBeGreaterThanOrEqual(2);
+      const expected = await Engine.open(MLP).run(items);
+      r.outputs.forEach((y, i) => expect(Array.from(y!), `item ${i}`).toEqual(Array.from(expected.outputs[i]!)));
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses nonsense options and a closed pool', async () => {
     await expect(Pool.open(MLP, { workers: 0 })).rejects.toMatchObject({ code: 'E_BAD_INPUT' });
     await expect(Pool.open(MLP, { scratchMiB: 0 })).rejects.toThrow(/scratchMiB must be from 1 to 2048/);
