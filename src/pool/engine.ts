@@ -2,7 +2,7 @@ import { readModelDir } from '../io/model-dir.js';
 import { type BatchModel, loadModel } from '../models/index.js';
 import { Runtime } from '../runtime/runtime.js';
 import { HibikiError } from '../errors.js';
-import { type RunOptions, type RunResult, abortedError, planShards } from './job.js';
+import { type RunOptions, type RunResult, abortedError, planShards, progress } from './job.js';
 
 /** Shards per job in process: enough for progress and prompt cancellation. */
 const ENGINE_SHARDS = 4;
@@ -24,6 +24,7 @@ export class Engine {
 
   async run(items: readonly unknown[], options: RunOptions = {}): Promise<RunResult> {
     const { signal, onProgress } = options;
+    const startedAt = performance.now();
     const result = checkItems(this.model, items);
     const valid = result.outputs.map((_, i) => i).filter((i) => !result.failures.some((f) => f.index === i));
     const step = () => {
@@ -42,7 +43,7 @@ export class Engine {
         for (const index of indices) result.failures.push({ index, error });
       }
       done += indices.length;
-      onProgress?.({ done, failed: result.failures.length, total: items.length });
+      onProgress?.(progress(done, result.failures.length, items.length, startedAt));
       // Let timers and the signal's listeners run between shards.
       await new Promise((resolve) => setImmediate(resolve));
     }

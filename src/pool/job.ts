@@ -7,6 +7,19 @@ export interface Progress {
   done: number;
   failed: number;
   total: number;
+  elapsedMs: number;
+  /** Items per second so far. */
+  rate: number;
+  /** Time left at that rate (Infinity before the first item is done). */
+  etaMs: number;
+}
+
+/** A job's progress, with the rate and ETA a progress bar shows. */
+export function progress(done: number, failed: number, total: number, startedAt: number): Progress {
+  const elapsedMs = performance.now() - startedAt;
+  const rate = elapsedMs > 0 ? (done / elapsedMs) * 1000 : 0;
+  const etaMs = rate > 0 ? ((total - done) / rate) * 1000 : Infinity;
+  return { done, failed, total, elapsedMs, rate, etaMs };
 }
 
 export interface RunOptions {

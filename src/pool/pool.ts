@@ -19,7 +19,7 @@ import { ALIGN, MAX_PAGES, type Region } from '../runtime/memory.js';
 import { Runtime } from '../runtime/runtime.js';
 import { kernelModule } from '../runtime/wasm.js';
 import { checkItems } from './engine.js';
-import { type RunOptions, type RunResult, type Shard, abortedError, planShards } from './job.js';
+import { type RunOptions, type RunResult, type Shard, abortedError, planShards, progress } from './job.js';
 import {
   CONTROL_ABORT, CONTROL_TIMEOUT, type ShardResult, type ShardTask, type WorkerSetup,
 } from './protocol.js';
@@ -185,6 +185,7 @@ export class Pool {
     if (this.closed) return Promise.reject(badInput('the pool is closed'));
     const { signal, onProgress } = options;
     if (signal?.aborted) return Promise.reject(abortedError());
+    const startedAt = performance.now();
     const result = checkItems(this.model, items);
     const rejected = new Set(result.failures.map((f) => f.index));
     const valid = items.map((_, i) => i).filter((i) => !rejected.has(i));
@@ -250,7 +251,7 @@ export class Pool {
               done += shard.indices.length;
             }
           }
-          onProgress?.({ done, failed: result.failures.length, total: items.length });
+          onProgress?.(progress(done, result.failures.length, items.length, startedAt));
         }
         pump();
       };

@@ -37,8 +37,14 @@ describe('Pool', () => {
     const seen: Progress[] = [];
     await pool.run(makeItems(40, 2), { onProgress: (p) => seen.push(p) });
     expect(seen.length).toBeGreaterThan(1);
-    expect(seen.at(-1)).toEqual({ done: 40, failed: 0, total: 40 });
-    for (let i = 1; i < seen.length; i++) expect(seen[i]!.done).toBeGreaterThan(seen[i - 1]!.done);
+    expect(seen.at(-1)).toMatchObject({ done: 40, failed: 0, total: 40, etaMs: 0 });
+    for (let i = 1; i < seen.length; i++) {
+      const [before, now] = [seen[i - 1]!, seen[i]!];
+      expect(now.done).toBeGreaterThan(before.done);
+      expect(now.elapsedMs).toBeGreaterThanOrEqual(before.elapsedMs);
+      expect(now.rate).toBeCloseTo((now.done / now.elapsedMs) * 1000, 6);
+      expect(now.etaMs).toBeCloseTo(((40 - now.done) / now.rate) * 1000, 6);
+    }
   });
 
   it('fails bad items with a clear error and runs the rest', async () => {
