@@ -2,7 +2,7 @@ import { readModelDir } from '../io/model-dir.js';
 import { type BatchModel, loadModel } from '../models/index.js';
 import { Runtime } from '../runtime/runtime.js';
 import { HibikiError } from '../errors.js';
-import { type RunOptions, type RunResult, abortedError, planShards, progress } from './job.js';
+import { type RunOptions, type RunResult, abortedError, planJob, progress } from './job.js';
 
 /** Shards per job in process: enough for progress and prompt cancellation. */
 const ENGINE_SHARDS = 4;
@@ -25,15 +25,13 @@ export class Engine {
   async run(items: readonly unknown[], options: RunOptions = {}): Promise<RunResult> {
     const { signal, onProgress } = options;
     const startedAt = performance.now();
-    const result = checkItems(this.model, items);
-    const valid = result.outputs.map((_, i) => i).filter((i) => !result.failures.some((f) => f.index === i));
+    const { result, shards } = planJob(this.model, items, ENGINE_SHARDS);
     const step = () => {
       if (signal?.aborted) throw abortedError();
     };
     let done = result.failures.length;
-    for (const shard of planShards(valid.map((i) => this.model.cost(items[i])), ENGINE_SHARDS)) {
+    for (const { indices } of shards) {
       step();
-      const indices = shard.indices.map((j) => valid[j]!);
       try {
         const outputs = this.model.run(indices.map((i) => items[i]), step);
         indices.forEach((i, k) => (result.outputs[i] = outputs[k]));
@@ -50,18 +48,4 @@ export class Engine {
     result.failures.sort((a, b) => a.index - b.index);
     return result;
   }
-}
-
-/** Checks every item up front; bad ones become failures and are not run. */
-export function checkItems(model: BatchModel, items: readonly unknown[]): RunResult {
-  const result: RunResult = { outputs: new Array(items.length).fill(undefined), failures: [] };
-  items.forEach((item, index) => {
-    try {
-      model.check(item, `item ${index}`);
-    } catch (error) {
-      if (!(error instanceof HibikiError)) throw error;
-      result.failures.push({ index, error });
-    }
-  });
-  return result;
 }

@@ -1,6 +1,7 @@
 // What a batch job is, shared by the in-process Engine and the worker Pool:
 // items in, one output (or one error) per item out, in input order.
 import { HibikiError } from '../errors.js';
+import type { BatchModel } from '../models/model.js';
 
 export interface Progress {
   /** Items finished so far, successfully or not. */
@@ -71,6 +72,29 @@ export function planShards(costs: readonly number[], target: number): Shard[] {
   }
   if (current.indices.length) shards.push(current);
   return shards;
+}
+
+/**
+ * Checks every item up front (bad ones become failures and are not run)
+ * and shards the rest by cost; shard indices are the items' own.
+ */
+export function planJob(model: BatchModel, items: readonly unknown[], targetShards: number): { result: RunResult; shards: Shard[] } {
+  const result: RunResult = { outputs: new Array(items.length).fill(undefined), failures: [] };
+  const valid: number[] = [];
+  items.forEach((item, index) => {
+    try {
+      model.check(item, `item ${index}`);
+      valid.push(index);
+    } catch (error) {
+      if (!(error instanceof HibikiError)) throw error;
+      result.failures.push({ index, error });
+    }
+  });
+  const shards = planShards(valid.map((i) => model.cost(items[i])), targetShards).map((s) => ({
+    indices: s.indices.map((j) => valid[j]!),
+    cost: s.cost,
+  }));
+  return { result, shards };
 }
 
 export function abortedError(): HibikiError {

@@ -18,8 +18,7 @@ import { type BatchModel, loadModel } from '../models/index.js';
 import { ALIGN, MAX_PAGES, type Region } from '../runtime/memory.js';
 import { Runtime } from '../runtime/runtime.js';
 import { kernelModule } from '../runtime/wasm.js';
-import { checkItems } from './engine.js';
-import { type RunOptions, type RunResult, type Shard, abortedError, planShards, progress } from './job.js';
+import { type RunOptions, type RunResult, type Shard, abortedError, planJob, progress } from './job.js';
 import {
   CONTROL_ABORT, CONTROL_TIMEOUT, type ShardResult, type ShardTask, type WorkerSetup,
 } from './protocol.js';
@@ -186,12 +185,8 @@ export class Pool {
     const { signal, onProgress } = options;
     if (signal?.aborted) return Promise.reject(abortedError());
     const startedAt = performance.now();
-    const result = checkItems(this.model, items);
-    const rejected = new Set(result.failures.map((f) => f.index));
-    const valid = items.map((_, i) => i).filter((i) => !rejected.has(i));
-    const queue = planShards(valid.map((i) => this.model.cost(items[i])), this.workers * SHARDS_PER_WORKER).map(
-      (s) => ({ indices: s.indices.map((j) => valid[j]!), cost: s.cost, attempts: 0 }),
-    );
+    const { result, shards } = planJob(this.model, items, this.workers * SHARDS_PER_WORKER);
+    const queue = shards.map((s) => ({ ...s, attempts: 0 }));
     let done = result.failures.length;
 
     return new Promise<RunResult>((resolve, reject) => {
