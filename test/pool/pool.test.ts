@@ -146,3 +146,21 @@ describe('Pool limits', () => {
     await expect(pool.run([])).rejects.toThrow(/the pool is closed/);
   });
 });
+
+describe('Engine', () => {
+  it('cancels between shards', async () => {
+    const engine = Engine.open(MLP);
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const job = engine.run(makeItems(100, 11), {
+      signal: controller.signal,
+      onProgress: (p) => {
+        seen.push(p.done);
+        controller.abort();
+      },
+    });
+    await expect(job).rejects.toMatchObject({ code: 'E_ABORTED', message: 'the job was cancelled' });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeLessThan(100);
+  });
+});
