@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Trains the WaveNet that ships in models/wavenet-piano: piano notes,
+conditioned on pitch, at 8 kHz.
+
+Data: one note per MIDI pitch, rendered by fluidsynth from the FluidR3 GM
+soundfont (Debian: fluidsynth, fluid-soundfont-gm) — sampled recordings of a
+real piano. Each note is 1.5 s, preceded by silence, so the model learns to
+start a note from nothing as generation does.
+
+    apt-get install python3-torch python3-torchaudio fluidsynth fluid-soundfont-gm libopenblas0-pthread
+    LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread \\
+      /usr/bin/python3 tools/train_wavenet.py --out models/wavenet-piano --minutes 45
+
+Writes OUT/config.json, OUT/model.safetensors and OUT/training.json (the
+command, steps, losses, time).
+"""
+import argparse
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+import torch.nn.functional as F
+import torchaudio
+
+sys.path.insert(0, os.path.dirname(__file__))
+from safetensors_io import save  # noqa: E402
+from wavenet_torch import WaveNet, default_config  # noqa: E402
+
+SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+LOWEST, HIGHEST = 48, 72  # C3 … C5: 25 pitches
+
+
+def midi_note_file(path, pitch, seconds, velocity=100, program=0):
+    """A one-note standard MIDI file (format 0, 480 ticks per quarter at 120 bpm)."""
+    ticks = int(seconds * 960)
+
+    def vlq(n):
+        out = [n & 0x7F]
+        n >>= 7
+        while n:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        return bytes(reversed(out))
+
+    events = (vlq(0) + bytes([0xC0, program]) + vlq(0) + bytes([0x90, pitch, velocity]) + vlq(ticks) +
+              bytes([0x80, pitch, 0]) + vlq(480) + bytes([0xFF, 0x2F, 0x00]))
+    with open(path, "wb") as f:
+        f.write(b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480))
+        f.write(b"MTrk" + struct.pack(">I", len(events)) + events)
+
+
+def render_notes(sample_rate, seconds):
+    """{pitch: float tensor of samples} rendered by fluidsynth, peak-normalised to 0.9."""
+    notes = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for pitch in range(LOWEST, HIGHEST + 1):
+            mid, wav = os.path.join(tmp, f"{pitch}.mid"), os.path.join(tmp, f"{pitch}.wav")
+            midi_note_file(mid, pitch, seconds)
+            subprocess.run(["fluidsynth", "-ni", "-g", "1.0", "-r", str(sample_rate), "-F", wav, SOUNDFONT, mid],
+                           check=True, capture_output=True)
+            audio, sr = torchaudio.load(wav)
+            assert sr == sample_rate, (sr, sample_rate)
+            audio = audio.mean(0)[: int(seconds * sample_rate)]
+            notes[pitch] = 0.9 * audio / audio.abs().max()
+    return notes
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", default="models/wavenet-piano")
+    parser.add_argument("--minutes", type=float, default=45)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--crop", type=int, default=1536)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+
+    config = default_config()
+    config["global_condition_classes"] = HIGHEST - LOWEST + 1
+    config["global_condition_labels"] = [str(p) for p in range(LOWEST, HIGHEST + 1)]
+    config["global_condition_name"] = "midi_pitch"
+    sr = config["sample_rate"]
+    model = WaveNet(config)
+    rf = model.receptive_field()
+
+    notes = render_notes(sr, 1.5)
+    pitches = sorted(notes)
+    # Silence first (as long as the receptive field), then the note.
+    classes = [torchaudio.functional.mu_law_encoding(torch.cat([torch.zeros(rf), notes[p]]), 256) for p in pitches]
+    print(f"{len(pitches)} notes at {sr} Hz, receptive field {rf} samples, "
+          f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
+
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    started = time.time()
+    deadline = started + args.minutes * 60
+    losses = []
+    step = 0
+    while time.time() < deadline:
+        idx = torch.randint(len(pitches), (args.batch,))
+        crops = []
+        for i in idx.tolist():
+            seq = classes[i]
+            # Half the crops start at the silence before the onset, the rest anywhere.
+            start = 0 if torch.rand(()) < 0.5 else int(torch.randint(seq.numel() - args.crop - 1, ()))
+            crops.append(seq[start:start + args.crop + 1])
+        batch = torch.stack(crops)
+        logits = model(batch[:, :-1], idx)
+        # Score only positions with a full receptive field of real context or the silence before it.
+        loss = F.cross_entropy(logits, batch[:, 1:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        losses.append(float(loss))
+        if step % 50 == 0:
+            elapsed = time.time() - started
+            print(f"step {step} loss {sum(losses[-50:]) / 50:.3f} ({elapsed / 60:.1f} min)", flush=True)
+            if step % 500 == 0:
+                for g in opt.param_groups:
+                    g["lr"] = max(2e-4, g["lr"] * 0.7)
+
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    save(os.path.join(args.out, "model.safetensors"), model.state_dict_for_hibiki(),
+         {"generator": "tools/train_wavenet.py", "torch": torch.__version__})
+    with open(os.path.join(args.out, "training.json"), "w") as f:
+        json.dump({"command": " ".join(sys.argv), "steps": step, "minutes": (time.time() - started) / 60,
+                   "final_loss": sum(losses[-100:]) / min(100, len(losses)), "batch": args.batch, "crop": args.crop,
+                   "seed": args.seed, "torch": torch.__version__, "soundfont": SOUNDFONT,
+                   "pitches": [LOWEST, HIGHEST]}, f, indent=2)
+        f.write("\n")
+    print(f"wrote {args.out} after {step} steps", flush=True)
+
+
+if __name__ == "__main__":
+    main()

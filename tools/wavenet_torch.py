@@ -1,0 +1,126 @@
+"""The WaveNet that hibiki runs (src/models/wavenet.ts), in PyTorch: the
+definition the training script trains and the fixture script checks against.
+
+Input samples are mu-law classes; a class embedding (a 1×1 convolution of the
+one-hot input) starts the residual stream. Each layer: dilated causal conv
+(kernel 2 by default) → + conditioning → tanh(filter) · σ(gate) → 1×1 residual
+(added to the layer's input) and 1×1 skip. Skips summed → ReLU → 1×1 → ReLU →
+1×1 → logits over the classes.
+"""
+import json
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class WaveNet(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        c = config
+        self.embed = nn.Embedding(c["quantization_channels"], c["residual_channels"])
+        self.dilations = [d for _ in range(c["stacks"]) for d in c["dilation_cycle"]]
+        self.kernel = c["kernel_size"]
+        D = c["dilation_channels"]
+        self.convs = nn.ModuleList(
+            nn.Conv1d(c["residual_channels"], 2 * D, self.kernel, dilation=d) for d in self.dilations)
+        self.residuals = nn.ModuleList(nn.Conv1d(D, c["residual_channels"], 1) for _ in self.dilations)
+        self.skips = nn.ModuleList(nn.Conv1d(D, c["skip_channels"], 1) for _ in self.dilations)
+        self.global_classes = c.get("global_condition_classes", 0)
+        if self.global_classes:
+            # One embedding row per class holds every layer's bias for it: [classes, layers · 2D].
+            self.condition = nn.Embedding(self.global_classes, len(self.dilations) * 2 * D)
+        self.out1 = nn.Conv1d(c["skip_channels"], c["skip_channels"], 1)
+        self.out2 = nn.Conv1d(c["skip_channels"], c["quantization_channels"], 1)
+
+    def receptive_field(self):
+        return (self.kernel - 1) * sum(self.dilations) + 1
+
+    def forward(self, x, cond=None):
+        """x: [B, T] classes, cond: [B] global condition classes → logits [B, classes, T]."""
+        h = self.embed(x).transpose(1, 2)  # (B, R, T)
+        D = self.config["dilation_channels"]
+        c = self.condition(cond).view(x.shape[0], len(self.dilations), 2 * D, 1) if self.global_classes else None
+        skips = 0
+        for i, d in enumerate(self.dilations):
+            z = self.convs[i](F.pad(h, ((self.kernel - 1) * d, 0)))  # (B, 2D, T)
+            if c is not None:
+                z = z + c[:, i]
+            g = torch.tanh(z[:, :D]) * torch.sigmoid(z[:, D:])
+            skips = skips + self.skips[i](g)
+            h = h + self.residuals[i](g)
+        return self.out2(F.relu(self.out1(F.relu(skips))))
+
+    def state_dict_for_hibiki(self):
+        """Weights under the names src/models/wavenet.ts reads, in PyTorch's layouts."""
+        sd = {"embed.weight": self.embed.weight}
+        for i in range(len(self.dilations)):
+            sd[f"layers.{i}.conv.weight"] = self.convs[i].weight
+            sd[f"layers.{i}.conv.bias"] = self.convs[i].bias
+            sd[f"layers.{i}.residual.weight"] = self.residuals[i].weight
+            sd[f"layers.{i}.residual.bias"] = self.residuals[i].bias
+            sd[f"layers.{i}.skip.weight"] = self.skips[i].weight
+            sd[f"layers.{i}.skip.bias"] = self.skips[i].bias
+        if self.global_classes:
+            sd["condition.weight"] = self.condition.weight
+        sd["out1.weight"] = self.out1.weight
+        sd["out1.bias"] = self.out1.bias
+        sd["out2.weight"] = self.out2.weight
+        sd["out2.bias"] = self.out2.bias
+        return {k: v.detach().contiguous() for k, v in sd.items()}
+
+
+def mulberry32(seed):
+    """hibiki's PRNG (src/runtime/rng.ts), so fixtures can sample exactly as hibiki does."""
+    state = seed & 0xFFFFFFFF
+
+    def imul(a, b):
+        return (a * b) & 0xFFFFFFFF
+
+    def next_u():
+        nonlocal state
+        state = (state + 0x6D2B79F5) & 0xFFFFFFFF
+        t = state
+        t = imul(t ^ (t >> 15), t | 1)
+        t ^= (t + imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF
+        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296
+
+    return next_u
+
+
+def sample_class(logits, temperature, u):
+    """hibiki's sampling rule: softmax(logits / T), then the first class whose CDF exceeds u."""
+    if temperature == 0:
+        return int(torch.argmax(logits))
+    p = torch.softmax(logits.double() / temperature, dim=0)
+    cdf = torch.cumsum(p, 0)
+    idx = int(torch.searchsorted(cdf, torch.tensor([u * float(cdf[-1])], dtype=torch.float64)))
+    return min(idx, logits.shape[0] - 1)
+
+
+def load_config(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def default_config():
+    return {
+        "architecture": "wavenet",
+        "format_version": 1,
+        "sample_rate": 8000,
+        "quantization_channels": 256,
+        "mu": 255,
+        "residual_channels": 32,
+        "dilation_channels": 32,
+        "skip_channels": 64,
+        "kernel_size": 2,
+        "dilation_cycle": [2 ** i for i in range(8)],
+        "stacks": 2,
+        "global_condition_classes": 0,
+    }
+
+
+def log2(x):
+    return math.log(x, 2)
