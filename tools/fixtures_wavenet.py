@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""WaveNet parity fixtures: a small random-weights WaveNet (kernel sizes 2
+and 3, global conditioning) in test/fixtures/wavenet-k{2,3}/, with
+parity.safetensors holding, from PyTorch:
+  x, cond, logits      teacher-forced logits [T, classes] for a class sequence
+  gen_classes          classes sampled step by step from silence, recomputing
+                       the whole causal stack each step (the slow, obviously
+                       right way), sampling with hibiki's PRNG and rule
+and mu-law cases checked against torchaudio in test/fixtures/mulaw.safetensors.
+
+    /usr/bin/python3 tools/fixtures_wavenet.py
+"""
+import json
+import os
+import sys
+
+import torch
+import torchaudio
+
+sys.path.insert(0, os.path.dirname(__file__))
+from safetensors_io import save  # noqa: E402
+from wavenet_torch import WaveNet, default_config, mulberry32, sample_class  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures")
+GEN_STEPS, SEED, TEMPERATURE = 40, 1234, 0.8
+
+
+def wavenet_case(kernel):
+    torch.manual_seed(10 + kernel)
+    config = default_config()
+    config.update(residual_channels=8, dilation_channels=8, skip_channels=16, kernel_size=kernel,
+                  dilation_cycle=[1, 2, 4, 8], stacks=2, global_condition_classes=3,
+                  global_condition_labels=["low", "mid", "high"])
+    model = WaveNet(config).eval()
+    with torch.no_grad():
+        for p in model.parameters():  # larger than the default init, so the stack does not wash out
+            p.mul_(2.0)
+    out = os.path.join(OUT, f"wavenet-k{kernel}")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    save(os.path.join(out, "model.safetensors"), model.state_dict_for_hibiki(), {"generator": "tools/fixtures_wavenet.py"})
+
+    x = torch.randint(0, 256, (300,))
+    cond = torch.tensor([1])
+    with torch.no_grad():
+        logits = model(x[None], cond)[0].T.contiguous()  # (T, classes)
+        rng = mulberry32(SEED)
+        seq = [128]  # silence
+        for _ in range(GEN_STEPS):
+            step_logits = model(torch.tensor([seq]), torch.tensor([2]))[0, :, -1]
+            seq.append(sample_class(step_logits, TEMPERATURE, rng()))
+    save(os.path.join(out, "parity.safetensors"), {
+        "x": x.to(torch.int32), "cond": cond.to(torch.int32), "logits": logits,
+        "gen_classes": torch.tensor(seq[1:], dtype=torch.int32),
+    }, {"gen_condition": "2", "gen_seed": str(SEED), "gen_temperature": str(TEMPERATURE), "torch": torch.__version__})
+    print(f"{out}: receptive field {model.receptive_field()}")
+
+
+def mulaw_case():
+    torch.manual_seed(3)
+    x = torch.cat([torch.linspace(-1, 1, 20001), torch.rand(5000) * 2 - 1, torch.randn(2000) * 1e-3,
+                   torch.tensor([0.0, -0.0, 1.0, -1.0, 1e-8, -1e-8, 0.5, -0.5])])
+    classes = torchaudio.functional.mu_law_encoding(x, 256)
+    decoded = torchaudio.functional.mu_law_decoding(torch.arange(256), 256)
+    save(os.path.join(OUT, "mulaw.safetensors"), {"x": x, "classes": classes.to(torch.int32), "decoded": decoded},
+         {"torchaudio": torchaudio.__version__})
+    print("mulaw: ", x.numel(), "values")
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    wavenet_case(2)
+    wavenet_case(3)
+    mulaw_case()
