@@ -101,7 +101,11 @@ class Mlp implements BatchModel<Float32Array> {
     return (item.length / this.inputs) * macsPerRow;
   }
 
-  run(items: readonly Float32Array[], step: () => void): Float32Array[] {
+  units(item: Float32Array): number {
+    return item.length / this.inputs;
+  }
+
+  run(items: readonly Float32Array[], step: (units?: number) => void): Float32Array[] {
     const { rt } = this;
     const { config, layers } = this.layout;
     const rows = items.map((x) => x.length / this.inputs);

@@ -23,11 +23,14 @@ export interface BatchModel<Item = unknown> {
   check(item: unknown, where: string): asserts item is Item;
   /** The relative cost of an item (e.g. multiply–adds), for sharding. */
   cost(item: Item): number;
+  /** The item's size in the units progress is counted in (rows, samples, tokens). */
+  units(item: Item): number;
   /**
    * Runs a shard of items, one output each. `step` is called between steps
-   * of the computation and throws to stop it (cancellation, time limits).
+   * of the computation, with the units finished since the last call, and
+   * throws to stop it (cancellation, time limits).
    */
-  run(items: readonly Item[], step: () => void): Float32Array[];
+  run(items: readonly Item[], step: (units?: number) => void): Float32Array[];
 }
 
 /** How an architecture named in config.json is loaded and attached. */

@@ -1,0 +1,358 @@
+/**
+ * WaveNet (van den Oord et al., 2016): waveform generation one sample at a
+ * time, each a distribution over μ-law classes given all earlier samples.
+ *
+ * Per layer: dilated causal conv (K taps, dilation d) of the residual stream
+ * → + bias + global conditioning → tanh(filter) · σ(gate) → 1×1 residual
+ * (added to the layer's input) and 1×1 skip. Skips summed → ReLU → 1×1 →
+ * ReLU → 1×1 → logits. tools/wavenet_torch.py is the same network in PyTorch.
+ *
+ * Two ways to run it, tested against each other and against PyTorch:
+ *  - `logits`: teacher-forced over a whole class sequence (scoring, parity),
+ *    each layer one causal convolution over time;
+ *  - `generate`: incremental, B streams stepping together. Each layer keeps a
+ *    queue of its past inputs, so a new sample costs O(layers), not
+ *    O(receptive field): the taps at t − d are read from the queue instead
+ *    of recomputed. The queue starts zeroed, which is exactly the zero
+ *    padding the causal convolution sees before t = 0.
+ */
+import { badInput, modelFormat } from '../errors.js';
+import { muLawDecode } from '../io/mulaw.js';
+import type { ModelDir } from '../io/model-dir.js';
+import type { SafeTensorsFile } from '../io/safetensors.js';
+import { sampleCategorical } from '../decode/sample.js';
+import { ACTIVATION_CODES, activation, gatedTanh } from '../runtime/ops/activation.js';
+import { type PackedCausalConv1d, causalConv1d, packCausalConv1dWeight } from '../runtime/ops/conv.js';
+import { type PackedMatrix, gemm, packMatrixValues } from '../runtime/ops/gemm.js';
+import { Rng } from '../runtime/rng.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { Tensor } from '../runtime/tensor.js';
+import type { Architecture, BatchModel, ModelLayout } from './model.js';
+
+export interface WaveNetConfig {
+  sampleRate: number;
+  /** μ-law classes (μ = classes − 1). */
+  classes: number;
+  residual: number;
+  dilationChannels: number;
+  skip: number;
+  kernelSize: number;
+  /** One dilation per layer: the cycle repeated `stacks` times. */
+  dilations: number[];
+  /** Global conditioning classes (0 = unconditioned), and their names (e.g. MIDI pitches). */
+  globalClasses: number;
+  globalLabels: string[];
+  globalName: string;
+}
+
+interface Layer {
+  /** The dilated conv for the whole-sequence path: packed [K·R, 2D]. */
+  conv: PackedCausalConv1d;
+  /** The same weights one tap at a time for the incremental path: K packed [R, 2D]. */
+  taps: PackedMatrix[];
+  convBias: number; // [2D]
+  residual: PackedMatrix; // D → R
+  residualBias: number; // [R]
+  skip: PackedMatrix; // D → S
+  skipBias: number; // [S]
+}
+
+/** The weights, as addresses in linear memory (shareable with workers). */
+export interface WaveNetLayout extends ModelLayout {
+  architecture: 'wavenet';
+  config: WaveNetConfig;
+  embed: number; // [classes, R]
+  condition: number; // [globalClasses, layers · 2D], or 0
+  layers: Layer[];
+  out1: PackedMatrix; // S → S
+  out1Bias: number;
+  out2: PackedMatrix; // S → classes
+  out2Bias: number;
+}
+
+/** One stream to generate. */
+export interface GenerateRequest {
+  samples: number;
+  /** Global condition class index (required when the model is conditioned). */
+  condition?: number;
+  /** 0 = greedy; 1 = the model's distribution. */
+  temperature: number;
+  seed: number;
+}
+
+const positiveInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
+
+export function parseWaveNetConfig(file: string, c: Record<string, unknown>): WaveNetConfig {
+  for (const key of ['sample_rate', 'quantization_channels', 'residual_channels', 'dilation_channels', 'skip_channels', 'kernel_size', 'stacks']) {
+    if (!positiveInt(c[key])) throw modelFormat(file, `"${key}" must be a positive integer, got ${JSON.stringify(c[key])}`);
+  }
+  const cycle = c.dilation_cycle;
+  if (!Array.isArray(cycle) || cycle.length === 0 || !cycle.every(positiveInt)) {
+    throw modelFormat(file, `"dilation_cycle" must list positive integers, got ${JSON.stringify(cycle)}`);
+  }
+  const globalClasses = (c.global_condition_classes ?? 0) as number;
+  if (!Number.isSafeInteger(globalClasses) || globalClasses < 0) {
+    throw modelFormat(file, `"global_condition_classes" must be a whole number, got ${JSON.stringify(globalClasses)}`);
+  }
+  const labels = (c.global_condition_labels ?? Array.from({ length: globalClasses }, (_, i) => String(i))) as unknown;
+  if (!Array.isArray(labels) || labels.length !== globalClasses || !labels.every((l) => typeof l === 'string')) {
+    throw modelFormat(file, `"global_condition_labels" must list ${globalClasses} strings`);
+  }
+  const mu = c.mu ?? (c.quantization_channels as number) - 1;
+  if (mu !== (c.quantization_channels as number) - 1) throw modelFormat(file, `"mu" must be quantization_channels − 1`);
+  return {
+    sampleRate: c.sample_rate as number,
+    classes: c.quantization_channels as number,
+    residual: c.residual_channels as number,
+    dilationChannels: c.dilation_channels as number,
+    skip: c.skip_channels as number,
+    kernelSize: c.kernel_size as number,
+    dilations: Array.from({ length: c.stacks as number }, () => cycle as number[]).flat(),
+    globalClasses,
+    globalLabels: labels as string[],
+    globalName: typeof c.global_condition_name === 'string' ? c.global_condition_name : 'condition',
+  };
+}
+
+/** Samples of past context one output depends on. */
+export function receptiveField(c: WaveNetConfig): number {
+  return (c.kernelSize - 1) * c.dilations.reduce((a, b) => a + b, 0) + 1;
+}
+
+/** Multiply–adds per generated sample and stream: for sharding and for the bench's FLOP counts. */
+export function macsPerSample(c: WaveNetConfig): number {
+  const D = c.dilationChannels;
+  const perLayer = c.kernelSize * c.residual * 2 * D + D * c.residual + D * c.skip;
+  return c.dilations.length * perLayer + c.skip * c.skip + c.skip * c.classes;
+}
+
+/** Largest generation request accepted: an hour of audio at the model's rate. */
+const MAX_SECONDS = 3600;
+
+export class WaveNet implements BatchModel<GenerateRequest> {
+  readonly architecture = 'wavenet';
+  constructor(
+    private readonly rt: Runtime,
+    readonly layout: WaveNetLayout,
+  ) {}
+
+  get config(): WaveNetConfig {
+    return this.layout.config;
+  }
+
+  private bias(ptr: number, n: number): Tensor {
+    return new Tensor(this.rt.heap, ptr, [n]);
+  }
+
+  /** The per-layer conv bias plus the condition's embedding row: [2D] into `out`. */
+  private layerBias(layer: number, condition: number | undefined, out: number): void {
+    const { dilationChannels: D, dilations } = this.config;
+    const { kernels } = this.rt;
+    const convBias = this.layout.layers[layer]!.convBias;
+    if (condition === undefined || !this.layout.condition) {
+      kernels.f32_copy_rows(1, 2 * D, convBias, 2 * D, out, 2 * D);
+    } else {
+      const row = this.layout.condition + (condition * dilations.length + layer) * 2 * D * 4;
+      kernels.f32_add(2 * D, convBias, row, out);
+    }
+  }
+
+  private checkCondition(condition: number | undefined, where: string): void {
+    const { globalClasses, globalLabels } = this.config;
+    if (globalClasses === 0) {
+      if (condition !== undefined) throw badInput(`${where}: this model takes no condition`);
+    } else if (condition === undefined || !Number.isSafeInteger(condition) || condition < 0 || condition >= globalClasses) {
+      throw badInput(`${where}: condition must be one of the model's ${globalClasses} classes (${globalLabels.join(', ')}), got ${condition}`);
+    }
+  }
+
+  /** Teacher-forced logits [T, classes] for a class sequence (x[t] predicts t + 1). */
+  logits(x: Int32Array, condition?: number): Float32Array {
+    this.checkCondition(condition, 'logits');
+    const { rt } = this;
+    const c = this.config;
+    const { layout } = this;
+    const T = x.length;
+    for (let t = 0; t < T; t++) {
+      if (!(x[t]! >= 0 && x[t]! < c.classes)) throw badInput(`logits: x[${t}] = ${x[t]} is not a class below ${c.classes}`);
+    }
+    return rt.scope(() => {
+      const h = rt.tensor([T, c.residual]); // (T, R)
+      for (let t = 0; t < T; t++) {
+        rt.kernels.f32_copy_rows(1, c.residual, layout.embed + x[t]! * c.residual * 4, c.residual, h.ptr + t * c.residual * 4, c.residual);
+      }
+      const skips = rt.tensor([T, c.skip]); // (T, S)
+      const bias = rt.tensor([2 * c.dilationChannels]);
+      layout.layers.forEach((layer, i) =>
+        rt.scope(() => {
+          this.layerBias(i, condition, bias.ptr);
+          const z = causalConv1d(rt, h, layer.conv, { dilation: c.dilations[i]!, bias }); // (T, 2D)
+          const g = gatedTanh(rt, z); // (T, D)
+          gemm(rt, g, layer.residual, { bias: this.bias(layer.residualBias, c.residual), out: h, accumulate: true });
+          gemm(rt, g, layer.skip, { bias: this.bias(layer.skipBias, c.skip), out: skips, accumulate: true });
+        }),
+      );
+      activation(rt, skips, 'relu', skips);
+      const o1 = gemm(rt, skips, layout.out1, { bias: this.bias(layout.out1Bias, c.skip), activation: 'relu' }); // (T, S)
+      return gemm(rt, o1, layout.out2, { bias: this.bias(layout.out2Bias, c.classes) }).toArray(); // (T, classes)
+    });
+  }
+
+  /**
+   * Generates B streams together from silence: each step one GEMM per tap
+   * and 1×1 per layer over B rows. Returns each stream's μ-law classes.
+   * `step(n)` is called every few hundred samples with the samples done.
+   */
+  generateClasses(requests: readonly GenerateRequest[], step: (units?: number) => void = () => {}): Int32Array[] {
+    const { rt, layout } = this;
+    const k = rt.kernels;
+    const c = this.config;
+    const B = requests.length;
+    const { residual: R, dilationChannels: D, skip: S, classes: Q, kernelSize: K } = c;
+    const L = layout.layers.length;
+    const T = Math.max(0, ...requests.map((r) => r.samples));
+    const out = requests.map((r) => new Int32Array(r.samples));
+    return rt.scope(() => {
+      const ptr = (floats: number) => rt.scratch(floats);
+      const h = ptr(B * R); // (B, R) the residual stream
+      const z = ptr(B * 2 * D); // (B, 2D)
+      const g = ptr(B * D); // (B, D)
+      const skips = ptr(B * S); // (B, S)
+      const o1 = ptr(B * S); // (B, S)
+      const logits = ptr(B * Q); // (B, classes)
+      // Per layer: B rows of bias (conv bias + each stream's condition), and the queue of past inputs.
+      const biases = ptr(L * B * 2 * D); // (L, B, 2D)
+      const queueLength = c.dilations.map((d) => (K - 1) * d);
+      const queues = queueLength.map((n) => {
+        const q = ptr(n * B * R); // (n, B, R): slot t mod n holds the layer's input at t
+        rt.heap.f32(q, n * B * R).fill(0);
+        return q;
+      });
+      requests.forEach((r, b) => {
+        for (let i = 0; i < L; i++) this.layerBias(i, r.condition, biases + (i * B + b) * 2 * D * 4);
+      });
+      const rngs = requests.map((r) => new Rng(r.seed));
+      const classes = new Int32Array(B).fill(Q >> 1); // silence
+      const rowBytes = R * 4;
+      for (let t = 0; t < T; t++) {
+        for (let b = 0; b < B; b++) k.f32_copy_rows(1, R, layout.embed + classes[b]! * rowBytes, R, h + b * rowBytes, R);
+        rt.heap.f32(skips, B * S).fill(0);
+        for (let i = 0; i < L; i++) {
+          const layer = layout.layers[i]!;
+          const d = c.dilations[i]!;
+          k.f32_copy_rows(1, B * 2 * D, biases + i * B * 2 * D * 4, B * 2 * D, z, B * 2 * D);
+          // Tap j sees the input (K − 1 − j)·d samples back: the queue, or h itself for the last tap.
+          for (let j = 0; j < K; j++) {
+            const back = (K - 1 - j) * d;
+            const src = back === 0 ? h : queues[i]! + (((t - back) % queueLength[i]! + queueLength[i]!) % queueLength[i]!) * B * rowBytes;
+            const tap = layer.taps[j]!;
+            k.f32_gemm_packed(B, 2 * D, R, src, R, tap.ptr, z, 2 * D, 0, 0, 1);
+          }
+          if (K > 1) k.f32_copy_rows(1, B * R, h, B * R, queues[i]! + (t % queueLength[i]!) * B * rowBytes, B * R);
+          k.f32_gated_tanh(B, D, z, g);
+          k.f32_gemm_packed(B, R, D, g, D, layer.residual.ptr, h, R, layer.residualBias, 0, 1);
+          k.f32_gemm_packed(B, S, D, g, D, layer.skip.ptr, skips, S, layer.skipBias, 0, 1);
+        }
+        k.f32_activation(B * S, skips, skips, ACTIVATION_CODES.relu);
+        k.f32_gemm_packed(B, S, S, skips, S, layout.out1.ptr, o1, S, layout.out1Bias, ACTIVATION_CODES.relu, 0);
+        k.f32_gemm_packed(B, Q, S, o1, S, layout.out2.ptr, logits, Q, layout.out2Bias, 0, 0);
+        const view = rt.heap.f32(logits, B * Q);
+        for (let b = 0; b < B; b++) {
+          if (t >= requests[b]!.samples) continue;
+          const r = requests[b]!;
+          classes[b] = sampleCategorical(view.subarray(b * Q, (b + 1) * Q), r.temperature, rngs[b]);
+          out[b]![t] = classes[b]!;
+        }
+        if ((t + 1) % 256 === 0) step(256 * B);
+      }
+      step((T % 256) * B);
+      return out;
+    });
+  }
+
+  /** Generates audio in [−1, 1] for each request. */
+  generate(requests: readonly GenerateRequest[], step?: (units?: number) => void): Float32Array[] {
+    return this.generateClasses(requests, step).map((x) => muLawDecode(x, this.config.classes));
+  }
+
+  check(item: unknown, where: string): asserts item is GenerateRequest {
+    if (typeof item !== 'object' || item === null) throw badInput(`${where}: expected a generation request object`);
+    const r = item as Partial<GenerateRequest>;
+    const max = MAX_SECONDS * this.config.sampleRate;
+    if (!Number.isSafeInteger(r.samples) || r.samples! < 1 || r.samples! > max) {
+      throw badInput(`${where}: samples must be a whole number from 1 to ${max} (${MAX_SECONDS} s), got ${r.samples}`);
+    }
+    if (typeof r.temperature !== 'number' || !(r.temperature >= 0 && r.temperature <= 10)) {
+      throw badInput(`${where}: temperature must be from 0 to 10, got ${r.temperature}`);
+    }
+    if (!Number.isSafeInteger(r.seed)) throw badInput(`${where}: seed must be a whole number, got ${r.seed}`);
+    this.checkCondition(r.condition, where);
+  }
+
+  cost(item: GenerateRequest): number {
+    return item.samples * macsPerSample(this.config);
+  }
+
+  units(item: GenerateRequest): number {
+    return item.samples;
+  }
+
+  run(items: readonly GenerateRequest[], step: (units?: number) => void): Float32Array[] {
+    return this.generate(items, step);
+  }
+}
+
+function tensorOf(weights: SafeTensorsFile, name: string, shape: number[]): Float32Array {
+  const t = weights.get(name);
+  if (!(t.data instanceof Float32Array) || t.shape.join() !== shape.join()) {
+    throw modelFormat(weights.file, `${name} is ${t.dtype} [${t.shape.join(', ')}], expected a float tensor [${shape.join(', ')}] (config.json)`);
+  }
+  return t.data;
+}
+
+export const wavenet: Architecture = {
+  name: 'wavenet',
+  load(rt: Runtime, model: ModelDir): BatchModel {
+    const c = parseWaveNetConfig(`${model.dir}/config.json`, model.config);
+    const w = model.weights;
+    const { residual: R, dilationChannels: D, skip: S, classes: Q, kernelSize: K } = c;
+    const vector = (name: string, n: number) => rt.tensor([n], tensorOf(w, name, [n])).ptr;
+    const matrix = (name: string, out: number, inp: number) =>
+      packMatrixValues(rt, tensorOf(w, name, [out, inp, 1]), [out, inp], { transposed: true });
+    const embed = rt.tensor([Q, R], tensorOf(w, 'embed.weight', [Q, R])).ptr;
+    const condition = c.globalClasses
+      ? rt.tensor([c.globalClasses, c.dilations.length * 2 * D], tensorOf(w, 'condition.weight', [c.globalClasses, c.dilations.length * 2 * D])).ptr
+      : 0;
+    const layers = c.dilations.map((_, i): Layer => {
+      const convWeight = tensorOf(w, `layers.${i}.conv.weight`, [2 * D, R, K]);
+      const taps = Array.from({ length: K }, (_, j) => {
+        const tap = new Float32Array(2 * D * R); // [2D, R] of tap j
+        for (let o = 0; o < 2 * D; o++) for (let r = 0; r < R; r++) tap[o * R + r] = convWeight[(o * R + r) * K + j]!;
+        return packMatrixValues(rt, tap, [2 * D, R], { transposed: true });
+      });
+      return {
+        conv: packCausalConv1dWeight(rt, convWeight, [2 * D, R, K]),
+        taps,
+        convBias: vector(`layers.${i}.conv.bias`, 2 * D),
+        residual: matrix(`layers.${i}.residual.weight`, R, D),
+        residualBias: vector(`layers.${i}.residual.bias`, R),
+        skip: matrix(`layers.${i}.skip.weight`, S, D),
+        skipBias: vector(`layers.${i}.skip.bias`, S),
+      };
+    });
+    return new WaveNet(rt, {
+      architecture: 'wavenet',
+      config: c,
+      embed,
+      condition,
+      layers,
+      out1: matrix('out1.weight', S, S),
+      out1Bias: vector('out1.bias', S),
+      out2: matrix('out2.weight', Q, S),
+      out2Bias: vector('out2.bias', Q),
+    });
+  },
+  attach(rt: Runtime, layout: ModelLayout): BatchModel {
+    return new WaveNet(rt, layout as WaveNetLayout);
+  },
+};
