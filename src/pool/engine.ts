@@ -2,7 +2,7 @@ import { readModelDir } from '../io/model-dir.js';
 import { type BatchModel, loadModel } from '../models/index.js';
 import { Runtime } from '../runtime/runtime.js';
 import { HibikiError } from '../errors.js';
-import { type RunOptions, type RunResult, abortedError, planJob, progress } from './job.js';
+import { type RunOptions, type RunResult, abortedError, planJob } from './job.js';
 
 /** Shards per job in process: enough for progress and prompt cancellation. */
 const ENGINE_SHARDS = 4;
@@ -24,14 +24,16 @@ export class Engine {
 
   async run(items: readonly unknown[], options: RunOptions = {}): Promise<RunResult> {
     const { signal, onProgress } = options;
-    const startedAt = performance.now();
-    const { result, shards } = planJob(this.model, items, ENGINE_SHARDS);
-    const step = () => {
+    const { result, shards, progress } = planJob(this.model, items, ENGINE_SHARDS);
+    let running = 0;
+    const step = (units = 0) => {
       if (signal?.aborted) throw abortedError();
+      running += units;
+      if (units) onProgress?.(progress.snapshot(running));
     };
-    let done = result.failures.length;
-    for (const { indices } of shards) {
+    for (const { indices, units } of shards) {
       step();
+      running = 0;
       try {
         const outputs = this.model.run(indices.map((i) => items[i]), step);
         indices.forEach((i, k) => (result.outputs[i] = outputs[k]));
@@ -39,9 +41,11 @@ export class Engine {
         if (e instanceof HibikiError && e.code === 'E_ABORTED') throw e;
         const error = e instanceof HibikiError ? e : new HibikiError('E_INTERNAL', String(e), { cause: e });
         for (const index of indices) result.failures.push({ index, error });
+        progress.failed += indices.length;
       }
-      done += indices.length;
-      onProgress?.(progress(done, result.failures.length, items.length, startedAt));
+      progress.done += indices.length;
+      progress.units += units;
+      onProgress?.(progress.snapshot());
       // Let timers and the signal's listeners run between shards.
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -8,19 +8,36 @@ export interface Progress {
   done: number;
   failed: number;
   total: number;
+  /** Work done in the model's units (rows, samples, tokens), counted inside running items too. */
+  units: number;
+  unitsTotal: number;
   elapsedMs: number;
-  /** Items per second so far. */
+  /** Units per second so far. */
   rate: number;
-  /** Time left at that rate (Infinity before the first item is done). */
+  /** Time left at that rate (Infinity before any unit is done). */
   etaMs: number;
 }
 
-/** A job's progress, with the rate and ETA a progress bar shows. */
-export function progress(done: number, failed: number, total: number, startedAt: number): Progress {
-  const elapsedMs = performance.now() - startedAt;
-  const rate = elapsedMs > 0 ? (done / elapsedMs) * 1000 : 0;
-  const etaMs = rate > 0 ? ((total - done) / rate) * 1000 : Infinity;
-  return { done, failed, total, elapsedMs, rate, etaMs };
+/** Counts a job's progress, with the rate and ETA a progress bar shows. */
+export class ProgressCounter {
+  private readonly startedAt = performance.now();
+  done = 0;
+  failed = 0;
+  /** Units of finished items. */
+  units = 0;
+  constructor(
+    readonly total: number,
+    readonly unitsTotal: number,
+  ) {}
+
+  /** `running`: units done so far inside items not finished yet. */
+  snapshot(running = 0): Progress {
+    const elapsedMs = performance.now() - this.startedAt;
+    const units = Math.min(this.unitsTotal, this.units + running);
+    const rate = elapsedMs > 0 ? (units / elapsedMs) * 1000 : 0;
+    const etaMs = units >= this.unitsTotal ? 0 : rate > 0 ? ((this.unitsTotal - units) / rate) * 1000 : Infinity;
+    return { done: this.done, failed: this.failed, total: this.total, units, unitsTotal: this.unitsTotal, elapsedMs, rate, etaMs };
+  }
 }
 
 export interface RunOptions {
@@ -78,7 +95,9 @@ export function planShards(costs: readonly number[], target: number): Shard[] {
  * Checks every item up front (bad ones become failures and are not run)
  * and shards the rest by cost; shard indices are the items' own.
  */
-export function planJob(model: BatchModel, items: readonly unknown[], targetShards: number): { result: RunResult; shards: Shard[] } {
+export function planJob(
+  model: BatchModel, items: readonly unknown[], targetShards: number,
+): { result: RunResult; shards: Array<Shard & { units: number }>; progress: ProgressCounter } {
   const result: RunResult = { outputs: new Array(items.length).fill(undefined), failures: [] };
   const valid: number[] = [];
   items.forEach((item, index) => {
@@ -90,11 +109,14 @@ export function planJob(model: BatchModel, items: readonly unknown[], targetShar
       result.failures.push({ index, error });
     }
   });
-  const shards = planShards(valid.map((i) => model.cost(items[i])), targetShards).map((s) => ({
-    indices: s.indices.map((j) => valid[j]!),
-    cost: s.cost,
-  }));
-  return { result, shards };
+  const units = (indices: number[]) => indices.reduce((n, i) => n + model.units(items[i]), 0);
+  const shards = planShards(valid.map((i) => model.cost(items[i])), targetShards).map((s) => {
+    const indices = s.indices.map((j) => valid[j]!);
+    return { indices, cost: s.cost, units: units(indices) };
+  });
+  const progress = new ProgressCounter(items.length, units(valid));
+  progress.done = progress.failed = result.failures.length;
+  return { result, shards, progress };
 }
 
 export function abortedError(): HibikiError {

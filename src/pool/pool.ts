@@ -18,7 +18,7 @@ import { type BatchModel, loadModel } from '../models/index.js';
 import { ALIGN, MAX_PAGES, type Region } from '../runtime/memory.js';
 import { Runtime } from '../runtime/runtime.js';
 import { kernelModule } from '../runtime/wasm.js';
-import { type RunOptions, type RunResult, type Shard, abortedError, planJob, progress } from './job.js';
+import { type RunOptions, type RunResult, type Shard, abortedError, planJob } from './job.js';
 import {
   CONTROL_ABORT, CONTROL_TIMEOUT, type ShardResult, type ShardTask, type WorkerSetup,
 } from './protocol.js';
@@ -74,7 +74,7 @@ class Regions {
 }
 
 interface RunningTask {
-  shard: Shard & { attempts: number };
+  shard: Shard & { attempts: number; units: number };
   region: Region;
   control: Int32Array;
   /** Terminates the worker: only after a task ignored its time limit. */
@@ -184,10 +184,8 @@ export class Pool {
     if (this.closed) return Promise.reject(badInput('the pool is closed'));
     const { signal, onProgress } = options;
     if (signal?.aborted) return Promise.reject(abortedError());
-    const startedAt = performance.now();
-    const { result, shards } = planJob(this.model, items, this.workers * SHARDS_PER_WORKER);
+    const { result, shards, progress } = planJob(this.model, items, this.workers * SHARDS_PER_WORKER);
     const queue = shards.map((s) => ({ ...s, attempts: 0 }));
-    let done = result.failures.length;
 
     return new Promise<RunResult>((resolve, reject) => {
       const running = new Set<RunningTask>();
@@ -201,8 +199,14 @@ export class Pool {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
 
+      // Items can take long (minutes of audio): progress inside running
+      // tasks is polled from their control words.
+      const runningUnits = () => [...running].reduce((n, t) => n + Atomics.load(t.control, 1), 0);
+      const poll = onProgress ? setInterval(() => onProgress(progress.snapshot(runningUnits())), 200) : undefined;
+
       const finishIfIdle = () => {
         if (running.size > 0 || (queue.length > 0 && !aborted)) return;
+        clearInterval(poll);
         signal?.removeEventListener('abort', onAbort);
         if (aborted) reject(abortedError());
         else {
@@ -214,6 +218,8 @@ export class Pool {
       const fail = (indices: number[], error: HibikiError) => {
         for (const index of indices) result.failures.push({ index, error });
         this.stats.itemsFailed += indices.length;
+        progress.failed += indices.length;
+        progress.done += indices.length;
       };
 
       const settle = (task: RunningTask, answer: ShardResult) => {
@@ -231,7 +237,8 @@ export class Pool {
               result.outputs[index] = answer.data.subarray(offset, offset + n);
               offset += n;
             });
-            done += shard.indices.length;
+            progress.done += shard.indices.length;
+            progress.units += shard.units;
           } else {
             const error = new HibikiError(answer.error.code as HibikiError['code'], answer.error.message);
             if (answer.error.stack) error.stack = answer.error.stack;
@@ -243,10 +250,9 @@ export class Pool {
               queue.unshift(shard);
             } else {
               fail(shard.indices, error);
-              done += shard.indices.length;
             }
           }
-          onProgress?.(progress(done, result.failures.length, items.length, startedAt));
+          onProgress?.(progress.snapshot(runningUnits()));
         }
         pump();
       };
@@ -257,13 +263,12 @@ export class Pool {
           region = this.regions.take();
         } catch (error) {
           fail(shard.indices, error as HibikiError);
-          done += shard.indices.length;
           return;
         }
         const task: RunningTask = {
           shard,
           region,
-          control: new Int32Array(new SharedArrayBuffer(4)),
+          control: new Int32Array(new SharedArrayBuffer(8)),
           kill: new AbortController(),
           killed: false,
           timers: [],

@@ -25,7 +25,10 @@ export interface ShardTask {
   staged?: number[];
   /** The scratch region this task may allocate in (no other task uses it meanwhile). */
   region: Region;
-  /** Int32Array over a SharedArrayBuffer: CONTROL_* */
+  /**
+   * Int32Array over a SharedArrayBuffer: [0] a CONTROL_* value, [1] the units
+   * of work done so far, which the worker adds to and the pool polls for progress.
+   */
   control: Int32Array;
 }
 

@@ -44,7 +44,8 @@ function health() {
 }
 
 export default function runShard(task: ShardTask): ShardResult | object {
-  const step = () => {
+  const step = (units = 0) => {
+    if (units) Atomics.add(task.control, 1, units);
     const control = Atomics.load(task.control, 0);
     if (control === CONTROL_RUN) return;
     throw control === CONTROL_ABORT
