@@ -2,7 +2,10 @@
 // The `hibiki` command: one file per subcommand, each a thin layer over the library.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { HibikiError } from '../errors.js';
 import { registerBench } from './bench.js';
+import { registerGenerate } from './generate.js';
+import { registerInfo } from './info.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -13,8 +16,16 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     // Bad flags are usage errors: exit code 2, as the conventions users know.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  registerGenerate(program);
+  registerInfo(program);
   registerBench(program);
   return program;
 }
 
-buildProgram().parse();
+buildProgram()
+  .parseAsync()
+  .catch((e: unknown) => {
+    // Our own errors are one line for the user; anything else is a bug, with its stack.
+    console.error(e instanceof HibikiError ? `error: ${e.message}` : e);
+    process.exit(1);
+  });

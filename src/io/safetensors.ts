@@ -11,10 +11,9 @@
  * Typed arrays use host byte order; the file is little-endian, as are all hosts Node
  * supports in practice, so same-width data is copied byte for byte.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { HibikiError, badInput, modelFormat, shapeError } from '../errors.js';
+import { writeFileAtomic } from './atomic.js';
 
 export type DType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -322,21 +321,7 @@ export function serializeSafetensors(tensors: TensorInput[], metadata?: Record<s
  * directory, are synced, then renamed over `path`, so `path` never holds a partial file.
  */
 export function writeSafetensors(path: string, tensors: TensorInput[], metadata?: Record<string, string>): void {
-  const bytes = serializeSafetensors(tensors, metadata);
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const fd = openSync(temp, 'wx');
-    try {
-      writeFileSync(fd, bytes);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw new HibikiError('E_IO', `${path}: cannot write safetensors file: ${(err as Error).message}`, { cause: err });
-  }
+  writeFileAtomic(path, serializeSafetensors(tensors, metadata), 'safetensors file');
 }
 
 function naturalDType(data: TensorData): DType {

@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { readModelDir } from '../io/model-dir.js';
+import { macsPerSample, parseWaveNetConfig, receptiveField } from '../models/wavenet.js';
+import { DEFAULT_WAVENET } from './generate.js';
+
+/** `hibiki info`: what a model directory holds and what it implies (receptive field, cost). */
+export function registerInfo(program: Command): void {
+  program
+    .command('info')
+    .description('describe a model directory')
+    .argument('[dir]', 'model directory', DEFAULT_WAVENET)
+    .option('--json', 'print as JSON')
+    .action((dir: string, flags: { json?: boolean }) => {
+      let model;
+      try {
+        model = readModelDir(dir);
+      } catch (e) {
+        return program.error(`error: ${(e as Error).message}`, { exitCode: 2 });
+      }
+      const parameters = [...model.weights.tensors.values()].reduce((n, t) => n + t.data.length, 0);
+      const info: Record<string, unknown> = { dir, architecture: model.config.architecture, parameters };
+      if (model.config.architecture === 'wavenet') {
+        const c = parseWaveNetConfig(`${dir}/config.json`, model.config);
+        const rf = receptiveField(c);
+        Object.assign(info, {
+          sampleRate: c.sampleRate,
+          layers: c.dilations.length,
+          dilations: c.dilations,
+          channels: { residual: c.residual, dilation: c.dilationChannels, skip: c.skip, classes: c.classes },
+          receptiveField: { samples: rf, milliseconds: (rf / c.sampleRate) * 1000 },
+          macsPerSample: macsPerSample(c),
+          conditions: c.globalClasses ? { name: c.globalName, labels: c.globalLabels } : null,
+        });
+      }
+      if (flags.json) {
+        console.log(JSON.stringify(info, null, 2));
+        return;
+      }
+      for (const [key, value] of Object.entries(info)) {
+        console.log(`${key.padEnd(16)} ${typeof value === 'object' ? JSON.stringify(value) : value}`);
+      }
+    });
+}
