@@ -50,3 +50,22 @@ def save(path, tensors, metadata=None):
         for blob in blobs:
             f.write(blob)
     os.replace(tmp, path)
+
+
+def load(path):
+    """Reads a safetensors file into a dict of torch tensors (F32/F16/BF16/I32/I64/U8)."""
+    dtypes = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64,
+              "I64": torch.int64, "I32": torch.int32, "U8": torch.uint8}
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        dtype = dtypes[info["dtype"]]
+        raw = bytearray(data[begin:end])
+        out[name] = torch.frombuffer(raw, dtype=dtype).reshape(info["shape"]) if end > begin else torch.zeros(info["shape"], dtype=dtype)
+    return out

@@ -23,6 +23,11 @@ export interface BatchModel<Item = unknown> {
   check(item: unknown, where: string): asserts item is Item;
   /** The relative cost of an item (e.g. multiply–adds), for sharding. */
   cost(item: Item): number;
+  /**
+   * Shards per worker the pool should aim for: more balance the load of
+   * unequal items, fewer keep more items batched together (default 4).
+   */
+  readonly shardsPerWorker?: number;
   /** The item's size in the units progress is counted in (rows, samples, tokens). */
   units(item: Item): number;
   /**

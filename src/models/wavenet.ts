@@ -131,6 +131,9 @@ const MAX_SECONDS = 3600;
 
 export class WaveNet implements BatchModel<GenerateRequest> {
   readonly architecture = 'wavenet';
+  // Streams of a job are usually equal and step faster together (one GEMM
+  // for B streams): one shard per worker.
+  readonly shardsPerWorker = 1;
   constructor(
     private readonly rt: Runtime,
     readonly layout: WaveNetLayout,

@@ -184,7 +184,8 @@ export class Pool {
     if (this.closed) return Promise.reject(badInput('the pool is closed'));
     const { signal, onProgress } = options;
     if (signal?.aborted) return Promise.reject(abortedError());
-    const { result, shards, progress } = planJob(this.model, items, this.workers * SHARDS_PER_WORKER);
+    const perWorker = this.model.shardsPerWorker ?? SHARDS_PER_WORKER;
+    const { result, shards, progress } = planJob(this.model, items, this.workers * perWorker);
     const queue = shards.map((s) => ({ ...s, attempts: 0 }));
 
     return new Promise<RunResult>((resolve, reject) => {

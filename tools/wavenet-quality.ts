@@ -1,0 +1,62 @@
+// Measures a pitch-conditioned WaveNet: generates a note for every pitch it
+// knows and checks its fundamental (YIN) against the pitch asked for.
+//
+//   npx tsx tools/wavenet-quality.ts [MODEL_DIR] [--seconds 1] [--temperature 0.9] [--seed 1] [--wav DIR] [--json FILE]
+//
+// Passes when ≥ 90 % of notes are within ±2 % (about a third of a semitone).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readModelDir } from '../src/io/model-dir.js';
+import { writeWav } from '../src/io/wav.js';
+import { fundamentalHz, midiToHz } from '../src/metrics/pitch.js';
+import { parseWaveNetConfig } from '../src/models/wavenet.js';
+import { Pool } from '../src/pool/pool.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    seconds: { type: 'string', default: '1' },
+    temperature: { type: 'string', default: '0.9' },
+    seed: { type: 'string', default: '1' },
+    wav: { type: 'string' },
+    json: { type: 'string' },
+  },
+});
+const dir = positionals[0] ?? new URL('../models/wavenet-piano', import.meta.url).pathname;
+const config = parseWaveNetConfig(`${dir}/config.json`, readModelDir(dir).config);
+if (config.globalName !== 'midi_pitch') throw new Error(`${dir} is not conditioned on midi_pitch`);
+const samples = Math.round(Number(values.seconds) * config.sampleRate);
+const requests = config.globalLabels.map((_, condition) => ({
+  samples, condition, temperature: Number(values.temperature), seed: Number(values.seed) + condition,
+}));
+
+const pool = await Pool.open(dir, { workers: 2 });
+const started = performance.now();
+const { outputs, failures } = await pool.run(requests);
+const seconds = (performance.now() - started) / 1000;
+await pool.close();
+if (failures.length) throw failures[0]!.error;
+
+if (values.wav) mkdirSync(values.wav, { recursive: true });
+const notes = config.globalLabels.map((label, i) => {
+  const audio = outputs[i]!;
+  // Skip the attack: measure from a quarter second in.
+  const steady = audio.subarray(Math.min(audio.length >> 1, Math.round(0.25 * config.sampleRate)));
+  const want = midiToHz(Number(label));
+  const got = fundamentalHz(steady, { sampleRate: config.sampleRate, minHz: 50, maxHz: 1500 });
+  const error = got === undefined ? Infinity : got / want - 1;
+  if (values.wav) writeWav(join(values.wav, `note-${label}.wav`), audio, config.sampleRate, 'pcm16');
+  return { pitch: Number(label), wantHz: want, gotHz: got ?? null, error, ok: Math.abs(error) <= 0.02 };
+});
+
+for (const n of notes) {
+  console.log(`MIDI ${n.pitch}: want ${n.wantHz.toFixed(1)} Hz, got ${n.gotHz?.toFixed(1) ?? '—'} Hz (${Number.isFinite(n.error) ? `${(n.error * 100).toFixed(2)} %` : 'no pitch'}) ${n.ok ? 'ok' : 'OFF'}`);
+}
+const passed = notes.filter((n) => n.ok).length;
+const fraction = passed / notes.length;
+console.log(`${passed}/${notes.length} notes within ±2 % (${(fraction * 100).toFixed(0)} %; target ≥ 90 %: ${fraction >= 0.9 ? 'met' : 'MISSED'}); ` +
+  `generated ${notes.length} × ${values.seconds} s in ${seconds.toFixed(1)} s on 2 workers`);
+if (values.json) {
+  writeFileSync(values.json, `${JSON.stringify({ version: 1, model: dir, seconds: Number(values.seconds), temperature: Number(values.temperature), seed: Number(values.seed), passed, total: notes.length, notes }, null, 2)}\n`);
+}
