@@ -79,26 +79,41 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize
     const last = k0 + kc >= K;
     const loadC = !first || accumulate != 0;
     const blockAct = last ? act : 0;
+    const stripB = <usize>stripK * 32; // bytes from one strip to the next
     for (let s0 = 0; s0 < strips; s0 += NC_STRIPS) {
-    const sEnd = min(strips, s0 + NC_STRIPS);
-    for (let m0 = 0; m0 < M; m0 += MC) {
-      const mEnd = min(M, m0 + MC);
-      for (let s = s0; s < sEnd; s++) {
-        const n0 = s << 3;
-        const nb = min(8, N - n0);
-        const bs = bp + ((<usize>(s * stripK + k0) * 8) << 2);
-        const bb: usize = first && bias != 0 ? bias + (<usize>n0 << 2) : 0;
-        let i = m0;
-        for (; i + 4 <= mEnd; i += 4) {
-          micro4x8(kc, a + <usize>i * ldaB + (<usize>k0 << 2), ldaB, bs, c + <usize>i * ldcB + (<usize>n0 << 2), ldcB,
-            nb, loadC, bb, blockAct);
+      const sEnd = min(strips, s0 + NC_STRIPS);
+      for (let m0 = 0; m0 < M; m0 += MC) {
+        const mEnd = min(M, m0 + MC);
+        const m4 = m0 + ((mEnd - m0) & ~3);
+        for (let s = s0; s < sEnd; s++) {
+          const n0 = s << 3;
+          const nb = min(8, N - n0);
+          const bs = bp + ((<usize>(s * stripK + k0) * 8) << 2);
+          const bb: usize = first && bias != 0 ? bias + (<usize>n0 << 2) : 0;
+          for (let i = m0; i < m4; i += 4) {
+            micro4x8(kc, a + <usize>i * ldaB + (<usize>k0 << 2), ldaB, bs, c + <usize>i * ldcB + (<usize>n0 << 2), ldcB,
+              nb, loadC, bb, blockAct);
+          }
         }
-        for (; i < mEnd; i++) {
-          micro1x8(kc, a + <usize>i * ldaB + (<usize>k0 << 2), bs, c + <usize>i * ldcB + (<usize>n0 << 2), nb, loadC, bb,
-            blockAct);
+        // Leftover rows (all rows of a matrix–vector product, e.g. one WaveNet
+        // stream) take four strips at once: eight independent sums instead of
+        // two, still each in k order, so a row's result does not depend on
+        // whether it went through here or through the 4-row tile.
+        for (let i = m4; i < mEnd; i++) {
+          const ai = a + <usize>i * ldaB + (<usize>k0 << 2);
+          let s = s0;
+          for (; s + 4 <= sEnd && ((s + 4) << 3) <= N; s += 4) {
+            const n0 = s << 3;
+            micro1x32(kc, ai, bp + ((<usize>(s * stripK + k0) * 8) << 2), stripB, c + <usize>i * ldcB + (<usize>n0 << 2),
+              loadC, first && bias != 0 ? bias + (<usize>n0 << 2) : 0, blockAct);
+          }
+          for (; s < sEnd; s++) {
+            const n0 = s << 3;
+            micro1x8(kc, ai, bp + ((<usize>(s * stripK + k0) * 8) << 2), c + <usize>i * ldcB + (<usize>n0 << 2),
+              min(8, N - n0), loadC, first && bias != 0 ? bias + (<usize>n0 << 2) : 0, blockAct);
+          }
         }
       }
-    }
     }
     k0 += kc;
   } while (k0 < K);
@@ -145,6 +160,27 @@ export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize
     b += 32;
   }
   writeRow(c, c0, c1, nb, loadC, bias, act);
+}
+
+// One row × four full strips (32 columns): eight accumulators.
+// @ts-ignore: decorator
+@inline function micro1x32(kc: i32, a: usize, b: usize, stripB: usize, c: usize, loadC: bool, bias: usize, act: i32): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let c4 = f32x4.splat(0), c5 = f32x4.splat(0), c6 = f32x4.splat(0), c7 = f32x4.splat(0);
+  const b1 = b + stripB, b2 = b1 + stripB, b3 = b2 + stripB;
+  for (let k = 0; k < kc; k++) {
+    const ko = <usize>k << 2;
+    const x = v128.load32_splat(a + ko);
+    const bo = <usize>k << 5;
+    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(b + bo))); c1 = f32x4.add(c1, f32x4.mul(x, v128.load(b + bo, 16)));
+    c2 = f32x4.add(c2, f32x4.mul(x, v128.load(b1 + bo))); c3 = f32x4.add(c3, f32x4.mul(x, v128.load(b1 + bo, 16)));
+    c4 = f32x4.add(c4, f32x4.mul(x, v128.load(b2 + bo))); c5 = f32x4.add(c5, f32x4.mul(x, v128.load(b2 + bo, 16)));
+    c6 = f32x4.add(c6, f32x4.mul(x, v128.load(b3 + bo))); c7 = f32x4.add(c7, f32x4.mul(x, v128.load(b3 + bo, 16)));
+  }
+  writeRow(c, c0, c1, 8, loadC, bias, act);
+  writeRow(c + 32, c2, c3, 8, loadC, bias ? bias + 32 : 0, act);
+  writeRow(c + 64, c4, c5, 8, loadC, bias ? bias + 64 : 0, act);
+  writeRow(c + 96, c6, c7, 8, loadC, bias ? bias + 96 : 0, act);
 }
 
 // Stores one row of a tile: adds what C held and the bias, applies the

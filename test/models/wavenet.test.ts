@@ -64,6 +64,8 @@ for (const kernel of [2, 3]) {
         { samples: 50, condition: 0, temperature: 1, seed: 1 },
         { samples: 80, condition: 2, temperature: 0.5, seed: 2 },
         { samples: 20, condition: 1, temperature: 0, seed: 3 },
+        { samples: 60, condition: 1, temperature: 1.3, seed: 4 },
+        { samples: 45, condition: 2, temperature: 1, seed: 5 },
       ];
       const together = model.generateClasses(requests);
       requests.forEach((r, i) => expect(Array.from(together[i]!), `stream ${i}`).toEqual(Array.from(model.generateClasses([r])[0]!)));
