@@ -9,6 +9,7 @@ parity.safetensors holding, from PyTorch:
 and mu-law cases checked against torchaudio in test/fixtures/mulaw.safetensors.
 
     /usr/bin/python3 tools/fixtures_wavenet.py
+    /usr/bin/python3 tools/fixtures_wavenet.py --trained models/wavenet-piano   # the shipped model's parity
 """
 import json
 import os
@@ -69,8 +70,36 @@ def mulaw_case():
     print("mulaw: ", x.numel(), "values")
 
 
+def trained_case(model_dir):
+    """Parity of the shipped model: PyTorch's logits on a real note, and a few sampled steps."""
+    from wavenet_bench import load_model
+    model = load_model(model_dir)
+    torch.manual_seed(5)
+    # A rendered note as the teacher-forced input: what the model was trained on.
+    from train_wavenet import render_notes
+    note = render_notes(model.config["sample_rate"], 0.2)[60]
+    x = torchaudio.functional.mu_law_encoding(note[:400], 256)
+    cond = torch.tensor([60 - 48])
+    with torch.no_grad():
+        logits = model(x[None], cond)[0].T.contiguous()
+        rng = mulberry32(SEED)
+        seq = [128]
+        for _ in range(12):
+            step_logits = model(torch.tensor([seq]), cond)[0, :, -1]
+            seq.append(sample_class(step_logits, TEMPERATURE, rng()))
+    path = os.path.join(OUT, "wavenet-piano-parity.safetensors")
+    save(path, {"x": x.to(torch.int32), "cond": cond.to(torch.int32), "logits": logits,
+                "gen_classes": torch.tensor(seq[1:], dtype=torch.int32)},
+         {"gen_condition": str(int(cond)), "gen_seed": str(SEED), "gen_temperature": str(TEMPERATURE),
+          "model": model_dir, "torch": torch.__version__})
+    print(f"{path}: {os.path.getsize(path)} bytes")
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    wavenet_case(2)
-    wavenet_case(3)
-    mulaw_case()
+    if len(sys.argv) > 2 and sys.argv[1] == "--trained":
+        trained_case(sys.argv[2])
+    else:
+        wavenet_case(2)
+        wavenet_case(3)
+        mulaw_case()
