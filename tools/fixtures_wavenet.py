@@ -59,6 +59,39 @@ def wavenet_case(kernel):
     print(f"{out}: receptive field {model.receptive_field()}")
 
 
+def local_case():
+    """Global and local conditioning together: features at a quarter of the sample rate."""
+    torch.manual_seed(21)
+    config = default_config()
+    config.update(residual_channels=8, dilation_channels=8, skip_channels=16, dilation_cycle=[1, 2, 4], stacks=2,
+                  global_condition_classes=2, local_condition_channels=5, local_condition_hop=4)
+    model = WaveNet(config).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(2.0)
+    out = os.path.join(OUT, "wavenet-local")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    save(os.path.join(out, "model.safetensors"), model.state_dict_for_hibiki(), {"generator": "tools/fixtures_wavenet.py"})
+    x = torch.randint(0, 256, (101,))
+    local = torch.randn(1, 5, 26)  # (B, C_l, frames): 26 frames × hop 4 ≥ 101 samples
+    cond = torch.tensor([1])
+    with torch.no_grad():
+        logits = model(x[None], cond, local)[0].T.contiguous()
+        rng = mulberry32(SEED)
+        seq = [128]
+        for _ in range(30):
+            step_logits = model(torch.tensor([seq]), cond, local)[0, :, -1]
+            seq.append(sample_class(step_logits, TEMPERATURE, rng()))
+    save(os.path.join(out, "parity.safetensors"), {
+        "x": x.to(torch.int32), "cond": cond.to(torch.int32), "local": local[0].T.contiguous(), "logits": logits,
+        "gen_classes": torch.tensor(seq[1:], dtype=torch.int32),
+    }, {"gen_condition": "1", "gen_seed": str(SEED), "gen_temperature": str(TEMPERATURE), "torch": torch.__version__})
+    print(f"{out}: local conditioning")
+
+
 def mulaw_case():
     torch.manual_seed(3)
     x = torch.cat([torch.linspace(-1, 1, 20001), torch.rand(5000) * 2 - 1, torch.randn(2000) * 1e-3,
@@ -102,4 +135,5 @@ if __name__ == "__main__":
     else:
         wavenet_case(2)
         wavenet_case(3)
+        local_case()
         mulaw_case()

@@ -32,15 +32,23 @@ class WaveNet(nn.Module):
         if self.global_classes:
             # One embedding row per class holds every layer's bias for it: [classes, layers · 2D].
             self.condition = nn.Embedding(self.global_classes, len(self.dilations) * 2 * D)
+        self.local_channels = c.get("local_condition_channels", 0)
+        self.hop = c.get("local_condition_hop", 1)
+        if self.local_channels:
+            # Features at frame rate, repeated `hop` times to sample rate, then a 1×1 conv per layer.
+            self.locals = nn.ModuleList(nn.Conv1d(self.local_channels, 2 * D, 1, bias=False) for _ in self.dilations)
         self.out1 = nn.Conv1d(c["skip_channels"], c["skip_channels"], 1)
         self.out2 = nn.Conv1d(c["skip_channels"], c["quantization_channels"], 1)
 
     def receptive_field(self):
         return (self.kernel - 1) * sum(self.dilations) + 1
 
-    def forward(self, x, cond=None):
-        """x: [B, T] classes, cond: [B] global condition classes → logits [B, classes, T]."""
+    def forward(self, x, cond=None, local=None):
+        """x: [B, T] classes, cond: [B] global condition classes, local: [B, C_l, frames]
+        → logits [B, classes, T]."""
         h = self.embed(x).transpose(1, 2)  # (B, R, T)
+        if self.local_channels:
+            local = local.repeat_interleave(self.hop, dim=2)[:, :, : x.shape[1]]  # (B, C_l, T)
         D = self.config["dilation_channels"]
         c = self.condition(cond).view(x.shape[0], len(self.dilations), 2 * D, 1) if self.global_classes else None
         skips = 0
@@ -48,6 +56,8 @@ class WaveNet(nn.Module):
             z = self.convs[i](F.pad(h, ((self.kernel - 1) * d, 0)))  # (B, 2D, T)
             if c is not None:
                 z = z + c[:, i]
+            if self.local_channels:
+                z = z + self.locals[i](local)
             g = torch.tanh(z[:, :D]) * torch.sigmoid(z[:, D:])
             skips = skips + self.skips[i](g)
             h = h + self.residuals[i](g)
@@ -63,6 +73,8 @@ class WaveNet(nn.Module):
             sd[f"layers.{i}.residual.bias"] = self.residuals[i].bias
             sd[f"layers.{i}.skip.weight"] = self.skips[i].weight
             sd[f"layers.{i}.skip.bias"] = self.skips[i].bias
+            if self.local_channels:
+                sd[f"layers.{i}.local.weight"] = self.locals[i].weight
         if self.global_classes:
             sd["condition.weight"] = self.condition.weight
         sd["out1.weight"] = self.out1.weight

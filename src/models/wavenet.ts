@@ -43,6 +43,9 @@ export interface WaveNetConfig {
   globalClasses: number;
   globalLabels: string[];
   globalName: string;
+  /** Local conditioning: feature channels per frame (0 = none), and samples per frame. */
+  localChannels: number;
+  localHop: number;
 }
 
 interface Layer {
@@ -55,6 +58,8 @@ interface Layer {
   residualBias: number; // [R]
   skip: PackedMatrix; // D → S
   skipBias: number; // [S]
+  /** Local features → the conv's output: C_l → 2D (absent without local conditioning). */
+  local?: PackedMatrix;
 }
 
 /** The weights, as addresses in linear memory (shareable with workers). */
@@ -78,6 +83,8 @@ export interface GenerateRequest {
   /** 0 = greedy; 1 = the model's distribution. */
   temperature: number;
   seed: number;
+  /** Local conditioning features [frames, channels], frames ≥ samples / hop (models with local conditioning). */
+  local?: Float32Array;
 }
 
 const positiveInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
@@ -98,6 +105,11 @@ export function parseWaveNetConfig(file: string, c: Record<string, unknown>): Wa
   if (!Array.isArray(labels) || labels.length !== globalClasses || !labels.every((l) => typeof l === 'string')) {
     throw modelFormat(file, `"global_condition_labels" must list ${globalClasses} strings`);
   }
+  const localChannels = (c.local_condition_channels ?? 0) as number;
+  const localHop = (c.local_condition_hop ?? 1) as number;
+  if (!Number.isSafeInteger(localChannels) || localChannels < 0 || !positiveInt(localHop)) {
+    throw modelFormat(file, '"local_condition_channels" must be a whole number and "local_condition_hop" a positive one');
+  }
   const mu = c.mu ?? (c.quantization_channels as number) - 1;
   if (mu !== (c.quantization_channels as number) - 1) throw modelFormat(file, `"mu" must be quantization_channels − 1`);
   return {
@@ -111,6 +123,8 @@ export function parseWaveNetConfig(file: string, c: Record<string, unknown>): Wa
     globalClasses,
     globalLabels: labels as string[],
     globalName: typeof c.global_condition_name === 'string' ? c.global_condition_name : 'condition',
+    localChannels,
+    localHop,
   };
 }
 
@@ -122,7 +136,7 @@ export function receptiveField(c: WaveNetConfig): number {
 /** Multiply–adds per generated sample and stream: for sharding and for the bench's FLOP counts. */
 export function macsPerSample(c: WaveNetConfig): number {
   const D = c.dilationChannels;
-  const perLayer = c.kernelSize * c.residual * 2 * D + D * c.residual + D * c.skip;
+  const perLayer = (c.kernelSize * c.residual + c.localChannels) * 2 * D + D * c.residual + D * c.skip;
   return c.dilations.length * perLayer + c.skip * c.skip + c.skip * c.classes;
 }
 
@@ -160,6 +174,20 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     }
   }
 
+  /** Checks local features: present iff the model takes them, long enough for `samples`, finite. */
+  private checkLocal(local: Float32Array | undefined, samples: number, where: string): void {
+    const { localChannels: C, localHop: hop } = this.config;
+    if (C === 0) {
+      if (local !== undefined) throw badInput(`${where}: this model takes no local conditioning`);
+      return;
+    }
+    const frames = Math.ceil(samples / hop);
+    if (!(local instanceof Float32Array) || local.length < frames * C || local.length % C !== 0) {
+      throw badInput(`${where}: local must be a Float32Array of at least ${frames} frames × ${C} channels (hop ${hop}), got ${local instanceof Float32Array ? local.length : typeof local} values`);
+    }
+    if (!local.every(Number.isFinite)) throw badInput(`${where}: local features must be finite numbers`);
+  }
+
   private checkCondition(condition: number | undefined, where: string): void {
     const { globalClasses, globalLabels } = this.config;
     if (globalClasses === 0) {
@@ -170,8 +198,9 @@ export class WaveNet implements BatchModel<GenerateRequest> {
   }
 
   /** Teacher-forced logits [T, classes] for a class sequence (x[t] predicts t + 1). */
-  logits(x: Int32Array, condition?: number): Float32Array {
+  logits(x: Int32Array, condition?: number, local?: Float32Array): Float32Array {
     this.checkCondition(condition, 'logits');
+    this.checkLocal(local, x.length, 'logits');
     const { rt } = this;
     const c = this.config;
     const { layout } = this;
@@ -186,10 +215,13 @@ export class WaveNet implements BatchModel<GenerateRequest> {
       }
       const skips = rt.tensor([T, c.skip]); // (T, S)
       const bias = rt.tensor([2 * c.dilationChannels]);
+      // Local features repeated `hop` times, to sample rate: (T, C_l)
+      const localUp = local ? rt.tensor([T, c.localChannels], upsample(local, c.localChannels, c.localHop, T)) : undefined;
       layout.layers.forEach((layer, i) =>
         rt.scope(() => {
           this.layerBias(i, condition, bias.ptr);
           const z = causalConv1d(rt, h, layer.conv, { dilation: c.dilations[i]!, bias }); // (T, 2D)
+          if (localUp && layer.local) gemm(rt, localUp, layer.local, { out: z, accumulate: true });
           const g = gatedTanh(rt, z); // (T, D)
           gemm(rt, g, layer.residual, { bias: this.bias(layer.residualBias, c.residual), out: h, accumulate: true });
           gemm(rt, g, layer.skip, { bias: this.bias(layer.skipBias, c.skip), out: skips, accumulate: true });
@@ -235,15 +267,26 @@ export class WaveNet implements BatchModel<GenerateRequest> {
         for (let i = 0; i < L; i++) this.layerBias(i, r.condition, biases + (i * B + b) * 2 * D * 4);
       });
       const rngs = requests.map((r) => new Rng(r.seed));
+      // Each stream's local features in linear memory, and one row of them per stream per step.
+      const C = c.localChannels;
+      const locals = C ? requests.map((r) => rt.tensor([r.local!.length / C, C], r.local!).ptr) : [];
+      const localRows = C ? ptr(B * C) : 0; // (B, C_l)
       const classes = new Int32Array(B).fill(Q >> 1); // silence
       const rowBytes = R * 4;
       for (let t = 0; t < T; t++) {
         for (let b = 0; b < B; b++) k.f32_copy_rows(1, R, layout.embed + classes[b]! * rowBytes, R, h + b * rowBytes, R);
+        const frame = Math.floor(t / c.localHop);
+        for (let b = 0; C && b < B; b++) {
+          // A stream past its own length keeps stepping with the others; its features stop at its last frame.
+          const f = Math.min(frame, requests[b]!.local!.length / C - 1);
+          k.f32_copy_rows(1, C, locals[b]! + f * C * 4, C, localRows + b * C * 4, C);
+        }
         rt.heap.f32(skips, B * S).fill(0);
         for (let i = 0; i < L; i++) {
           const layer = layout.layers[i]!;
           const d = c.dilations[i]!;
           k.f32_copy_rows(1, B * 2 * D, biases + i * B * 2 * D * 4, B * 2 * D, z, B * 2 * D);
+          if (C) k.f32_gemm_packed(B, 2 * D, C, localRows, C, layer.local!.ptr, z, 2 * D, 0, 0, 1);
           // Tap j sees the input (K − 1 − j)·d samples back: the queue, or h itself for the last tap.
           for (let j = 0; j < K; j++) {
             const back = (K - 1 - j) * d;
@@ -290,6 +333,7 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     }
     if (!Number.isSafeInteger(r.seed)) throw badInput(`${where}: seed must be a whole number, got ${r.seed}`);
     this.checkCondition(r.condition, where);
+    this.checkLocal(r.local, r.samples!, where);
   }
 
   cost(item: GenerateRequest): number {
@@ -303,6 +347,13 @@ export class WaveNet implements BatchModel<GenerateRequest> {
   run(items: readonly GenerateRequest[], step: (units?: number) => void): Float32Array[] {
     return this.generate(items, step);
   }
+}
+
+/** Frame-rate features [frames, C] repeated `hop` times: [T, C]. */
+function upsample(local: Float32Array, C: number, hop: number, T: number): Float32Array {
+  const out = new Float32Array(T * C);
+  for (let t = 0; t < T; t++) out.set(local.subarray(Math.floor(t / hop) * C, Math.floor(t / hop) * C + C), t * C);
+  return out;
 }
 
 function tensorOf(weights: SafeTensorsFile, name: string, shape: number[]): Float32Array {
@@ -341,6 +392,7 @@ export const wavenet: Architecture = {
         residualBias: vector(`layers.${i}.residual.bias`, R),
         skip: matrix(`layers.${i}.skip.weight`, S, D),
         skipBias: vector(`layers.${i}.skip.bias`, S),
+        ...(c.localChannels ? { local: matrix(`layers.${i}.local.weight`, 2 * D, c.localChannels) } : {}),
       };
     });
     return new WaveNet(rt, {

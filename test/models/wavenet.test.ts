@@ -87,3 +87,34 @@ describe('wavenet input checks', () => {
     expect(errorOf(() => model.logits(muLawEncode([0, 0.5]), undefined))).toMatch(/condition must be one of/);
   });
 });
+
+describe('wavenet with local conditioning (features at a quarter of the sample rate)', () => {
+  const dir = new URL('../fixtures/wavenet-local/', import.meta.url).pathname;
+  const model = loadModel(Runtime.create(), readModelDir(dir)) as WaveNet;
+  const parity = readSafetensors(join(dir, 'parity.safetensors'));
+  const local = parity.get('local').data as Float32Array; // (26 frames, 5 channels)
+
+  it('teacher-forced logits match PyTorch', () => {
+    const x = parity.get('x').data as Int32Array;
+    expectClose(model.logits(x, 1, local), parity.get('logits').data as Float32Array, 1e-4, 'logits');
+  });
+
+  it('samples what PyTorch samples, and the same as a batch', () => {
+    const want = parity.get('gen_classes').data as Int32Array;
+    const request = { samples: want.length, condition: 1, temperature: 0.8, seed: 1234, local };
+    expect(Array.from(model.generateClasses([request])[0]!)).toEqual(Array.from(want));
+    const other = { samples: 50, condition: 0, temperature: 1, seed: 9, local: local.map((v) => -v) };
+    const both = model.generateClasses([other, request]);
+    expect(Array.from(both[1]!)).toEqual(Array.from(want));
+    expect(Array.from(both[0]!)).toEqual(Array.from(model.generateClasses([other])[0]!));
+  });
+
+  it('asks for features when they are missing or short', () => {
+    expect(errorOf(() => model.check({ samples: 100, condition: 0, temperature: 1, seed: 1 }, 'item 0'))).toMatch(
+      /item 0: local must be a Float32Array of at least 25 frames × 5 channels \(hop 4\)/,
+    );
+    expect(errorOf(() => model.check({ samples: 200, condition: 0, temperature: 1, seed: 1, local }, 'item 1'))).toMatch(
+      /at least 50 frames × 5 channels/,
+    );
+  });
+});
