@@ -78,6 +78,8 @@ def main():
     parser.add_argument("--crop", type=int, default=1536)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--resume", help="continue from the weights in this model directory")
+    parser.add_argument("--lr", type=float, default=2e-3)
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -88,6 +90,12 @@ def main():
     config["global_condition_name"] = "midi_pitch"
     sr = config["sample_rate"]
     model = WaveNet(config)
+    previous = None
+    if args.resume:
+        from wavenet_bench import load_model
+        model = load_model(args.resume).train()
+        with open(os.path.join(args.resume, "training.json")) as f:
+            previous = json.load(f)
     rf = model.receptive_field()
 
     notes = render_notes(sr, 1.5)
@@ -97,7 +105,7 @@ def main():
     print(f"{len(pitches)} notes at {sr} Hz, receptive field {rf} samples, "
           f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
 
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     started = time.time()
     deadline = started + args.minutes * 60
     losses = []
@@ -134,6 +142,7 @@ def main():
          {"generator": "tools/train_wavenet.py", "torch": torch.__version__})
     with open(os.path.join(args.out, "training.json"), "w") as f:
         json.dump({"command": " ".join(sys.argv), "steps": step, "minutes": (time.time() - started) / 60,
+                   "previous": previous,
                    "final_loss": sum(losses[-100:]) / min(100, len(losses)), "batch": args.batch, "crop": args.crop,
                    "seed": args.seed, "torch": torch.__version__, "soundfont": SOUNDFONT,
                    "pitches": [LOWEST, HIGHEST]}, f, indent=2)
