@@ -272,6 +272,7 @@ export class WaveNet implements BatchModel<GenerateRequest> {
       const locals = C ? requests.map((r) => rt.tensor([r.local!.length / C, C], r.local!).ptr) : [];
       const localRows = C ? ptr(B * C) : 0; // (B, C_l)
       const classes = new Int32Array(B).fill(Q >> 1); // silence
+      let done = 0; // samples generated since the last step() report
       const rowBytes = R * 4;
       for (let t = 0; t < T; t++) {
         for (let b = 0; b < B; b++) k.f32_copy_rows(1, R, layout.embed + classes[b]! * rowBytes, R, h + b * rowBytes, R);
@@ -308,10 +309,14 @@ export class WaveNet implements BatchModel<GenerateRequest> {
           const r = requests[b]!;
           classes[b] = sampleCategorical(view.subarray(b * Q, (b + 1) * Q), r.temperature, rngs[b]);
           out[b]![t] = classes[b]!;
+          done++;
         }
-        if ((t + 1) % 256 === 0) step(256 * B);
+        if ((t + 1) % 256 === 0) {
+          step(done);
+          done = 0;
+        }
       }
-      step((T % 256) * B);
+      step(done);
       return out;
     });
   }
