@@ -26,22 +26,27 @@ OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures")
 GEN_STEPS, SEED, TEMPERATURE = 40, 1234, 0.8
 
 
-def wavenet_case(kernel):
-    torch.manual_seed(10 + kernel)
+def random_model(name, seed, **overrides):
+    """A small WaveNet with seeded random weights, written as a hibiki model directory."""
+    torch.manual_seed(seed)
     config = default_config()
-    config.update(residual_channels=8, dilation_channels=8, skip_channels=16, kernel_size=kernel,
-                  dilation_cycle=[1, 2, 4, 8], stacks=2, global_condition_classes=3,
-                  global_condition_labels=["low", "mid", "high"])
+    config.update(residual_channels=8, dilation_channels=8, skip_channels=16, **overrides)
     model = WaveNet(config).eval()
     with torch.no_grad():
         for p in model.parameters():  # larger than the default init, so the stack does not wash out
             p.mul_(2.0)
-    out = os.path.join(OUT, f"wavenet-k{kernel}")
+    out = os.path.join(OUT, name)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
     save(os.path.join(out, "model.safetensors"), model.state_dict_for_hibiki(), {"generator": "tools/fixtures_wavenet.py"})
+    return model, out
+
+
+def wavenet_case(kernel):
+    model, out = random_model(f"wavenet-k{kernel}", 10 + kernel, kernel_size=kernel, dilation_cycle=[1, 2, 4, 8],
+                              stacks=2, global_condition_classes=3, global_condition_labels=["low", "mid", "high"])
 
     x = torch.randint(0, 256, (300,))
     cond = torch.tensor([1])
@@ -61,20 +66,8 @@ def wavenet_case(kernel):
 
 def local_case():
     """Global and local conditioning together: features at a quarter of the sample rate."""
-    torch.manual_seed(21)
-    config = default_config()
-    config.update(residual_channels=8, dilation_channels=8, skip_channels=16, dilation_cycle=[1, 2, 4], stacks=2,
-                  global_condition_classes=2, local_condition_channels=5, local_condition_hop=4)
-    model = WaveNet(config).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.mul_(2.0)
-    out = os.path.join(OUT, "wavenet-local")
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-        f.write("\n")
-    save(os.path.join(out, "model.safetensors"), model.state_dict_for_hibiki(), {"generator": "tools/fixtures_wavenet.py"})
+    model, out = random_model("wavenet-local", 21, dilation_cycle=[1, 2, 4], stacks=2, global_condition_classes=2,
+                              local_condition_channels=5, local_condition_hop=4)
     x = torch.randint(0, 256, (101,))
     local = torch.randn(1, 5, 26)  # (B, C_l, frames): 26 frames × hop 4 ≥ 101 samples
     cond = torch.tensor([1])
