@@ -54,13 +54,13 @@ def midi_note_file(path, pitch, seconds, velocity=100, program=0):
         f.write(b"MTrk" + struct.pack(">I", len(events)) + events)
 
 
-def render_notes(sample_rate, seconds):
+def render_notes(sample_rate, seconds, velocity=100):
     """{pitch: float tensor of samples} rendered by fluidsynth, peak-normalised to 0.9."""
     notes = {}
     with tempfile.TemporaryDirectory() as tmp:
         for pitch in range(LOWEST, HIGHEST + 1):
             mid, wav = os.path.join(tmp, f"{pitch}.mid"), os.path.join(tmp, f"{pitch}.wav")
-            midi_note_file(mid, pitch, seconds)
+            midi_note_file(mid, pitch, seconds, velocity)
             subprocess.run(["fluidsynth", "-ni", "-g", "1.0", "-r", str(sample_rate), "-F", wav, SOUNDFONT, mid],
                            check=True, capture_output=True)
             audio, sr = torchaudio.load(wav)
@@ -80,6 +80,9 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--resume", help="continue from the weights in this model directory")
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--velocities", default="100", help="MIDI velocities to render each pitch at, e.g. 70,100,120")
+    parser.add_argument("--input-noise", type=float, default=0.0,
+                        help="fraction of input classes shifted by ±1–2 during training (against exposure bias)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -98,11 +101,15 @@ def main():
             previous = json.load(f)
     rf = model.receptive_field()
 
-    notes = render_notes(sr, 1.5)
-    pitches = sorted(notes)
-    # Silence first (as long as the receptive field), then the note.
-    classes = [torchaudio.functional.mu_law_encoding(torch.cat([torch.zeros(rf), notes[p]]), 256) for p in pitches]
-    print(f"{len(pitches)} notes at {sr} Hz, receptive field {rf} samples, "
+    # Silence first (as long as the receptive field), then the note; one take per pitch and velocity.
+    pitches, classes = [], []
+    for velocity in [int(v) for v in args.velocities.split(",")]:
+        notes = render_notes(sr, 1.5, velocity)
+        for p in sorted(notes):
+            pitches.append(p)
+            classes.append(torchaudio.functional.mu_law_encoding(torch.cat([torch.zeros(rf), notes[p]]), 256))
+    conditions = torch.tensor([p - LOWEST for p in pitches])
+    print(f"{len(classes)} notes at {sr} Hz, receptive field {rf} samples, "
           f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
 
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -119,7 +126,11 @@ def main():
             start = 0 if torch.rand(()) < 0.5 else int(torch.randint(seq.numel() - args.crop - 1, ()))
             crops.append(seq[start:start + args.crop + 1])
         batch = torch.stack(crops)
-        logits = model(batch[:, :-1], idx)
+        inputs = batch[:, :-1]
+        if args.input_noise > 0:
+            shift = torch.randint(-2, 3, inputs.shape) * (torch.rand(inputs.shape) < args.input_noise)
+            inputs = (inputs + shift).clamp(0, 255)
+        logits = model(inputs, conditions[idx])
         # Score only positions with a full receptive field of real context or the silence before it.
         loss = F.cross_entropy(logits, batch[:, 1:])
         opt.zero_grad()
