@@ -1,18 +1,17 @@
 #!/usr/bin/env node
 // The `hibiki` command: one file per subcommand, each a thin layer over the library.
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { HibikiError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
   const program = new Command('hibiki')
     .description('neural inference for Node.js on WebAssembly SIMD kernels')
-    .version(version)
+    .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     // Bad flags are usage errors: exit code 2, as the conventions users know.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));

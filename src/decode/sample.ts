@@ -6,13 +6,14 @@ import type { Rng } from '../runtime/rng.js';
  * temperature 0 is greedy (argmax, the first on ties). tools/wavenet_torch.py
  * implements the same rule, so fixtures can check sampled sequences.
  */
-export function sampleCategorical(logits: Float32Array, temperature: number, rng: Rng | undefined): number {
+export function sampleCategorical(
+  logits: Float32Array, temperature: number, rng: Rng | undefined, cdf = new Float64Array(logits.length),
+): number {
   const n = logits.length;
   let best = 0;
   for (let i = 1; i < n; i++) if (logits[i]! > logits[best]!) best = i;
   if (temperature === 0 || !rng) return best;
   const max = logits[best]!;
-  const cdf = new Float64Array(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
     total += Math.exp((logits[i]! - max) / temperature);

@@ -1,6 +1,7 @@
 // WAV files through wavefile: 16-bit PCM (what every player takes) or 32-bit
 // float, mono, with a LIST/INFO chunk naming the software and its version.
 import { readFileSync } from 'node:fs';
+import { VERSION } from '../version.js';
 import wavefile from 'wavefile';
 import { HibikiError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
@@ -9,8 +10,6 @@ import { writeFileAtomic } from './atomic.js';
 const { WaveFile } = wavefile;
 
 export type WavFormat = 'pcm16' | 'f32';
-
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export function encodeWav(samples: Float32Array, sampleRate: number, format: WavFormat, comment?: string): Uint8Array {
   const wav = new WaveFile();
@@ -21,7 +20,7 @@ export function encodeWav(samples: Float32Array, sampleRate: number, format: Wav
     for (let i = 0; i < samples.length; i++) pcm[i] = Math.round(Math.max(-1, Math.min(1, samples[i]!)) * 32767);
     wav.fromScratch(1, sampleRate, '16', pcm);
   }
-  wav.setTag('ISFT', `hibiki ${version}`);
+  wav.setTag('ISFT', `hibiki ${VERSION}`);
   if (comment) wav.setTag('ICMT', comment);
   return wav.toBuffer();
 }

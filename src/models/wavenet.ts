@@ -272,6 +272,10 @@ export class WaveNet implements BatchModel<GenerateRequest> {
       const locals = C ? requests.map((r) => rt.tensor([r.local!.length / C, C], r.local!).ptr) : [];
       const localRows = C ? ptr(B * C) : 0; // (B, C_l)
       const classes = new Int32Array(B).fill(Q >> 1); // silence
+      // Made once: no allocation inside the per-sample loop.
+      const logitsView = rt.heap.f32(logits, B * Q);
+      const skipsView = rt.heap.f32(skips, B * S);
+      const cdf = new Float64Array(Q);
       let done = 0; // samples generated since the last step() report
       const rowBytes = R * 4;
       for (let t = 0; t < T; t++) {
@@ -282,7 +286,7 @@ export class WaveNet implements BatchModel<GenerateRequest> {
           const f = Math.min(frame, requests[b]!.local!.length / C - 1);
           k.f32_copy_rows(1, C, locals[b]! + f * C * 4, C, localRows + b * C * 4, C);
         }
-        rt.heap.f32(skips, B * S).fill(0);
+        skipsView.fill(0);
         for (let i = 0; i < L; i++) {
           const layer = layout.layers[i]!;
           const d = c.dilations[i]!;
@@ -303,11 +307,10 @@ export class WaveNet implements BatchModel<GenerateRequest> {
         k.f32_activation(B * S, skips, skips, ACTIVATION_CODES.relu);
         k.f32_gemm_packed(B, S, S, skips, S, layout.out1.ptr, o1, S, layout.out1Bias, ACTIVATION_CODES.relu, 0);
         k.f32_gemm_packed(B, Q, S, o1, S, layout.out2.ptr, logits, Q, layout.out2Bias, 0, 0);
-        const view = rt.heap.f32(logits, B * Q);
         for (let b = 0; b < B; b++) {
           if (t >= requests[b]!.samples) continue;
           const r = requests[b]!;
-          classes[b] = sampleCategorical(view.subarray(b * Q, (b + 1) * Q), r.temperature, rngs[b]);
+          classes[b] = sampleCategorical(logitsView.subarray(b * Q, (b + 1) * Q), r.temperature, rngs[b], cdf);
           out[b]![t] = classes[b]!;
           done++;
         }
