@@ -83,6 +83,10 @@ def main():
     parser.add_argument("--velocities", default="100", help="MIDI velocities to render each pitch at, e.g. 70,100,120")
     parser.add_argument("--input-noise", type=float, default=0.0,
                         help="fraction of input classes shifted by ±1–2 during training (against exposure bias)")
+    parser.add_argument("--wave-noise", type=float, default=0.0,
+                        help="largest std of Gaussian noise added to the input waveform (each crop draws its own "
+                             "std in [0, this]); targets stay clean, so the model learns to steer noisy context "
+                             "back to the note, as generation needs")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -102,12 +106,13 @@ def main():
     rf = model.receptive_field()
 
     # Silence first (as long as the receptive field), then the note; one take per pitch and velocity.
-    pitches, classes = [], []
+    pitches, waves = [], []
     for velocity in [int(v) for v in args.velocities.split(",")]:
         notes = render_notes(sr, 1.5, velocity)
         for p in sorted(notes):
             pitches.append(p)
-            classes.append(torchaudio.functional.mu_law_encoding(torch.cat([torch.zeros(rf), notes[p]]), 256))
+            waves.append(torch.cat([torch.zeros(rf), notes[p]]))
+    classes = [torchaudio.functional.mu_law_encoding(w, 256) for w in waves]
     conditions = torch.tensor([p - LOWEST for p in pitches])
     print(f"{len(classes)} notes at {sr} Hz, receptive field {rf} samples, "
           f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
@@ -119,14 +124,18 @@ def main():
     step = 0
     while time.time() < deadline:
         idx = torch.randint(len(pitches), (args.batch,))
-        crops = []
+        crops, noisy = [], []
         for i in idx.tolist():
             seq = classes[i]
             # Half the crops start at the silence before the onset, the rest anywhere.
             start = 0 if torch.rand(()) < 0.5 else int(torch.randint(seq.numel() - args.crop - 1, ()))
             crops.append(seq[start:start + args.crop + 1])
+            if args.wave_noise > 0:
+                wave = waves[i][start:start + args.crop]
+                std = float(torch.rand(())) * args.wave_noise
+                noisy.append(torchaudio.functional.mu_law_encoding((wave + std * torch.randn_like(wave)).clamp(-1, 1), 256))
         batch = torch.stack(crops)
-        inputs = batch[:, :-1]
+        inputs = torch.stack(noisy) if noisy else batch[:, :-1]
         if args.input_noise > 0:
             shift = torch.randint(-2, 3, inputs.shape) * (torch.rand(inputs.shape) < args.input_noise)
             inputs = (inputs + shift).clamp(0, 255)
@@ -155,7 +164,8 @@ def main():
         json.dump({"command": " ".join(sys.argv), "steps": step, "minutes": (time.time() - started) / 60,
                    "previous": previous,
                    "final_loss": sum(losses[-100:]) / min(100, len(losses)), "batch": args.batch, "crop": args.crop,
-                   "seed": args.seed, "torch": torch.__version__, "soundfont": SOUNDFONT,
+                   "seed": args.seed, "wave_noise": args.wave_noise, "input_noise": args.input_noise,
+                   "velocities": args.velocities, "lr": args.lr, "torch": torch.__version__, "soundfont": SOUNDFONT,
                    "pitches": [LOWEST, HIGHEST]}, f, indent=2)
         f.write("\n")
     print(f"wrote {args.out} after {step} steps", flush=True)
