@@ -39,6 +39,7 @@ export { Pool, type PoolOptions, type PoolStats } from './pool/pool.js';
 export { Engine } from './pool/engine.js';
 export type { Progress, RunOptions, RunResult, ItemFailure } from './pool/job.js';
 export { readModelDir, type ModelDir } from './io/model-dir.js';
+export { SentencePiece, type SentencePieceModelType } from './text/sentencepiece.js';
 export { ARCHITECTURES, loadModel, type Architecture, type BatchModel, type ModelLayout } from './models/index.js';
 
 export {
