@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { readModelDir } from '../../src/io/model-dir.js';
+import { loadTransformer } from '../../src/models/transformer.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { expectClose } from '../helpers/compare.js';
+
+interface Parity {
+  sources: number[][];
+  max_lengths: number[];
+  pairs: { source: number; target: number[]; logits: number[] }[];
+  greedy: { tokens: number[]; logprob: number }[];
+  beam: { tokens: number[]; logprob: number; score: number }[][];
+}
+
+export function openTransformer(name: string) {
+  const dir = new URL(`../fixtures/${name}/`, import.meta.url).pathname;
+  const model = loadTransformer(Runtime.create(), readModelDir(dir));
+  const parity = JSON.parse(readFileSync(`${dir}/parity.json`, 'utf8')) as Parity;
+  return { model, parity };
+}
+
+for (const name of ['transformer-post', 'transformer-pre']) {
+  describe(name, () => {
+    const { model, parity } = openTransformer(name);
+    const maxLength = (b: number) => parity.max_lengths[b]!;
+
+    it('gives PyTorch’s teacher-forced logits, one incremental step at a time', () => {
+      for (const pair of parity.pairs) {
+        expectClose(model.logits(parity.sources[pair.source]!, pair.target), Float32Array.from(pair.logits), 1e-4);
+      }
+    });
+
+    it('decodes greedily to PyTorch’s tokens, batched over unequal lengths', () => {
+      const got = parity.sources.map((s, b) => model.search([s], { maxLength: maxLength(b) })[0]![0]!);
+      got.forEach((h, b) => {
+        expect(h.tokens, `sentence ${b}`).toEqual(parity.greedy[b]!.tokens);
+        expect(h.logprob).toBeCloseTo(parity.greedy[b]!.logprob, 4);
+      });
+    });
+
+    it('beam-searches (beam 3, 2-best) to PyTorch’s hypotheses and scores', () => {
+      parity.sources.forEach((s, b) => {
+        const got = model.search([s], { beam: 3, nBest: 2, lengthPenalty: 1, maxLength: maxLength(b) })[0]!;
+        expect(got.map((h) => h.tokens), `sentence ${b}`).toEqual(parity.beam[b]!.map((h) => h.tokens));
+        got.forEach((h, i) => expect(h.score).toBeCloseTo(parity.beam[b]![i]!.score, 4));
+      });
+    });
+
+    it('translates a sentence bit-identically alone and inside any batch', () => {
+      for (const request of [{}, { beam: 3, nBest: 2 }]) {
+        const alone = parity.sources.map((s) => model.search([s], request)[0]);
+        expect(model.search(parity.sources, request)).toEqual(alone);
+        const reversed = [...parity.sources].reverse();
+        expect(model.search(reversed, request)).toEqual([...alone].reverse());
+      }
+    });
+  });
+}
