@@ -86,7 +86,6 @@ function readMessage(
     if (e instanceof HibikiError) throw e;
     throw modelFormat(file, `not a SentencePiece model: ${what} is not a valid protobuf message (${(e as Error).message} at byte ${r.pos})`);
   }
-  if (r.pos !== r.len) throw modelFormat(file, `not a SentencePiece model: ${what} ends inside a field`);
 }
 
 /** A typed field reader: checks the wire type before reading, so a wrong type names the field. */

@@ -40,7 +40,6 @@ export class SentencePiece {
   readonly padId: number;
 
   private readonly pieces: string[];
-  private readonly pieceBytes: Uint8Array[];
   private readonly vocab: Vocab;
   private readonly normalIds = new Map<string, number>();
   private readonly reservedIds = new Map<string, number>(); // CONTROL, UNKNOWN and BYTE pieces
@@ -69,7 +68,6 @@ export class SentencePiece {
     const { pieces, trainerSpec } = proto;
     this.modelType = MODEL_TYPE_NAMES[trainerSpec.modelType];
     this.pieces = pieces.map((p) => p.piece);
-    this.pieceBytes = pieces.map((p) => p.bytes);
 
     // ModelInterface::InitializePieces: the same checks, the same two maps.
     const types = new Uint8Array(pieces.length);
