@@ -5,6 +5,7 @@ import { HibikiError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
+import { registerTranslate } from './translate.js';
 
 import { VERSION } from '../version.js';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     // Bad flags are usage errors: exit code 2, as the conventions users know.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   registerGenerate(program);
+  registerTranslate(program);
   registerInfo(program);
   registerBench(program);
   return program;

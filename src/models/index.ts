@@ -3,10 +3,11 @@ import type { ModelDir } from '../io/model-dir.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
 import { mlp } from './mlp.js';
+import { transformer } from './transformer.js';
 import { wavenet } from './wavenet.js';
 
 /** Every architecture a config.json can name. */
-export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map([mlp, wavenet].map((a) => [a.name, a]));
+export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map([mlp, transformer, wavenet].map((a) => [a.name, a]));
 
 function architecture(name: string, where: string): Architecture {
   const a = ARCHITECTURES.get(name);

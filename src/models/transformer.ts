@@ -24,6 +24,7 @@ import type { SafeTensorsFile } from '../io/safetensors.js';
 import { ACTIVATION_CODES } from '../runtime/ops/activation.js';
 import { type PackedMatrix, packMatrixValues } from '../runtime/ops/gemm.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { Architecture, BatchModel, ModelLayout } from './model.js';
 
 export interface TransformerConfig {
   srcVocab: number;
@@ -589,3 +590,107 @@ export function loadTransformer(rt: Runtime, model: ModelDir): Transformer {
   };
   return new Transformer(rt, layout);
 }
+
+/** One sentence to translate, as the pool carries it: source ids (ending with eos) and the search. */
+export interface TranslateItem extends SearchRequest {
+  source: number[];
+  /** Sentences of a shard run in batches of at most this many source tokens (default 4096). */
+  batchTokens?: number;
+}
+
+/** Hypotheses as one f32 array (outputs travel back from workers as buffers): [n, (length, logprob, score, …tokens) × n]. */
+export function packHypotheses(hyps: readonly Hypothesis[]): Float32Array {
+  const out = new Float32Array(1 + hyps.reduce((a, h) => a + 3 + h.tokens.length, 0));
+  let i = 0;
+  out[i++] = hyps.length;
+  for (const h of hyps) {
+    out.set([h.tokens.length, h.logprob, h.score, ...h.tokens], i);
+    i += 3 + h.tokens.length;
+  }
+  return out;
+}
+
+export function unpackHypotheses(packed: Float32Array): Hypothesis[] {
+  const hyps: Hypothesis[] = [];
+  let i = 1;
+  for (let n = 0; n < packed[0]!; n++) {
+    const length = packed[i]!;
+    hyps.push({ logprob: packed[i + 1]!, score: packed[i + 2]!, tokens: Array.from(packed.subarray(i + 3, i + 3 + length)) });
+    i += 3 + length;
+  }
+  return hyps;
+}
+
+/** The Transformer as the pool runs it: a shard's sentences sorted by length and decoded in token-bounded batches. */
+export class TransformerBatch implements BatchModel<TranslateItem> {
+  readonly architecture = 'transformer';
+  readonly model: Transformer;
+
+  constructor(rt: Runtime, readonly layout: TransformerLayout) {
+    this.model = new Transformer(rt, layout);
+  }
+
+  check(item: unknown, where: string): asserts item is TranslateItem {
+    if (typeof item !== 'object' || item === null || !Array.isArray((item as TranslateItem).source)) {
+      throw badInput(`${where}: expected { source: token ids, … }`);
+    }
+    const r = item as TranslateItem;
+    this.model.checkTokens(r.source, this.model.config.srcVocab, `${where}: source`);
+    this.model.maxLength(r.source.length, r);
+    if (r.beam !== undefined && !(Number.isSafeInteger(r.beam) && r.beam >= 1 && r.beam <= 64)) {
+      throw badInput(`${where}: beam must be a whole number from 1 to 64, got ${r.beam}`);
+    }
+    if (r.nBest !== undefined && !(Number.isSafeInteger(r.nBest) && r.nBest >= 1 && r.nBest <= (r.beam ?? 1))) {
+      throw badInput(`${where}: nBest must be from 1 to the beam size, got ${r.nBest}`);
+    }
+    if (r.lengthPenalty !== undefined && !(r.lengthPenalty >= 0 && Number.isFinite(r.lengthPenalty))) {
+      throw badInput(`${where}: lengthPenalty must be a number ≥ 0, got ${r.lengthPenalty}`);
+    }
+    if (r.batchTokens !== undefined && !(Number.isSafeInteger(r.batchTokens) && r.batchTokens >= 1)) {
+      throw badInput(`${where}: batchTokens must be a whole number ≥ 1, got ${r.batchTokens}`);
+    }
+  }
+
+  cost(item: TranslateItem): number {
+    const n = item.source.length;
+    return translationMacs(this.model.config, n, Math.ceil(n * 1.2)) * (item.beam ?? 1);
+  }
+
+  units(): number {
+    return 1;
+  }
+
+  run(items: readonly TranslateItem[], step: (units?: number) => void): Float32Array[] {
+    const out = new Array<Float32Array>(items.length);
+    // Same search settings together, then by length so a batch wastes few steps on finished rows.
+    const key = (r: TranslateItem) => `${r.beam ?? 1}/${r.nBest ?? 1}/${r.lengthPenalty ?? 1}/${r.maxLength ?? ''}`;
+    const order = items.map((_, i) => i).sort((a, b) =>
+      key(items[a]!).localeCompare(key(items[b]!)) || items[a]!.source.length - items[b]!.source.length || a - b);
+    for (let start = 0; start < order.length;) {
+      const first = items[order[start]!]!;
+      const limit = first.batchTokens ?? 4096;
+      let end = start + 1;
+      let tokens = first.source.length;
+      while (end < order.length && key(items[order[end]!]!) === key(first) && tokens + items[order[end]!]!.source.length <= limit) {
+        tokens += items[order[end]!]!.source.length;
+        end++;
+      }
+      const batch = order.slice(start, end);
+      const hyps = this.model.search(batch.map((i) => items[i]!.source), first, () => step(0));
+      batch.forEach((i, j) => { out[i] = packHypotheses(hyps[j]!); });
+      step(batch.length);
+      start = end;
+    }
+    return out;
+  }
+}
+
+export const transformer: Architecture = {
+  name: 'transformer',
+  load(rt: Runtime, model: ModelDir): BatchModel {
+    return new TransformerBatch(rt, loadTransformer(rt, model).layout);
+  },
+  attach(rt: Runtime, layout: ModelLayout): BatchModel {
+    return new TransformerBatch(rt, layout as TransformerLayout);
+  },
+};

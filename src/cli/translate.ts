@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { accessSync, appendFileSync, closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { writeFileAtomic } from '../io/atomic.js';
+import { corpusBleu } from '../metrics/bleu.js';
+import { Translator } from '../models/translator.js';
+import type { Progress } from '../pool/job.js';
+import { VERSION } from '../version.js';
+import { parseNumber } from './options.js';
+
+/** The model `hibiki translate` uses when --model is not given. */
+export const DEFAULT_TRANSLATOR = new URL('../../models/translate-en-ja', import.meta.url).pathname;
+
+/** Lines per chunk: finished chunks are journaled, so a killed run redoes at most one. */
+const CHUNK_LINES = 256;
+
+interface TranslateFlags {
+  model: string;
+  input: string;
+  output?: string;
+  ref?: string[];
+  beam: number;
+  nBest: number;
+  lengthPenalty: number;
+  maxBatchTokens: number;
+  workers?: number;
+  resume?: boolean;
+}
+
+/** Lines of a text file or stdin ('-'), without line ends; a final newline does not make an extra line. */
+export function readLines(path: string): string[] {
+  const text = readFileSync(path === '-' ? 0 : path, 'utf8');
+  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  if (lines.at(-1) === '') lines.pop();
+  return lines;
+}
+
+/**
+ * The journal beside the output (`OUT.partial`): a header naming the job, then
+ * one JSON line per finished input line. A line torn by a kill is ignored.
+ */
+function readJournal(path: string, header: string): Map<number, string> | string {
+  const done = new Map<number, string>();
+  const [first, ...rest] = readFileSync(path, 'utf8').split('\n');
+  if (first !== header) return `${path} belongs to another job (different input, model or options)`;
+  for (const line of rest) {
+    try {
+      const { i, t } = JSON.parse(line) as { i: number; t: string };
+      if (Number.isSafeInteger(i) && typeof t === 'string') done.set(i, t);
+    } catch {
+      // A torn last line: that chunk is translated again.
+    }
+  }
+  return done;
+}
+
+function appendDurably(path: string, text: string): void {
+  appendFileSync(path, text);
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `hibiki translate`: lines through the pool in input order, journaled for --resume, BLEU against --ref. */
+export function registerTranslate(program: Command): void {
+  program
+    .command('translate')
+    .description('translate a file line by line with a Transformer model')
+    .option('-m, --model <dir>', 'model directory', DEFAULT_TRANSLATOR)
+    .requiredOption('-i, --input <file>', "input text, one sentence per line ('-' = stdin)")
+    .option('-o, --output <file>', 'output file (default: stdout); written whole, never half')
+    .option('-r, --ref <files...>', 'reference translations (one file per reference set): print BLEU')
+    .option('-b, --beam <k>', 'beam size (1 = greedy)', parseNumber('--beam', 1, 64), 1)
+    .option('--n-best <n>', 'hypotheses per line, tab-separated with scores (at most --beam)', parseNumber('--n-best', 1, 64), 1)
+    .option('--length-penalty <a>', 'rank beam hypotheses by logprob / length^a', parseNumber('--length-penalty', 0, 10), 1)
+    .option('--max-batch-tokens <n>', 'source tokens decoded together per batch', parseNumber('--max-batch-tokens', 1, 1e6), 4096)
+    .option('-w, --workers <n>', 'worker threads (default: one per core; 0 = in process)', parseNumber('--workers', 0, 256))
+    .option('--resume', 'continue a run that was stopped, from OUTPUT.partial')
+    .action(async (flags: TranslateFlags) => {
+      const usage = (message: string): never => program.error(`error: ${message}`, { exitCode: 2 });
+      for (const [flag, v] of [['--beam', flags.beam], ['--n-best', flags.nBest], ['--max-batch-tokens', flags.maxBatchTokens]] as const) {
+        if (!Number.isInteger(v)) usage(`${flag} must be a whole number, got ${v}`);
+      }
+      if (flags.nBest > flags.beam) usage(`--n-best ${flags.nBest} is more than --beam ${flags.beam}`);
+      if (flags.resume && !flags.output) usage('--resume needs --output (the journal lives beside it)');
+      if (flags.output) {
+        try {
+          if (!statSync(dirname(flags.output)).isDirectory()) usage(`cannot write ${flags.output}: not a directory`);
+          accessSync(dirname(flags.output), constants.W_OK);
+        } catch (e) {
+          usage(`cannot write ${flags.output}: ${(e as Error).message}`);
+        }
+      }
+      let lines: string[];
+      try {
+        lines = readLines(flags.input);
+      } catch (e) {
+        return usage(`cannot read --input ${flags.input}: ${(e as Error).message}`);
+      }
+      const refs = (flags.ref ?? []).map((file) => {
+        let r: string[] = [];
+        try {
+          r = readLines(file);
+        } catch (e) {
+          usage(`cannot read --ref ${file}: ${(e as Error).message}`);
+        }
+        if (r.length !== lines.length) usage(`--ref ${file} has ${r.length} lines, the input has ${lines.length}`);
+        return r;
+      });
+
+      const search = { beam: flags.beam, nBest: flags.nBest, lengthPenalty: flags.lengthPenalty, maxBatchTokens: flags.maxBatchTokens };
+      let translator: Translator;
+      try {
+        translator = await Translator.open(flags.model, { workers: flags.workers ?? os.availableParallelism() });
+      } catch (e) {
+        return usage(`--model: ${(e as Error).message}`);
+      }
+      try {
+        const journal = flags.output ? `${flags.output}.partial` : undefined;
+        const header = JSON.stringify({
+          hibiki: VERSION, job: 'translate',
+          input: createHash('sha256').update(lines.join('\n')).digest('hex'),
+          model: createHash('sha256').update(readFileSync(`${flags.model}/model.safetensors`)).digest('hex'),
+          ...search,
+        });
+        let done = new Map<number, string>();
+        if (journal && flags.resume && existsSync(journal)) {
+          const read = readJournal(journal, header);
+          if (typeof read === 'string') usage(`--resume: ${read}; delete it to start over`);
+          done = read as Map<number, string>;
+        } else if (journal) {
+          writeFileSync(journal, '');
+          appendDurably(journal, `${header}\n`);
+        }
+        const todo = lines.map((_, i) => i).filter((i) => !done.has(i));
+        if (done.size) console.error(`resuming: ${done.size} of ${lines.length} lines already translated`);
+
+        const bar = new SingleBar({
+          format: '{bar} {percentage}% | {value}/{total} lines | {rate} lines/s | ETA {eta_formatted}',
+          stream: process.stderr, hideCursor: true, etaBuffer: 50,
+        });
+        bar.start(lines.length, done.size, { rate: 0 });
+        let failed = 0;
+        for (let start = 0; start < todo.length; start += CHUNK_LINES) {
+          const chunk = todo.slice(start, start + CHUNK_LINES);
+          const base = done.size;
+          const onProgress = (p: Progress) => bar.update(base + p.done, { rate: Math.round(p.rate * 10) / 10 });
+          const result = await translator.translate(chunk.map((i) => lines[i]!), { ...search, onProgress });
+          let journaled = '';
+          result.translations.forEach((t, k) => {
+            if (!t) return;
+            const text = flags.nBest > 1 ? t.hypotheses.map((h) => `${h.text}\t${h.score.toFixed(4)}`).join('\t') : t.text;
+            done.set(chunk[k]!, text);
+            journaled += `${JSON.stringify({ i: chunk[k], t: text })}\n`;
+          });
+          for (const f of result.failures) {
+            console.error(`line ${chunk[f.index]! + 1}: ${f.error.message.replace(/^line \d+: /, '')}`);
+            failed++;
+          }
+          if (journal && journaled) appendDurably(journal, journaled);
+          bar.update(done.size);
+        }
+        bar.stop();
+        if (failed) {
+          console.error(`${failed} line(s) failed; ${flags.output ? `the others are kept in ${journal}; rerun with --resume after fixing them` : 'nothing written'}`);
+          process.exitCode = 1;
+          return;
+        }
+        const output = lines.map((_, i) => done.get(i)!);
+        const text = output.length ? `${output.join('\n')}\n` : '';
+        if (flags.output) {
+          writeFileAtomic(flags.output, new TextEncoder().encode(text), 'translation');
+          rmSync(journal!, { force: true });
+          console.error(`${flags.output}: ${lines.length} lines`);
+        } else {
+          process.stdout.write(text);
+        }
+        if (refs.length) {
+          const best = flags.nBest > 1 ? output.map((l) => l.split('\t')[0]!) : output;
+          console.error(corpusBleu(best, refs).format({ signature: true }));
+        }
+      } finally {
+        await translator.close();
+      }
+    });
+}

@@ -1,0 +1,104 @@
+/**
+ * Text in, text out: a Transformer model directory with its SentencePiece
+ * tokenizers, run in this thread (Engine) or across workers (Pool).
+ * Tokenizing stays in the calling thread; the workers see token ids.
+ */
+import { join } from 'node:path';
+import { HibikiError, badInput } from '../errors.js';
+import { readModelDir } from '../io/model-dir.js';
+import { Engine } from '../pool/engine.js';
+import type { ItemFailure, Progress } from '../pool/job.js';
+import { Pool } from '../pool/pool.js';
+import { SentencePiece } from '../text/sentencepiece.js';
+import { type SearchRequest, type TransformerConfig, type TranslateItem, parseTransformerConfig, unpackHypotheses } from './transformer.js';
+
+export interface TranslateOptions extends SearchRequest {
+  /** Source tokens per batch a worker decodes together (default 4096). */
+  maxBatchTokens?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface Translation {
+  /** The best hypothesis. */
+  text: string;
+  /** All hypotheses asked for (nBest), best first, with their scores (logprob / length^α). */
+  hypotheses: { text: string; score: number; logprob: number }[];
+}
+
+export interface TranslateResult {
+  /** One per input line, in order; undefined where the line failed. */
+  translations: Array<Translation | undefined>;
+  failures: ItemFailure[];
+}
+
+export class Translator {
+  private constructor(
+    readonly dir: string,
+    readonly config: TransformerConfig,
+    readonly source: SentencePiece,
+    readonly target: SentencePiece,
+    private readonly runner: Engine | Pool,
+  ) {}
+
+  /** Opens a model directory; `workers` 0 runs in this thread, more starts a worker pool. */
+  static async open(dir: string, options: { workers?: number } = {}): Promise<Translator> {
+    const model = readModelDir(dir);
+    const file = `${dir}/config.json`;
+    if (model.config.architecture !== 'transformer') {
+      throw badInput(`${dir} is a ${model.config.architecture} model, not a transformer`);
+    }
+    const config = parseTransformerConfig(file, model.config);
+    if (!config.sourceTokenizer || !config.targetTokenizer) {
+      throw new HibikiError('E_MODEL_FORMAT', `${file}: "source_tokenizer" and "target_tokenizer" must name the SentencePiece models`);
+    }
+    const source = SentencePiece.load(join(dir, config.sourceTokenizer));
+    const target = SentencePiece.load(join(dir, config.targetTokenizer));
+    const runner = options.workers ? await Pool.open(dir, { workers: options.workers }) : Engine.open(dir);
+    return new Translator(dir, config, source, target, runner);
+  }
+
+  /** Source token ids for a line: its pieces, then eos. */
+  encode(text: string): number[] {
+    return [...this.source.encode(text), this.config.eosId];
+  }
+
+  decode(ids: readonly number[]): string {
+    return this.target.decode(ids);
+  }
+
+  /** Translates lines; blank lines translate to blank lines without running the model. */
+  async translate(texts: readonly string[], options: TranslateOptions = {}): Promise<TranslateResult> {
+    const { signal, onProgress, maxBatchTokens, ...search } = options;
+    const translations: Array<Translation | undefined> = texts.map(() => undefined);
+    const failures: ItemFailure[] = [];
+    const indices: number[] = [];
+    const items: TranslateItem[] = [];
+    texts.forEach((text, i) => {
+      if (typeof text !== 'string') {
+        failures.push({ index: i, error: badInput(`line ${i + 1}: expected a string, got ${typeof text}`) });
+      } else if (text.trim() === '') {
+        translations[i] = { text: '', hypotheses: [{ text: '', score: 0, logprob: 0 }] };
+      } else {
+        indices.push(i);
+        items.push({ source: this.encode(text), ...search, ...(maxBatchTokens ? { batchTokens: maxBatchTokens } : {}) });
+      }
+    });
+    const result = await this.runner.run(items, { signal, onProgress });
+    result.outputs.forEach((packed, k) => {
+      if (!packed) return;
+      const hypotheses = unpackHypotheses(packed).map((h) => ({ text: this.decode(h.tokens), score: h.score, logprob: h.logprob }));
+      translations[indices[k]!] = { text: hypotheses[0]?.text ?? '', hypotheses };
+    });
+    for (const f of result.failures) {
+      const line = indices[f.index]!;
+      failures.push({ index: line, error: new HibikiError(f.error.code, `line ${line + 1}: ${f.error.message}`, { cause: f.error }) });
+    }
+    failures.sort((a, b) => a.index - b.index);
+    return { translations, failures };
+  }
+
+  async close(): Promise<void> {
+    if (this.runner instanceof Pool) await this.runner.close();
+  }
+}
