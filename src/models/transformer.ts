@@ -138,15 +138,16 @@ export interface SearchRequest {
   maxLength?: number;
 }
 
-const SNAKE: Record<string, string> = {
-  src_vocab_size: 'srcVocab', tgt_vocab_size: 'tgtVocab', d_model: 'd', heads: 'heads', d_ff: 'dFF',
-  encoder_layers: 'encoderLayers', decoder_layers: 'decoderLayers', max_positions: 'maxPositions',
+/** config.json's integer fields, their names here and the defaults (the paper's base model; vocabularies have none). */
+const INTEGERS: Record<string, [string, number | undefined]> = {
+  src_vocab_size: ['srcVocab', undefined], tgt_vocab_size: ['tgtVocab', undefined], d_model: ['d', 512], heads: ['heads', 8],
+  d_ff: ['dFF', 2048], encoder_layers: ['encoderLayers', 6], decoder_layers: ['decoderLayers', 6], max_positions: ['maxPositions', 512],
 };
 
 export function parseTransformerConfig(file: string, c: Record<string, unknown>): TransformerConfig {
   const out: Record<string, unknown> = {};
-  for (const [key, name] of Object.entries(SNAKE)) {
-    const v = c[key];
+  for (const [key, [name, fallback]] of Object.entries(INTEGERS)) {
+    const v = c[key] ?? fallback;
     if (!Number.isSafeInteger(v) || (v as number) < 1) throw modelFormat(file, `"${key}" must be a positive integer, got ${JSON.stringify(v)}`);
     out[name] = v;
   }

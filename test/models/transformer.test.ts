@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readModelDir } from '../../src/io/model-dir.js';
-import { loadTransformer } from '../../src/models/transformer.js';
+import { loadTransformer, parseTransformerConfig } from '../../src/models/transformer.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { expectClose } from '../helpers/compare.js';
+import { expectError } from '../helpers/errors.js';
 
 interface Parity {
   sources: number[][];
@@ -57,3 +58,21 @@ for (const name of ['transformer-post', 'transformer-pre']) {
     });
   });
 }
+
+describe('transformer config.json', () => {
+  const base = { src_vocab_size: 10, tgt_vocab_size: 12, bos_id: 1, eos_id: 2, pad_id: 3 };
+  it('fills the paper’s base model where the file is silent', () => {
+    const c = parseTransformerConfig('config.json', base);
+    expect([c.d, c.heads, c.dFF, c.encoderLayers, c.decoderLayers, c.norm, c.positions, c.tieOutput]).toEqual([512, 8, 2048, 6, 6, 'post', 'sinusoidal', true]);
+  });
+  it('names the field that is wrong', () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ ...base, src_vocab_size: undefined }, /config\.json: "src_vocab_size" must be a positive integer, got undefined/],
+      [{ ...base, d_model: 30, heads: 4 }, /"d_model" 30 is not divisible by "heads" 4/],
+      [{ ...base, norm: 'sandwich' }, /"norm" must be one of "post", "pre", got "sandwich"/],
+      [{ ...base, eos_id: 12 }, /"eos_id" must be a token id below the vocabulary size 12, got 12/],
+      [{ ...base, source_tokenizer: '../etc/passwd' }, /"source_tokenizer" must be a file name in the model directory/],
+    ];
+    for (const [config, message] of cases) expectError(() => parseTransformerConfig('config.json', config), 'E_MODEL_FORMAT', message);
+  });
+});
