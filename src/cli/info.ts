@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readModelDir } from '../io/model-dir.js';
+import { parseTransformerConfig } from '../models/transformer.js';
 import { macsPerSample, parseWaveNetConfig, receptiveField } from '../models/wavenet.js';
 import { DEFAULT_WAVENET } from './generate.js';
 
@@ -30,6 +31,17 @@ export function registerInfo(program: Command): void {
           receptiveField: { samples: rf, milliseconds: (rf / c.sampleRate) * 1000 },
           macsPerSample: macsPerSample(c),
           conditions: c.globalClasses ? { name: c.globalName, labels: c.globalLabels } : null,
+        });
+      }
+      if (model.config.architecture === 'transformer') {
+        const c = parseTransformerConfig(`${dir}/config.json`, model.config);
+        Object.assign(info, {
+          layers: { encoder: c.encoderLayers, decoder: c.decoderLayers },
+          dModel: c.d, heads: c.heads, dFF: c.dFF, activation: c.activation, norm: c.norm,
+          positions: `${c.positions}, at most ${c.maxPositions}`,
+          vocabulary: { source: c.srcVocab, target: c.tgtVocab, tiedOutput: c.tieOutput },
+          tokenizers: { source: c.sourceTokenizer ?? null, target: c.targetTokenizer ?? null },
+          maxLength: `${c.maxLengthRatio} × source + ${c.maxLengthOffset}`,
         });
       }
       if (flags.json) {
