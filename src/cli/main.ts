@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { HibikiError } from '../errors.js';
 import { registerBench } from './bench.js';
+import { registerBleu } from './bleu.js';
 import { registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
 import { registerTranslate } from './translate.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerTranslate(program);
   registerInfo(program);
   registerBench(program);
+  registerBleu(program);
   return program;
 }
 

@@ -85,7 +85,8 @@ function resolve(options: BleuOptions, effectiveOrderDefault: boolean): Resolved
 
 /** `smooth:exp`, `smooth:floor[0.10]`: the method, and the value when the method takes one. */
 function bleuSignature(o: Resolved, nrefs: number | 'var', bootstrap?: { samples: number; seed: number }): string {
-  const smooth = o.smoothValue === undefined ? o.smoothMethod : `${o.smoothMethod}[${pyFixed(o.smoothValue, 2)}]`;
+  const takesValue = SMOOTH_DEFAULTS[o.smoothMethod] !== undefined;
+  const smooth = takesValue ? `${o.smoothMethod}[${pyFixed(o.smoothValue!, 2)}]` : o.smoothMethod;
   return signature(nrefs, bootstrap, [
     ['case', o.lowercase ? 'lc' : 'mixed'],
     ['eff', o.effectiveOrder ? 'yes' : 'no'],
