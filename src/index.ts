@@ -49,3 +49,12 @@ export {
 
 export { benchKernels, type KernelBenchReport, type KernelBenchRow } from './bench/kernels.js';
 export { systemInfo, formatSystemLine, type SystemInfo } from './bench/system.js';
+
+export {
+  type BleuOptions, type BleuScore, type BleuSmoothing, type ComputeBleuOptions, BLEU_SMOOTHING, SMOOTH_DEFAULTS,
+  corpusBleu, sentenceBleu, computeBleu,
+} from './metrics/bleu.js';
+export { type BleuTokenizer, BLEU_TOKENIZERS, tokenize13a, tokenizeIntl, tokenizeChar } from './metrics/tokenize-bleu.js';
+export { type ChrfOptions, corpusChrf, sentenceChrf } from './metrics/chrf.js';
+export { type MetricScore, type Confidence, type ReferenceLine, SACREBLEU_VERSION } from './metrics/sacrebleu-compat.js';
+export { bootstrapIndices } from './metrics/bootstrap.js';

@@ -95,6 +95,12 @@ describe('BLEU against sacreBLEU 2.6.0 on generated corpora', () => {
     }
   });
 
+  it('brackets the smoothing value in the signature only for floor and add-k, as sacreBLEU', () => {
+    const smooth = (options: BleuOptions) => corpusBleu(['a b'], [['a b']], options).signature.split('|')[4];
+    expect([smooth({ smoothValue: 0.3 }), smooth({ smoothMethod: 'none', smoothValue: 2 }), smooth({ smoothMethod: 'floor' }), smooth({ smoothMethod: 'add-k', smoothValue: 0.125 })])
+      .toEqual(['smooth:exp', 'smooth:none', 'smooth:floor[0.10]', 'smooth:add-k[0.12]']);
+  });
+
   it('counts an empty-string reference as a reference of length 0, and null as none (nrefs:var)', () => {
     const hyps = ['a b c d', 'x y'];
     const withEmpty = corpusBleu(hyps, [['a b c d', 'x y z w'], ['a b c', '']]);
