@@ -83,6 +83,9 @@ def main():
     parser.add_argument("--velocities", default="100", help="MIDI velocities to render each pitch at, e.g. 70,100,120")
     parser.add_argument("--input-noise", type=float, default=0.0,
                         help="fraction of input classes shifted by ±1–2 during training (against exposure bias)")
+    parser.add_argument("--balance", action="store_true",
+                        help="draw notes in proportion to their running loss, so the hard ones (FluidR3's noisier "
+                             "sample zones) get more of the steps")
     parser.add_argument("--wave-noise", type=float, default=0.0,
                         help="largest std of Gaussian noise added to the input waveform (each crop draws its own "
                              "std in [0, this]); targets stay clean, so the model learns to steer noisy context "
@@ -118,12 +121,16 @@ def main():
           f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
 
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    note_loss = torch.full((len(pitches),), 5.0)
     started = time.time()
     deadline = started + args.minutes * 60
     losses = []
     step = 0
     while time.time() < deadline:
-        idx = torch.randint(len(pitches), (args.batch,))
+        if args.balance:
+            idx = torch.multinomial(note_loss, args.batch, replacement=True)
+        else:
+            idx = torch.randint(len(pitches), (args.batch,))
         crops, noisy = [], []
         for i in idx.tolist():
             seq = classes[i]
@@ -141,7 +148,11 @@ def main():
             inputs = (inputs + shift).clamp(0, 255)
         logits = model(inputs, conditions[idx])
         # Score only positions with a full receptive field of real context or the silence before it.
-        loss = F.cross_entropy(logits, batch[:, 1:])
+        per_row = F.cross_entropy(logits, batch[:, 1:], reduction="none").mean(1)
+        loss = per_row.mean()
+        with torch.no_grad():  # running loss per note (each note's last few batches)
+            for i, l in zip(idx.tolist(), per_row.tolist()):
+                note_loss[i] = 0.9 * note_loss[i] + 0.1 * l
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -164,7 +175,7 @@ def main():
         json.dump({"command": " ".join(sys.argv), "steps": step, "minutes": (time.time() - started) / 60,
                    "previous": previous,
                    "final_loss": sum(losses[-100:]) / min(100, len(losses)), "batch": args.batch, "crop": args.crop,
-                   "seed": args.seed, "wave_noise": args.wave_noise, "input_noise": args.input_noise,
+                   "seed": args.seed, "wave_noise": args.wave_noise, "balance": args.balance, "input_noise": args.input_noise,
                    "velocities": args.velocities, "lr": args.lr, "torch": torch.__version__, "soundfont": SOUNDFONT,
                    "pitches": [LOWEST, HIGHEST]}, f, indent=2)
         f.write("\n")
