@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readModelDir } from '../../src/io/model-dir.js';
-import { loadTransformer, parseTransformerConfig } from '../../src/models/transformer.js';
+import { loadTransformer, parseTransformerConfig, unpackHypotheses } from '../../src/models/transformer.js';
+import { Engine } from '../../src/pool/engine.js';
+import { Pool } from '../../src/pool/pool.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { expectClose } from '../helpers/compare.js';
 import { expectError } from '../helpers/errors.js';
@@ -74,5 +76,33 @@ describe('transformer config.json', () => {
       [{ ...base, source_tokenizer: '../etc/passwd' }, /"source_tokenizer" must be a file name in the model directory/],
     ];
     for (const [config, message] of cases) expectError(() => parseTransformerConfig('config.json', config), 'E_MODEL_FORMAT', message);
+  });
+});
+
+describe('transformer jobs (Engine and Pool)', () => {
+  const dir = new URL('../fixtures/transformer-pre/', import.meta.url).pathname;
+  const { parity } = openTransformer('transformer-pre');
+  const items = parity.sources.map((source, b) => ({ source, beam: 3, nBest: 2, maxLength: parity.max_lengths[b] }));
+
+  it('runs sentences as pool items: the same hypotheses in process and on two workers, bad items fail alone', async () => {
+    const bad = [{ source: [1, 2, 999] }, { source: [] }, { source: [5, 2], beam: 2, nBest: 3 }, { text: 'not ids' }];
+    const engine = await Engine.open(dir).run([...items, ...bad]);
+    const pool = await Pool.open(dir, { workers: 2 });
+    let pooled;
+    try {
+      pooled = await pool.run([...items, ...bad]);
+    } finally {
+      await pool.close();
+    }
+    for (const result of [engine, pooled]) {
+      items.forEach((_, b) => {
+        const hyps = unpackHypotheses(result.outputs[b]!);
+        expect(hyps.map((h) => h.tokens)).toEqual(parity.beam[b]!.map((h) => h.tokens));
+      });
+      expect(result.failures.map((f) => [f.index, f.error.code])).toEqual([5, 6, 7, 8].map((i) => [i, 'E_BAD_INPUT']));
+      expect(result.failures[0]!.error.message).toMatch(/token 2 is 999, not an id below 37/);
+      expect(result.failures[1]!.error.message).toMatch(/0 tokens; the model takes 1 to 40/);
+      expect(result.failures[2]!.error.message).toMatch(/nBest must be from 1 to the beam size/);
+    }
   });
 });
