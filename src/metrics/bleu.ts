@@ -163,7 +163,7 @@ function bleuScore(
 export function computeBleu(
   correct: readonly number[], total: readonly number[], sysLen: number, refLen: number, options: ComputeBleuOptions = {},
 ): BleuScore {
-  const o = resolve({ smoothMethod: 'none', ...options }, false);
+  const o = resolve({ ...options, smoothMethod: options.smoothMethod ?? 'none' }, false);
   if (correct.length !== o.maxNgramOrder || total.length !== o.maxNgramOrder) {
     throw badInput(`computeBleu: correct has ${correct.length} and total ${total.length} orders, expected maxNgramOrder = ${o.maxNgramOrder} each`);
   }

@@ -45,14 +45,17 @@ export function seedSequenceState(seed: number, words: number): Uint32Array {
   return out;
 }
 
-const MASK64 = (1n << 64n) - 1n;
-const MASK128 = (1n << 128n) - 1n;
 const PCG_MULTIPLIER = 0x2360ed051fc65da44385df649fccf645n;
+
+/** A 128-bit integer as eight 16-bit limbs, lowest first: products of two limbs stay exact in doubles. */
+const limbs = (x: bigint) => Float64Array.from({ length: 8 }, (_, i) => Number((x >> BigInt(16 * i)) & 0xffffn));
+const MULTIPLIER_LIMBS = limbs(PCG_MULTIPLIER);
 
 /** numpy's PCG64 (XSL-RR 128/64) with its 32-bit draws, which split each 64-bit output low half first. */
 export class Pcg64 {
-  private state: bigint;
-  private readonly inc: bigint;
+  private state = new Float64Array(8);
+  private scratch = new Float64Array(8);
+  private readonly inc: Float64Array;
   private spare: number | undefined;
 
   /** Seeded as `np.random.PCG64(seed)`: SeedSequence words → (initstate, initseq). */
@@ -61,22 +64,42 @@ export class Pcg64 {
     const u64 = (i: number) => (BigInt(w[2 * i + 1]!) << 32n) | BigInt(w[2 * i]!);
     const initState = (u64(0) << 64n) | u64(1);
     const initSeq = (u64(2) << 64n) | u64(3);
-    this.inc = ((initSeq << 1n) | 1n) & MASK128;
-    this.state = 0n;
+    const mask128 = (1n << 128n) - 1n;
+    this.inc = limbs(((initSeq << 1n) | 1n) & mask128);
     this.step();
-    this.state = (this.state + initState) & MASK128;
+    const stepped = [...this.state].reduceRight((x, limb) => (x << 16n) | BigInt(limb), 0n);
+    this.state = limbs((stepped + initState) & mask128);
     this.step();
   }
 
+  /** state ← state · multiplier + inc (mod 2¹²⁸), schoolbook on the limbs. */
   private step(): void {
-    this.state = (this.state * PCG_MULTIPLIER + this.inc) & MASK128;
+    const s = this.state;
+    const next = this.scratch;
+    let carry = 0;
+    for (let i = 0; i < 8; i++) {
+      let acc = carry + this.inc[i]!;
+      for (let j = 0; j <= i; j++) acc += s[j]! * MULTIPLIER_LIMBS[i - j]!;
+      carry = Math.floor(acc / 65536);
+      next[i] = acc - carry * 65536;
+    }
+    this.scratch = s;
+    this.state = next;
   }
 
-  next64(): bigint {
+  /** The next 64-bit output as [low, high] 32-bit halves: (high64 ^ low64) rotated right by the top 6 state bits. */
+  private next64(): [number, number] {
     this.step();
-    const rot = this.state >> 122n;
-    const x = ((this.state >> 64n) ^ this.state) & MASK64;
-    return ((x >> rot) | (x << ((64n - rot) & 63n))) & MASK64;
+    const l = this.state;
+    let lo = ((l[0]! | (l[1]! << 16)) ^ (l[4]! | (l[5]! << 16))) >>> 0;
+    let hi = ((l[2]! | (l[3]! << 16)) ^ (l[6]! | (l[7]! << 16))) >>> 0;
+    let rot = l[7]! >>> 10;
+    if (rot >= 32) {
+      [lo, hi] = [hi, lo];
+      rot -= 32;
+    }
+    if (rot === 0) return [lo, hi];
+    return [((lo >>> rot) | (hi << (32 - rot))) >>> 0, ((hi >>> rot) | (lo << (32 - rot))) >>> 0];
   }
 
   next32(): number {
@@ -85,26 +108,25 @@ export class Pcg64 {
       this.spare = undefined;
       return s;
     }
-    const x = this.next64();
-    this.spare = Number(x >> 32n);
-    return Number(x & 0xffffffffn);
+    const [lo, hi] = this.next64();
+    this.spare = hi;
+    return lo;
   }
 
   /** Uniform in [0, bound) by Lemire's multiply-and-reject on 32-bit draws, as numpy's integers() for bound ≤ 2³². */
   below(bound: number): number {
     if (bound === 1) return 0;
-    // The 64-bit product of a draw and the bound, as high and low 32-bit halves.
-    const product = (u: number) => {
-      const low = Math.imul(u, bound) >>> 0;
-      const high = Math.floor(((u >>> 16) * bound + Math.floor(((u & 0xffff) * bound) / 65536)) / 65536);
-      return { low, high };
-    };
-    let m = product(this.next32());
-    if (m.low < bound) {
+    let u = this.next32();
+    // The low 32 bits of the 64-bit product u · bound decide rejection; the high 32 bits are the value.
+    let low = Math.imul(u, bound) >>> 0;
+    if (low < bound) {
       const threshold = (MASK32 - (bound - 1)) % bound;
-      while (m.low < threshold) m = product(this.next32());
+      while (low < threshold) {
+        u = this.next32();
+        low = Math.imul(u, bound) >>> 0;
+      }
     }
-    return m.high;
+    return Math.floor(((u >>> 16) * bound + Math.floor(((u & 0xffff) * bound) / 65536)) / 65536);
   }
 }
 

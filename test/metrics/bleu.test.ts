@@ -55,6 +55,13 @@ describe('BLEU: the published sacreBLEU cases', () => {
       expect(got.signature).toBe('');
     }
   });
+
+  it('compute_bleu smooths nothing by default, as sacreBLEU\'s static method', () => {
+    // No 2-gram matched: unsmoothed, log(0) is floored and the score is 0; exp smoothing gives 100 · (1 · 1/2 · 1/4 · 1/8)^(1/4) (sacreBLEU: 35.355339059327385).
+    expect(computeBleu([2, 0, 0, 0], [2, 1, 1, 1], 2, 2).score).toBe(0);
+    expect(computeBleu([2, 0, 0, 0], [2, 1, 1, 1], 2, 2, { smoothMethod: undefined }).score).toBe(0);
+    expect(computeBleu([2, 0, 0, 0], [2, 1, 1, 1], 2, 2, { smoothMethod: 'exp' }).score).toBeCloseTo(35.355339059327385, 12);
+  });
 });
 
 describe('BLEU against sacreBLEU 2.6.0 on generated corpora', () => {
