@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatSystemLine, systemInfo } from '../src/bench/system.js';
+import { bestMs } from './rounds.js';
 import { readLines } from '../src/cli/translate.js';
 import { readModelDir } from '../src/io/model-dir.js';
 import { loadModel } from '../src/models/index.js';
@@ -24,15 +25,7 @@ const ROUNDS = 3;
 const MODEL = new URL('../models/translate-en-ja', import.meta.url).pathname;
 const SENTENCES = 128;
 
-const best = async (fn: () => unknown | Promise<unknown>) => {
-  let ms = Infinity;
-  for (let r = 0; r < ROUNDS; r++) {
-    const started = performance.now();
-    await fn();
-    ms = Math.min(ms, performance.now() - started);
-  }
-  return ms;
-};
+const best = (fn: () => unknown | Promise<unknown>) => bestMs(ROUNDS, fn);
 
 const translator = await Translator.open(MODEL, { workers: 0 });
 const sources = readLines(new URL('../samples/test.en', import.meta.url).pathname).slice(0, SENTENCES).map((l) => translator.encode(l));

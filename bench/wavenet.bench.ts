@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatSystemLine, systemInfo } from '../src/bench/system.js';
+import { bestMs } from './rounds.js';
 import { readModelDir } from '../src/io/model-dir.js';
 import { writeSafetensors } from '../src/io/safetensors.js';
 import { loadModel } from '../src/models/index.js';
@@ -51,15 +52,7 @@ function makeReferenceModel(): string {
   return dir;
 }
 
-const best = async (fn: () => unknown | Promise<unknown>) => {
-  let ms = Infinity;
-  for (let r = 0; r < ROUNDS; r++) {
-    const started = performance.now();
-    await fn();
-    ms = Math.min(ms, performance.now() - started);
-  }
-  return ms;
-};
+const best = (fn: () => unknown | Promise<unknown>) => bestMs(ROUNDS, fn);
 
 function pytorchEager(dir: string, samples: number): { realTimeFactor: number; msPerSample: number; engine: string } | undefined {
   if (!existsSync('/usr/bin/python3')) return undefined;

@@ -272,6 +272,29 @@ export class Transformer {
     k.f32_gemm_packed(rows, d, dFF, hidden, dFF, ff.w2.ptr, x, d, ff.b2, 0, 1);
   }
 
+  /**
+   * The end of every layer: x += attended · Wo + bo (the last attention's
+   * output projection), then the feed-forward sublayer, with Add & Norm
+   * around both. Post-norm normalises x with `attentionNorm` after the
+   * attention and `ffNorm` after the feed-forward; pre-norm feeds the
+   * feed-forward `ffNorm`(x) through `h`.
+   */
+  private closeLayer(
+    rows: number, attended: number, o: PackedMatrix, oBias: number, attentionNorm: Norm, ffNorm: Norm, ff: FeedForward,
+    x: number, h: number, hidden: number,
+  ): void {
+    const { d } = this.config;
+    this.rt.kernels.f32_gemm_packed(rows, d, d, attended, d, o.ptr, x, d, oBias, 0, 1);
+    if (this.config.norm === 'pre') {
+      this.layerNorm(rows, x, ffNorm, h);
+      this.feedForward(rows, h, ff, x, hidden);
+    } else {
+      this.layerNorm(rows, x, attentionNorm, x);
+      this.feedForward(rows, x, ff, x, hidden);
+      this.layerNorm(rows, x, ffNorm, x);
+    }
+  }
+
   /** Copies rows [S, stride] of head h (dk columns at h·dk) into a contiguous [S, dk] block, or back. */
   private heads(S: number, rows: number, stride: number, blocks: number, toBlocks: boolean): void {
     const { heads: H } = this.config;
@@ -330,11 +353,7 @@ export class Transformer {
         k.f32_attention(1, H, S, S, dk, dk, q, kk, v, y, this.scale, 0, 0, scratch);
         this.heads(S, attended + offsets[b]! * d * 4, d, y, false);
       });
-      k.f32_gemm_packed(N, d, d, attended, d, layer.o.ptr, x, d, layer.oBias, 0, 1);
-      if (pre) this.layerNorm(N, x, layer.norm2, h);
-      else this.layerNorm(N, x, layer.norm1, x);
-      this.feedForward(N, pre ? h : x, layer.ff, x, hidden);
-      if (!pre) this.layerNorm(N, x, layer.norm2, x);
+      this.closeLayer(N, attended, layer.o, layer.oBias, layer.norm1, layer.norm2, layer.ff, x, h, hidden);
     }
     if (layout.encoderNorm) this.layerNorm(N, x, layout.encoderNorm, x);
     rt.heap.release(mark);
@@ -426,11 +445,7 @@ export class Transformer {
               attended + (r * d + hd * dk) * 4, this.scale, 0, 0, scratch);
           }
         }
-        k.f32_gemm_packed(R, d, d, attended, d, layer.crossO.ptr, x, d, layer.crossOBias, 0, 1);
-        if (pre) this.layerNorm(R, x, layer.norm3, h);
-        else this.layerNorm(R, x, layer.norm2, x);
-        this.feedForward(R, pre ? h : x, layer.ff, x, hidden);
-        if (!pre) this.layerNorm(R, x, layer.norm3, x);
+        this.closeLayer(R, attended, layer.crossO, layer.crossOBias, layer.norm2, layer.norm3, layer.ff, x, h, hidden);
       });
       if (layout.decoderNorm) this.layerNorm(R, x, layout.decoderNorm, x);
       k.f32_gemm_packed(R, c.tgtVocab, d, x, d, layout.output.ptr, logits, c.tgtVocab, 0, 0, 0);
