@@ -8,6 +8,8 @@ with parity.json holding, from PyTorch (tools/transformer_torch.py):
   greedy             greedy_search over the padded batch: tokens, logprob
   beam               beam_search (beam 3, length penalty 1, 2-best): tokens, logprob, score
   max_lengths        the length limit per sentence the searches used
+With --trained, the shipped model's parity (translate-en-ja-parity.json) and
+its tokenizers' ids for all of samples/test.{en,ja} (translate-en-ja-tokens.json).
 
     /usr/bin/python3 tools/fixtures_transformer.py
     /usr/bin/python3 tools/fixtures_transformer.py --trained models/translate-en-ja   # the shipped model
@@ -93,6 +95,13 @@ def trained_case(model_dir):
                            max_lengths)
     targets = [(0, [c["bos_id"]] + greedy[0][0])]
     write_json(os.path.join(OUT, "translate-en-ja-parity.json"), {**parity(model, sources, targets, max_lengths), "lines": lines})
+    # The shipped tokenizers on the whole held-out set, as Debian's sentencepiece encodes it.
+    sp_tgt = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, c["target_tokenizer"]))
+    tokens = {"sentencepiece": spm.__version__}
+    for side, sp in (("en", sp_src), ("ja", sp_tgt)):
+        with open(os.path.join(os.path.dirname(__file__), "..", "samples", f"test.{side}"), encoding="utf-8") as f:
+            tokens[side] = [sp.encode(line) for line in f.read().splitlines()]
+    write_json(os.path.join(OUT, "translate-en-ja-tokens.json"), tokens)
 
 
 def main():

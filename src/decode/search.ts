@@ -66,13 +66,14 @@ function argmaxRow(logits: Float32Array, offset: number, V: number): number {
   return best;
 }
 
-/** Greedy decoding of `maxLength.length` sentences, one row each. */
+/** Greedy decoding of `maxLength.length` sentences, one row each; score = logprob / length (α = 1). */
 export function greedySearch(decoder: StepDecoder, options: SearchOptions, step: () => void = () => {}): Hypothesis[] {
   const { bos, eos, maxLength } = options;
   const B = maxLength.length;
   const V = decoder.vocab;
   const out: Hypothesis[] = Array.from({ length: B }, () => ({ tokens: [], logprob: 0, score: 0 }));
   const done = new Uint8Array(B);
+  const length = new Int32Array(B); // tokens scored, eos included
   const tokens = new Int32Array(B).fill(bos);
   const lp = new Float64Array(V);
   const longest = Math.max(0, ...maxLength);
@@ -86,6 +87,7 @@ export function greedySearch(decoder: StepDecoder, options: SearchOptions, step:
       const next = argmaxRow(logits, b * V, V);
       logSoftmaxRow(logits, b * V, V, lp);
       out[b]!.logprob += lp[next]!;
+      length[b] = length[b]! + 1;
       tokens[b] = next;
       if (next === eos) done[b] = 1;
       else out[b]!.tokens.push(next);
@@ -93,7 +95,7 @@ export function greedySearch(decoder: StepDecoder, options: SearchOptions, step:
     }
     step();
   }
-  for (const h of out) h.score = h.logprob / (h.tokens.length + 1);
+  out.forEach((h, b) => { h.score = length[b] ? h.logprob / length[b]! : 0; });
   return out;
 }
 
