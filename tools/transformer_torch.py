@@ -350,7 +350,10 @@ def beam_search(model, src, beam, max_lengths, length_penalty=1.0, n_best=1):
                     finished[b].append((h, next_scores[base + k], norm(next_scores[base + k], len(h))))
                 done[b] = True
             elif len(finished[b]) >= K:
-                done[b] = True
+                kth = sorted((h[2] for h in finished[b]), reverse=True)[K - 1]
+                best_live = max((norm(next_scores[base + k], len(next_history[base + k])) for k in range(live)),
+                                default=float("-inf"))
+                done[b] = best_live <= kth
         scores, history, tokens = next_scores, next_history, next_tokens
         index = torch.tensor(parent)
         for i in cache:

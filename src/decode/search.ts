@@ -7,9 +7,12 @@
  * every continuation of every live hypothesis (log-probabilities summed in
  * float64), takes the best 2·beam, and walks them in order: an end-of-
  * sentence among the first `beam` finishes a hypothesis, anything else
- * continues until `beam` are live again. A sentence is done when `beam`
- * hypotheses have finished, or at its length limit, where the live ones
- * finish as they are. Finished hypotheses rank by logprob / length^α
+ * continues until `beam` are live again. A sentence is done at its length
+ * limit, where the live ones finish as they are, or once `beam` hypotheses
+ * have finished and no live one, scored as if it ended now, beats the
+ * `beam`-th best of them (Hugging Face's default rule). Stopping at the
+ * first `beam` finished, as fairseq does, loses the best translation when
+ * weaker hypotheses happen to be shorter. Finished hypotheses rank by logprob / length^α
  * (length counts the end-of-sentence token; α = lengthPenalty, 0 = raw sum).
  * Ties go to the lower beam, then the lower token id, so results never depend
  * on sort stability.
@@ -169,7 +172,10 @@ export function beamSearch(decoder: StepDecoder, options: BeamOptions, step: () 
         }
         done[b] = 1;
       } else if (finished[b]!.length >= K) {
-        done[b] = 1;
+        const kth = finished[b]!.map((h) => h.score).sort((x, y) => y - x)[K - 1]!;
+        let bestLive = -Infinity;
+        for (let k = 0; k < live; k++) bestLive = Math.max(bestLive, normalise(nextScores[base + k]!, nextHistory[base + k]!.length));
+        if (bestLive <= kth) done[b] = 1;
       }
     }
     scores = nextScores;

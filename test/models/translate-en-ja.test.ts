@@ -1,0 +1,56 @@
+// The shipped translation model: its tokenizers against Debian's sentencepiece,
+// its network against PyTorch, and its quality on the held-out set.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { readLines } from '../../src/cli/translate.js';
+import { readModelDir } from '../../src/io/model-dir.js';
+import { corpusBleu } from '../../src/metrics/bleu.js';
+import { loadTransformer } from '../../src/models/transformer.js';
+import { Translator } from '../../src/models/translator.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { SentencePiece } from '../../src/text/sentencepiece.js';
+import { expectClose } from '../helpers/compare.js';
+
+const MODEL = new URL('../../models/translate-en-ja/', import.meta.url).pathname;
+const SAMPLES = new URL('../../samples/', import.meta.url).pathname;
+const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
+
+describe('models/translate-en-ja', () => {
+  it('tokenizes the whole held-out set exactly as Debian’s sentencepiece', () => {
+    const expected = fixture('translate-en-ja-tokens.json') as { en: number[][]; ja: number[][] };
+    for (const [side, file] of [['en', 'source.spm'], ['ja', 'target.spm']] as const) {
+      const sp = SentencePiece.load(`${MODEL}/${file}`);
+      const lines = readLines(`${SAMPLES}/test.${side}`);
+      expect(lines.map((l) => sp.encode(l))).toEqual(expected[side]);
+      expect(lines.map((l) => sp.decode(sp.encode(l)))).toEqual(lines);
+    }
+  });
+
+  it('gives PyTorch’s logits, greedy tokens and beam hypotheses', () => {
+    const parity = fixture('translate-en-ja-parity.json');
+    const model = loadTransformer(Runtime.create(), readModelDir(MODEL));
+    for (const pair of parity.pairs) {
+      expectClose(model.logits(parity.sources[pair.source], pair.target), Float32Array.from(pair.logits), 1e-4);
+    }
+    const greedy = model.search(parity.sources, {});
+    expect(greedy.map((h) => h[0]!.tokens)).toEqual(parity.greedy.map((g: { tokens: number[] }) => g.tokens));
+    const beam = model.search(parity.sources, { beam: 3, nBest: 2 });
+    expect(beam.map((hs) => hs.map((h) => h.tokens))).toEqual(parity.beam.map((hs: { tokens: number[] }[]) => hs.map((h) => h.tokens)));
+  });
+
+  it('translates the held-out set at BLEU ≥ 90 greedily, and no worse with beam 4', async () => {
+    const sources = readLines(`${SAMPLES}/test.en`);
+    const refs = readLines(`${SAMPLES}/test.ja`);
+    const translator = await Translator.open(MODEL, { workers: 0 });
+    try {
+      const greedy = await translator.translate(sources);
+      const beam = await translator.translate(sources, { beam: 4 });
+      const bleu = (r: typeof greedy) => corpusBleu(r.translations.map((t) => t!.text), [refs]).score;
+      expect(greedy.failures).toEqual([]);
+      expect(bleu(greedy)).toBeGreaterThanOrEqual(90);
+      expect(bleu(beam)).toBeGreaterThanOrEqual(bleu(greedy));
+    } finally {
+      await translator.close();
+    }
+  }, 300_000);
+});
