@@ -70,6 +70,18 @@ export class SafeTensorsFile {
     const listed = known.slice(0, 10).map((n) => `"${n}"`).join(', ') + (known.length > 10 ? ', ...' : '');
     throw modelFormat(this.file, `missing tensor "${name}" (file has ${known.length}: ${listed || 'none'})`);
   }
+
+  /**
+   * The values of float tensor `name`, which must have `shape`; E_MODEL_FORMAT
+   * otherwise, naming the tensor and `source`, where the expected shape came from.
+   */
+  floats(name: string, shape: readonly number[], source = 'config.json'): Float32Array {
+    const t = this.get(name);
+    if (!(t.data instanceof Float32Array) || t.shape.join() !== shape.join()) {
+      throw modelFormat(this.file, `${name} is ${t.dtype} [${t.shape.join(', ')}], expected a float tensor [${shape.join(', ')}] (${source})`);
+    }
+    return t.data;
+  }
 }
 
 /** Reads and parses a safetensors file; E_IO if it cannot be read, E_MODEL_FORMAT if malformed. */

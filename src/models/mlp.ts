@@ -143,17 +143,11 @@ export const mlp: Architecture = {
     const config = parseMlpConfig(configFile, model.config);
     const layers = config.sizes.slice(1).map((out, i) => {
       const inp = config.sizes[i]!;
-      const weight = model.weights.get(`layers.${i}.weight`);
-      const bias = model.weights.get(`layers.${i}.bias`);
-      for (const [t, shape] of [[weight, [out, inp]], [bias, [out]]] as const) {
-        if (!(t.data instanceof Float32Array) || t.shape.join() !== shape.join()) {
-          throw modelFormat(model.weights.file,
-            `${t.name} is ${t.dtype} [${t.shape.join(', ')}], expected a float tensor [${shape.join(', ')}] (config.json sizes)`);
-        }
-      }
+      const weight = model.weights.floats(`layers.${i}.weight`, [out, inp], 'config.json sizes');
+      const bias = model.weights.floats(`layers.${i}.bias`, [out], 'config.json sizes');
       // [out, in] is Bᵀ: packed as stored, once, next to the other weights.
-      const p = packMatrixValues(rt, weight.data as Float32Array, [out, inp], { transposed: true });
-      const b = rt.tensor([out], bias.data as Float32Array);
+      const p = packMatrixValues(rt, weight, [out, inp], { transposed: true });
+      const b = rt.tensor([out], bias);
       return { weight: p, bias: b.ptr };
     });
     return new Mlp(rt, { architecture: 'mlp', config, layers });

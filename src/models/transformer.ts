@@ -20,7 +20,6 @@
 import { type Hypothesis, type StepDecoder, beamSearch, greedySearch } from '../decode/search.js';
 import { badInput, modelFormat } from '../errors.js';
 import type { ModelDir } from '../io/model-dir.js';
-import type { SafeTensorsFile } from '../io/safetensors.js';
 import { ACTIVATION_CODES } from '../runtime/ops/activation.js';
 import { type PackedMatrix, packMatrixValues } from '../runtime/ops/gemm.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -537,29 +536,21 @@ export class Transformer {
   }
 }
 
-function floats(weights: SafeTensorsFile, name: string, shape: number[]): Float32Array {
-  const t = weights.get(name);
-  if (!(t.data instanceof Float32Array) || t.shape.join() !== shape.join()) {
-    throw modelFormat(weights.file, `${name} is ${t.dtype} [${t.shape.join(', ')}], expected a float tensor [${shape.join(', ')}] (config.json)`);
-  }
-  return t.data;
-}
-
 /** Reads a Transformer's weights into `rt`'s memory: projections packed for GEMM, Q/K/V fused. */
 export function loadTransformer(rt: Runtime, model: ModelDir): Transformer {
   const c = parseTransformerConfig(`${model.dir}/config.json`, model.config);
   const w = model.weights;
   const { d, dFF } = c;
-  const vector = (name: string, n: number) => rt.tensor([n], floats(w, name, [n])).ptr;
+  const vector = (name: string, n: number) => rt.tensor([n], w.floats(name, [n])).ptr;
   const linear = (name: string, out: number, inp: number) =>
-    packMatrixValues(rt, floats(w, `${name}.weight`, [out, inp]), [out, inp], { transposed: true });
+    packMatrixValues(rt, w.floats(`${name}.weight`, [out, inp]), [out, inp], { transposed: true });
   // Several Linear layers side by side: one [Σout, in] weight and one bias.
   const fused = (names: string[]) => {
     const weight = new Float32Array(names.length * d * d);
     const bias = new Float32Array(names.length * d);
     names.forEach((n, i) => {
-      weight.set(floats(w, `${n}.weight`, [d, d]), i * d * d);
-      bias.set(floats(w, `${n}.bias`, [d]), i * d);
+      weight.set(w.floats(`${n}.weight`, [d, d]), i * d * d);
+      bias.set(w.floats(`${n}.bias`, [d]), i * d);
     });
     return { m: packMatrixValues(rt, weight, [names.length * d, d], { transposed: true }), bias: rt.tensor([names.length * d], bias).ptr };
   };
@@ -586,14 +577,14 @@ export function loadTransformer(rt: Runtime, model: ModelDir): Transformer {
       crossO: linear(`${p}.cross_attn.o`, d, d), crossOBias: vector(`${p}.cross_attn.o.bias`, d),
     };
   });
-  const tgtEmbedValues = floats(w, 'decoder.embed.weight', [c.tgtVocab, d]);
+  const tgtEmbedValues = w.floats('decoder.embed.weight', [c.tgtVocab, d]);
   const sinusoids = c.positions === 'sinusoidal' ? rt.tensor([c.maxPositions, d], sinusoidalPositions(c.maxPositions, d)).ptr : 0;
   const positions = (stack: string) =>
-    sinusoids || rt.tensor([c.maxPositions, d], floats(w, `${stack}.positions.weight`, [c.maxPositions, d])).ptr;
+    sinusoids || rt.tensor([c.maxPositions, d], w.floats(`${stack}.positions.weight`, [c.maxPositions, d])).ptr;
   const layout: TransformerLayout = {
     architecture: 'transformer',
     config: c,
-    srcEmbed: rt.tensor([c.srcVocab, d], floats(w, 'encoder.embed.weight', [c.srcVocab, d])).ptr,
+    srcEmbed: rt.tensor([c.srcVocab, d], w.floats('encoder.embed.weight', [c.srcVocab, d])).ptr,
     tgtEmbed: rt.tensor([c.tgtVocab, d], tgtEmbedValues).ptr,
     srcPositions: positions('encoder'),
     tgtPositions: positions('decoder'),
@@ -602,7 +593,7 @@ export function loadTransformer(rt: Runtime, model: ModelDir): Transformer {
     ...(c.norm === 'pre' ? { encoderNorm: norm('encoder.norm'), decoderNorm: norm('decoder.norm') } : {}),
     output: c.tieOutput
       ? packMatrixValues(rt, tgtEmbedValues, [c.tgtVocab, d], { transposed: true })
-      : packMatrixValues(rt, floats(w, 'output.weight', [c.tgtVocab, d]), [c.tgtVocab, d], { transposed: true }),
+      : packMatrixValues(rt, w.floats('output.weight', [c.tgtVocab, d]), [c.tgtVocab, d], { transposed: true }),
   };
   return new Transformer(rt, layout);
 }

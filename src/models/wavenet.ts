@@ -19,7 +19,6 @@
 import { badInput, modelFormat } from '../errors.js';
 import { muLawDecode } from '../io/mulaw.js';
 import type { ModelDir } from '../io/model-dir.js';
-import type { SafeTensorsFile } from '../io/safetensors.js';
 import { sampleCategorical } from '../decode/sample.js';
 import { ACTIVATION_CODES, activation, gatedTanh } from '../runtime/ops/activation.js';
 import { type PackedCausalConv1d, causalConv1d, packCausalConv1dWeight } from '../runtime/ops/conv.js';
@@ -364,29 +363,21 @@ function upsample(local: Float32Array, C: number, hop: number, T: number): Float
   return out;
 }
 
-function tensorOf(weights: SafeTensorsFile, name: string, shape: number[]): Float32Array {
-  const t = weights.get(name);
-  if (!(t.data instanceof Float32Array) || t.shape.join() !== shape.join()) {
-    throw modelFormat(weights.file, `${name} is ${t.dtype} [${t.shape.join(', ')}], expected a float tensor [${shape.join(', ')}] (config.json)`);
-  }
-  return t.data;
-}
-
 export const wavenet: Architecture = {
   name: 'wavenet',
   load(rt: Runtime, model: ModelDir): BatchModel {
     const c = parseWaveNetConfig(`${model.dir}/config.json`, model.config);
     const w = model.weights;
     const { residual: R, dilationChannels: D, skip: S, classes: Q, kernelSize: K } = c;
-    const vector = (name: string, n: number) => rt.tensor([n], tensorOf(w, name, [n])).ptr;
+    const vector = (name: string, n: number) => rt.tensor([n], w.floats(name, [n])).ptr;
     const matrix = (name: string, out: number, inp: number) =>
-      packMatrixValues(rt, tensorOf(w, name, [out, inp, 1]), [out, inp], { transposed: true });
-    const embed = rt.tensor([Q, R], tensorOf(w, 'embed.weight', [Q, R])).ptr;
+      packMatrixValues(rt, w.floats(name, [out, inp, 1]), [out, inp], { transposed: true });
+    const embed = rt.tensor([Q, R], w.floats('embed.weight', [Q, R])).ptr;
     const condition = c.globalClasses
-      ? rt.tensor([c.globalClasses, c.dilations.length * 2 * D], tensorOf(w, 'condition.weight', [c.globalClasses, c.dilations.length * 2 * D])).ptr
+      ? rt.tensor([c.globalClasses, c.dilations.length * 2 * D], w.floats('condition.weight', [c.globalClasses, c.dilations.length * 2 * D])).ptr
       : 0;
     const layers = c.dilations.map((_, i): Layer => {
-      const convWeight = tensorOf(w, `layers.${i}.conv.weight`, [2 * D, R, K]);
+      const convWeight = w.floats(`layers.${i}.conv.weight`, [2 * D, R, K]);
       const taps = Array.from({ length: K }, (_, j) => {
         const tap = new Float32Array(2 * D * R); // [2D, R] of tap j
         for (let o = 0; o < 2 * D; o++) for (let r = 0; r < R; r++) tap[o * R + r] = convWeight[(o * R + r) * K + j]!;
