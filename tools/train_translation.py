@@ -31,7 +31,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(__file__))
 from make_corpus import generate  # noqa: E402
 from safetensors_io import save  # noqa: E402
-from transformer_torch import Transformer, default_config  # noqa: E402
+from transformer_torch import Transformer, default_config, greedy_search  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 
@@ -79,8 +79,9 @@ def bleu_of(model, src_sp, tgt_sp, sources, references, config, batch=100):
     model.eval()
     for i in range(0, len(sources), batch):
         src = pad([src_sp.encode(s) + [config["eos_id"]] for s in sources[i:i + batch]], config["pad_id"])
-        max_len = min(config["max_positions"], int(src.shape[1] * 2) + 10)
-        hyps += [tgt_sp.decode(ids) for ids in model.greedy(src, max_len)]
+        limits = [min(config["max_positions"], int(config["max_length_ratio"] * int((row != config["pad_id"]).sum())
+                                                   + config["max_length_offset"])) for row in src]
+        hyps += [tgt_sp.decode(ids) for ids, _ in greedy_search(model, src, limits)]
     model.train()
     try:
         import sacrebleu

@@ -7,7 +7,8 @@ pre-norm, sinusoidal or learned positions, tied or untied output, ReLU or
 GELU) is spelled out here so parity fixtures and training use one definition.
 
     model = Transformer(config); logits = model(src, tgt_in)   # teacher-forced
-    model.greedy(src, max_len)                                # incremental, KV cache
+    greedy_search(model, src, max_lengths)                    # incremental, KV cache
+    beam_search(model, src, beam, max_lengths)
 """
 import json
 import math
@@ -228,31 +229,6 @@ class Transformer(nn.Module):
         """Encoder–decoder keys and values: computed once per sentence."""
         return [(l.cross_attn.split(l.cross_attn.k(memory)), l.cross_attn.split(l.cross_attn.v(memory)))
                 for l in self.decoder.layers]
-
-    @torch.no_grad()
-    def greedy(self, src, max_len):
-        """Greedy decoding with a KV cache → list of token lists (without bos/eos)."""
-        c = self.config
-        memory, padding = self.encode(src)
-        memory_kv = self.cross_kv(memory)
-        B = src.shape[0]
-        token = torch.full((B,), c["bos_id"], dtype=torch.long)
-        done = torch.zeros(B, dtype=torch.bool)
-        out = [[] for _ in range(B)]
-        cache = {}
-        for position in range(max_len):
-            logits = self.step(token, position, memory_kv, padding, cache)
-            token = logits.argmax(-1)
-            for b in range(B):
-                if not done[b]:
-                    if int(token[b]) == c["eos_id"]:
-                        done[b] = True
-                    else:
-                        out[b].append(int(token[b]))
-            if bool(done.all()):
-                break
-        return out
-
 
 
 def log_softmax64(logits):
