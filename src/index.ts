@@ -58,3 +58,7 @@ export { type BleuTokenizer, BLEU_TOKENIZERS, tokenize13a, tokenizeIntl, tokeniz
 export { type ChrfOptions, corpusChrf, sentenceChrf } from './metrics/chrf.js';
 export { type MetricScore, type Confidence, type ReferenceLine, SACREBLEU_VERSION } from './metrics/sacrebleu-compat.js';
 export { bootstrapIndices } from './metrics/bootstrap.js';
+export { batchedNms, boxIou, nms, nmsTopK, xywhToXyxy } from './metrics/nms.js';
+export { type TranslateOptions, type TranslateResult, type Translation, Translator } from './models/translator.js';
+export { type SearchRequest, type TransformerConfig, Transformer, loadTransformer, parseTransformerConfig } from './models/transformer.js';
+export { type Hypothesis, type StepDecoder, beamSearch, greedySearch } from './decode/search.js';
