@@ -62,3 +62,4 @@ export { batchedNms, boxIou, nms, nmsTopK, xywhToXyxy } from './metrics/nms.js';
 export { type TranslateOptions, type TranslateResult, type Translation, Translator } from './models/translator.js';
 export { type SearchRequest, type TransformerConfig, Transformer, loadTransformer, parseTransformerConfig } from './models/transformer.js';
 export { type Hypothesis, type StepDecoder, beamSearch, greedySearch } from './decode/search.js';
+export { type VocBox, type VocDetection, type VocOptions, type VocResult, ap11Point, apAllPoints, vocEvaluate } from './metrics/voc.js';
