@@ -63,3 +63,4 @@ export { type TranslateOptions, type TranslateResult, type Translation, Translat
 export { type SearchRequest, type TransformerConfig, Transformer, loadTransformer, parseTransformerConfig } from './models/transformer.js';
 export { type Hypothesis, type StepDecoder, beamSearch, greedySearch } from './decode/search.js';
 export { type VocBox, type VocDetection, type VocOptions, type VocResult, ap11Point, apAllPoints, vocEvaluate } from './metrics/voc.js';
+export { type CocoDetection, type CocoGroundTruth, type CocoResult, COCO_STAT_NAMES, cocoEvaluate } from './metrics/coco.js';
