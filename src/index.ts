@@ -64,3 +64,4 @@ export { type SearchRequest, type TransformerConfig, Transformer, loadTransforme
 export { type Hypothesis, type StepDecoder, beamSearch, greedySearch } from './decode/search.js';
 export { type VocBox, type VocDetection, type VocOptions, type VocResult, ap11Point, apAllPoints, vocEvaluate } from './metrics/voc.js';
 export { type CocoDetection, type CocoGroundTruth, type CocoResult, COCO_STAT_NAMES, cocoEvaluate } from './metrics/coco.js';
+export { type SegmentationScore, maskIou, segmentationIou } from './metrics/segmentation.js';
