@@ -62,6 +62,6 @@ export { batchedNms, boxIou, nms, nmsTopK, xywhToXyxy } from './metrics/nms.js';
 export { type TranslateOptions, type TranslateResult, type Translation, Translator } from './models/translator.js';
 export { type SearchRequest, type TransformerConfig, Transformer, loadTransformer, parseTransformerConfig } from './models/transformer.js';
 export { type Hypothesis, type StepDecoder, beamSearch, greedySearch } from './decode/search.js';
-export { type VocBox, type VocDetection, type VocOptions, type VocResult, ap11Point, apAllPoints, vocEvaluate } from './metrics/voc.js';
+export { type PrecisionRecall, type VocBox, type VocDetection, type VocOptions, type VocResult, ap11Point, apAllPoints, precisionRecallAt, vocEvaluate } from './metrics/voc.js';
 export { type CocoDetection, type CocoGroundTruth, type CocoResult, COCO_STAT_NAMES, cocoEvaluate } from './metrics/coco.js';
 export { type SegmentationScore, maskIou, segmentationIou } from './metrics/segmentation.js';

@@ -142,3 +142,33 @@ export function vocEvaluate(groundTruths: readonly VocBox[], detections: readonl
   const mean = (f: (r: VocClassResult) => number) => (counted.length ? counted.reduce((a, r) => a + f(r), 0) / counted.length : 0);
   return { classes: results, mapAllPoints: mean((r) => r.apAllPoints), map11Point: mean((r) => r.ap11Point) };
 }
+
+export interface PrecisionRecall {
+  class: string;
+  tp: number;
+  fp: number;
+  /** Ground truths (not difficult) left unmatched. */
+  fn: number;
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+/**
+ * Precision, recall and F1 per class at a score threshold: the detections
+ * scoring ≥ scoreThreshold, matched as vocEvaluate matches them. The
+ * precision–recall curve is vocEvaluate's `precision` and `recall`.
+ */
+export function precisionRecallAt(
+  groundTruths: readonly VocBox[], detections: readonly VocDetection[], scoreThreshold: number, options: VocOptions = {},
+): PrecisionRecall[] {
+  if (!Number.isFinite(scoreThreshold)) throw badInput(`scoreThreshold must be a number, got ${scoreThreshold}`);
+  const kept = detections.filter((d) => d.score >= scoreThreshold);
+  return vocEvaluate(groundTruths, kept, options).classes.map((c) => {
+    const tp = c.tp.reduce((a, b) => a + b, 0);
+    const fp = c.fp.reduce((a, b) => a + b, 0);
+    const precision = tp + fp ? tp / (tp + fp) : 0;
+    const recall = c.npos ? tp / c.npos : 0;
+    return { class: c.class, tp, fp, fn: c.npos - tp, precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 };
+  });
+}

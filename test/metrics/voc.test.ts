@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ap11Point, apAllPoints, vocEvaluate } from '../../src/metrics/voc.js';
+import { ap11Point, apAllPoints, precisionRecallAt, vocEvaluate } from '../../src/metrics/voc.js';
 import { expectError } from '../helpers/errors.js';
 
 // A copy of ../shared/testdata/detection_published.json: rafaelpadilla/Object-Detection-Metrics'
@@ -54,6 +54,17 @@ describe('VOC AP by hand', () => {
     expect([r.classes[0]!.tp, r.classes[0]!.fp]).toEqual([[0, 1], [0, 0]]);
     expect(r.mapAllPoints).toBe(1);
   });
+  it('gives precision, recall and F1 at a score threshold', () => {
+    const gts = [{ image: 'a', class: 'c', bbox: [0, 0, 10, 10] }, { image: 'a', class: 'c', bbox: [20, 20, 10, 10] }];
+    const dets = [
+      { image: 'a', class: 'c', score: 0.9, bbox: [0, 0, 10, 10] }, // TP
+      { image: 'a', class: 'c', score: 0.8, bbox: [60, 60, 10, 10] }, // FP
+      { image: 'a', class: 'c', score: 0.3, bbox: [20, 20, 10, 10] }, // TP, but under 0.5
+    ];
+    expect(precisionRecallAt(gts, dets, 0.5)).toEqual([{ class: 'c', tp: 1, fp: 1, fn: 1, precision: 0.5, recall: 0.5, f1: 0.5 }]);
+    expect(precisionRecallAt(gts, dets, 0)[0]).toMatchObject({ tp: 2, fp: 1, fn: 0, recall: 1 });
+  });
+
   it('names the bad record', () => {
     expectError(() => vocEvaluate([{ image: 'a', class: 'c', bbox: [0, 0, -1, 3] }], []), 'E_BAD_INPUT', /ground truth 0 \(image a\): bbox must be \[x, y, w, h\]/);
     expectError(() => vocEvaluate([], [{ image: 'a', class: 'c', score: Number.NaN, bbox: [0, 0, 1, 1] }]), 'E_BAD_INPUT', /detection 0 \(image a\): score must be a finite number, got NaN/);
