@@ -5,6 +5,7 @@ import { HibikiError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerBleu } from './bleu.js';
 import { registerGenerate } from './generate.js';
+import { registerEvaluate } from './evaluate.js';
 import { registerInfo } from './info.js';
 import { registerTranslate } from './translate.js';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   registerGenerate(program);
   registerTranslate(program);
+  registerEvaluate(program);
   registerInfo(program);
   registerBench(program);
   registerBleu(program);
