@@ -22,7 +22,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from safetensors_io import load, save  # noqa: E402
+from safetensors_io import load, save, write_model_dir  # noqa: E402
 from transformer_torch import Transformer, beam_search, default_config, greedy_search  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures")
@@ -67,11 +67,7 @@ def random_case(name, seed, **overrides):
             elif "norm" in pname or "bias" in pname:  # LayerNorm γ, β and biases away from 1 and 0
                 p.add_(0.5 * torch.randn(p.shape))
     out = os.path.join(OUT, name)
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(c, f, indent=2)
-        f.write("\n")
-    save(os.path.join(out, "model.safetensors"), model.state_dict(), {"generator": "tools/fixtures_transformer.py"})
+    write_model_dir(out, c, model.state_dict(), {"generator": "tools/fixtures_transformer.py"})
     g = torch.Generator().manual_seed(seed + 1)
     lengths = [5, 1, 9, 3, 7]
     sources = [torch.randint(4, c["src_vocab_size"], (n - 1,), generator=g).tolist() + [c["eos_id"]] for n in lengths]

@@ -11,7 +11,6 @@ and mu-law cases checked against torchaudio in test/fixtures/mulaw.safetensors.
     /usr/bin/python3 tools/fixtures_wavenet.py
     /usr/bin/python3 tools/fixtures_wavenet.py --trained models/wavenet-piano   # the shipped model's parity
 """
-import json
 import os
 import sys
 
@@ -19,7 +18,7 @@ import torch
 import torchaudio
 
 sys.path.insert(0, os.path.dirname(__file__))
-from safetensors_io import save  # noqa: E402
+from safetensors_io import save, write_model_dir  # noqa: E402
 from wavenet_torch import WaveNet, default_config, mulberry32, sample_class  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures")
@@ -36,11 +35,7 @@ def random_model(name, seed, **overrides):
         for p in model.parameters():  # larger than the default init, so the stack does not wash out
             p.mul_(2.0)
     out = os.path.join(OUT, name)
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-        f.write("\n")
-    save(os.path.join(out, "model.safetensors"), model.state_dict_for_hibiki(), {"generator": "tools/fixtures_wavenet.py"})
+    write_model_dir(out, config, model.state_dict_for_hibiki(), {"generator": "tools/fixtures_wavenet.py"})
     return model, out
 
 

@@ -69,3 +69,12 @@ def load(path):
         raw = bytearray(data[begin:end])
         out[name] = torch.frombuffer(raw, dtype=dtype).reshape(info["shape"]) if end > begin else torch.zeros(info["shape"], dtype=dtype)
     return out
+
+
+def write_model_dir(out, config, tensors, metadata):
+    """A hibiki model directory: out/config.json (indented, newline-terminated) and out/model.safetensors."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    save(os.path.join(out, "model.safetensors"), tensors, metadata)

@@ -247,15 +247,20 @@ export class Transformer {
   }
 
   /** x[r] = embed[token r] · √d + positions[position r], rows written at `out`. */
-  private embed(table: number, positions: number, tokens: ArrayLike<number>, position: (r: number) => number, out: number): void {
-    const { d, scaleEmbeddings } = this.config;
+  private embed(
+    table: number, vocab: number, positions: number, tokens: ArrayLike<number>, position: (r: number) => number, out: number,
+  ): void {
+    const { d, scaleEmbeddings, maxPositions } = this.config;
     const heap = this.rt.heap;
     const s = scaleEmbeddings ? Math.fround(Math.sqrt(d)) : 1;
+    // Three views per call, none per token: this runs every decoder step.
     const x = heap.f32(out, tokens.length * d);
+    const e = heap.f32(table, vocab * d);
+    const p = heap.f32(positions, maxPositions * d);
     for (let r = 0; r < tokens.length; r++) {
-      const e = heap.f32(table + tokens[r]! * d * 4, d);
-      const p = heap.f32(positions + position(r) * d * 4, d);
-      for (let i = 0; i < d; i++) x[r * d + i] = Math.fround(e[i]! * s) + p[i]!;
+      const eRow = tokens[r]! * d;
+      const pRow = position(r) * d;
+      for (let i = 0; i < d; i++) x[r * d + i] = Math.fround(e[eRow + i]! * s) + p[pRow + i]!;
     }
   }
 
@@ -327,7 +332,7 @@ export class Transformer {
     const tokens = sentences.flatMap((s) => Array.from(s));
     const positionOf = new Int32Array(N);
     sentences.forEach((s, b) => { for (let i = 0; i < s.length; i++) positionOf[offsets[b]! + i] = i; });
-    this.embed(layout.srcEmbed, layout.srcPositions, tokens, (r) => positionOf[r]!, x);
+    this.embed(layout.srcEmbed, c.srcVocab, layout.srcPositions, tokens, (r) => positionOf[r]!, x);
     const mark = rt.heap.mark();
     const h = f(N * d); // the normalised input of a sublayer (pre-norm)
     const qkv = f(N * 3 * d);
@@ -405,7 +410,7 @@ export class Transformer {
     rt.scope(() => {
       const f = (n: number) => rt.scratch(n);
       const x = f(R * d);
-      this.embed(layout.tgtEmbed, layout.tgtPositions, tokens, () => t, x);
+      this.embed(layout.tgtEmbed, c.tgtVocab, layout.tgtPositions, tokens, () => t, x);
       const h = f(R * d);
       const qkv = f(R * 3 * d);
       const q = f(R * d);
