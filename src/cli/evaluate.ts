@@ -1,62 +1,99 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { readCocoGroundTruth, readCocoResults, readVocDir } from '../io/detections.js';
-import { COCO_STAT_NAMES, cocoEvaluate } from '../metrics/coco.js';
-import { type VocDetection, vocEvaluate } from '../metrics/voc.js';
+import { writePrPlot } from '../io/pr-plot.js';
+import { type CocoResult, cocoEvaluate, statNames } from '../metrics/coco.js';
+import { type VocDetection, type VocResult, vocEvaluate } from '../metrics/voc.js';
 import { parseNumber } from './options.js';
 
 interface EvaluateFlags {
   gt: string;
   dt: string;
   format: string;
+  iouType: string;
   iou: number;
+  maxDets: number[];
   perClass?: boolean;
   json?: boolean;
+  plot?: string;
 }
 
-/** pycocotools' summarize() lines, in its layout. */
-export function formatCocoSummary(stats: readonly number[]): string {
+/** pycocotools' summarize() lines, in its layout, with the maxDets the evaluation used. */
+export function formatCocoSummary(stats: readonly number[], maxDets: readonly number[] = [1, 10, 100]): string {
+  const [m1, m2, m3] = maxDets as [number, number, number];
   const rows: Array<[boolean, string, string, number]> = [
-    [true, '0.50:0.95', 'all', 100], [true, '0.50', 'all', 100], [true, '0.75', 'all', 100],
-    [true, '0.50:0.95', 'small', 100], [true, '0.50:0.95', 'medium', 100], [true, '0.50:0.95', 'large', 100],
-    [false, '0.50:0.95', 'all', 1], [false, '0.50:0.95', 'all', 10], [false, '0.50:0.95', 'all', 100],
-    [false, '0.50:0.95', 'small', 100], [false, '0.50:0.95', 'medium', 100], [false, '0.50:0.95', 'large', 100],
+    [true, '0.50:0.95', 'all', m3], [true, '0.50', 'all', m3], [true, '0.75', 'all', m3],
+    [true, '0.50:0.95', 'small', m3], [true, '0.50:0.95', 'medium', m3], [true, '0.50:0.95', 'large', m3],
+    [false, '0.50:0.95', 'all', m1], [false, '0.50:0.95', 'all', m2], [false, '0.50:0.95', 'all', m3],
+    [false, '0.50:0.95', 'small', m3], [false, '0.50:0.95', 'medium', m3], [false, '0.50:0.95', 'large', m3],
   ];
-  return rows.map(([ap, iou, area, maxDets], i) =>
-    ` ${(ap ? 'Average Precision' : 'Average Recall').padEnd(18)} ${ap ? '(AP)' : '(AR)'} @[ IoU=${iou.padEnd(9)} | area=${area.padStart(6)} | maxDets=${String(maxDets).padStart(3)} ] = ${stats[i]!.toFixed(3)}`,
+  return rows.map(([ap, iou, area, maxDet], i) =>
+    ` ${(ap ? 'Average Precision' : 'Average Recall').padEnd(18)} ${ap ? '(AP)' : '(AR)'} @[ IoU=${iou.padEnd(9)} | area=${area.padStart(6)} | maxDets=${String(maxDet).padStart(3)} ] = ${stats[i]!.toFixed(3)}`,
   ).join('\n');
+}
+
+function parseMaxDets(value: string): number[] {
+  const m = value.split(',').map((s) => Number(s.trim()));
+  if (m.length !== 3 || !m.every((x) => Number.isInteger(x) && x > 0) || m[0]! > m[1]! || m[1]! > m[2]!) {
+    throw new InvalidArgumentError(`--max-dets must be three ascending positive integers like 1,10,100, got "${value}"`);
+  }
+  return m;
+}
+
+async function evaluateCoco(flags: EvaluateFlags): Promise<void> {
+  const gt = readCocoGroundTruth(flags.gt);
+  const r: CocoResult = cocoEvaluate(gt, readCocoResults(flags.dt), {
+    iouType: flags.iouType as 'bbox' | 'segm', maxDets: flags.maxDets, gtFile: flags.gt, dtFile: flags.dt,
+  });
+  const names = new Map(gt.categories.map((c) => [c.id, c.name ?? String(c.id)]));
+  if (flags.plot) {
+    await writePrPlot(flags.plot, r.curves, `COCO ${r.iouType}: precision–recall (area all, maxDets ${r.maxDets[2]})`);
+  }
+  if (flags.json) {
+    const named = Object.fromEntries(statNames(r.maxDets).map((n, i) => [n, r.stats[i]]));
+    const perClass = flags.perClass ? { perCategoryAP: Object.fromEntries(r.perCategoryAP) } : {};
+    console.log(JSON.stringify({ iouType: r.iouType, maxDets: r.maxDets, stats: r.stats, ...named, ...perClass }, null, 2));
+    return;
+  }
+  console.log(formatCocoSummary(r.stats, r.maxDets));
+  if (flags.perClass) {
+    const width = Math.max(...[...names.values()].map((n) => n.length));
+    for (const [cat, ap] of r.perCategoryAP) console.log(`${String(cat).padStart(4)} ${names.get(cat)!.padEnd(width)}  AP ${ap < 0 ? '  — (no objects)' : ap.toFixed(3)}`);
+  }
+}
+
+async function evaluateVoc(flags: EvaluateFlags): Promise<void> {
+  const r: VocResult = vocEvaluate(readVocDir(flags.gt, false), readVocDir(flags.dt, true) as VocDetection[], { iouThreshold: flags.iou });
+  if (flags.plot) {
+    const curves = r.classes.map((c) => ({ label: c.class, ap: c.apAllPoints, recall: c.recall, precision: c.precision }));
+    await writePrPlot(flags.plot, curves, `VOC: precision–recall at IoU ${flags.iou} (mAP ${r.mapAllPoints.toFixed(3)})`);
+  }
+  if (flags.json) {
+    console.log(JSON.stringify({ iouThreshold: flags.iou, mAP: r.mapAllPoints, mAP11: r.map11Point,
+      ...(flags.perClass ? { classes: r.classes.map((c) => ({ class: c.class, npos: c.npos, ap: c.apAllPoints, ap11: c.ap11Point })) } : {}) }, null, 2));
+    return;
+  }
+  if (flags.perClass) for (const c of r.classes) console.log(`${c.class.padEnd(16)} AP ${c.apAllPoints.toFixed(4)}  AP(11-point) ${c.ap11Point.toFixed(4)}  (${c.npos} objects)`);
+  console.log(`mAP@${flags.iou} ${r.mapAllPoints.toFixed(4)} (all-point), ${r.map11Point.toFixed(4)} (11-point)`);
 }
 
 /** `hibiki evaluate`: COCO or VOC detection metrics of a results file against ground truth. */
 export function registerEvaluate(program: Command): void {
   program
     .command('evaluate')
-    .description('score detections against ground truth: COCO (pycocotools) or VOC AP')
+    .description('score detections against ground truth: COCO (as pycocotools) or VOC AP')
     .requiredOption('--gt <path>', 'ground truth: COCO JSON, or a VOC directory of per-image .txt files')
     .requiredOption('--dt <path>', 'detections: COCO results JSON, or a VOC directory of per-image .txt files')
     .option('--format <format>', 'coco or voc', 'coco')
-    .option('--iou <t>', 'IoU threshold for VOC AP', parseNumber('--iou', 0, 1), 0.5)
+    .option('--iou-type <type>', 'COCO: bbox or segm (masks: polygons or RLE)', 'bbox')
+    .option('--max-dets <list>', 'COCO: three detection limits per image', parseMaxDets, [1, 10, 100])
+    .option('--iou <t>', 'VOC: IoU threshold', parseNumber('--iou', 0, 1), 0.5)
     .option('--per-class', 'also print AP per category')
+    .option('--plot <file.png>', 'draw the precision–recall curves to a PNG')
     .option('--json', 'print JSON')
-    .action((flags: EvaluateFlags) => {
+    .action(async (flags: EvaluateFlags) => {
       if (flags.format !== 'coco' && flags.format !== 'voc') program.error(`error: --format must be coco or voc, got "${flags.format}"`, { exitCode: 2 });
-      if (flags.format === 'coco') {
-        const r = cocoEvaluate(readCocoGroundTruth(flags.gt), readCocoResults(flags.dt), flags.gt);
-        if (flags.json) {
-          const named = Object.fromEntries(COCO_STAT_NAMES.map((n, i) => [n, r.stats[i]]));
-          console.log(JSON.stringify({ stats: r.stats, ...named, ...(flags.perClass ? { perCategoryAP: Object.fromEntries(r.perCategoryAP) } : {}) }, null, 2));
-          return;
-        }
-        console.log(formatCocoSummary(r.stats));
-        if (flags.perClass) for (const [cat, ap] of r.perCategoryAP) console.log(`category ${cat}: AP ${ap.toFixed(3)}`);
-        return;
-      }
-      const r = vocEvaluate(readVocDir(flags.gt, false), readVocDir(flags.dt, true) as VocDetection[], { iouThreshold: flags.iou });
-      if (flags.json) {
-        console.log(JSON.stringify({ iouThreshold: flags.iou, mAP: r.mapAllPoints, mAP11: r.map11Point,
-          ...(flags.perClass ? { classes: r.classes.map((c) => ({ class: c.class, npos: c.npos, ap: c.apAllPoints, ap11: c.ap11Point })) } : {}) }, null, 2));
-        return;
-      }
-      if (flags.perClass) for (const c of r.classes) console.log(`${c.class.padEnd(16)} AP ${c.apAllPoints.toFixed(4)}  AP(11-point) ${c.ap11Point.toFixed(4)}  (${c.npos} objects)`);
-      console.log(`mAP@${flags.iou} ${r.mapAllPoints.toFixed(4)} (all-point), ${r.map11Point.toFixed(4)} (11-point)`);
+      if (flags.iouType !== 'bbox' && flags.iouType !== 'segm') program.error(`error: --iou-type must be bbox or segm, got "${flags.iouType}"`, { exitCode: 2 });
+      if (flags.plot && !flags.plot.toLowerCase().endsWith('.png')) program.error(`error: --plot writes a PNG; give a file name ending in .png, got "${flags.plot}"`, { exitCode: 2 });
+      await (flags.format === 'coco' ? evaluateCoco(flags) : evaluateVoc(flags));
     });
 }

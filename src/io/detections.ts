@@ -33,15 +33,10 @@ export function readCocoGroundTruth(path: string): CocoGroundTruth {
   return gt;
 }
 
+/** A COCO results array; cocoEvaluate checks each record against the ground truth. */
 export function readCocoResults(path: string): CocoDetection[] {
   const dets = readJson(path);
   if (!Array.isArray(dets)) throw badInput(`${path}: expected a COCO results array`);
-  dets.forEach((d: Partial<CocoDetection>, i) => {
-    for (const key of ['image_id', 'category_id', 'score'] as const) {
-      if (typeof d?.[key] !== 'number') throw badInput(`${path}: result ${i} needs a numeric "${key}", got ${JSON.stringify(d?.[key])}`);
-    }
-    if (!Array.isArray(d.bbox)) throw badInput(`${path}: result ${i} needs a "bbox" [x, y, w, h]`);
-  });
   return dets as CocoDetection[];
 }
 
