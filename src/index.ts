@@ -63,5 +63,7 @@ export { type TranslateOptions, type TranslateResult, type Translation, Translat
 export { type SearchRequest, type TransformerConfig, Transformer, loadTransformer, parseTransformerConfig } from './models/transformer.js';
 export { type Hypothesis, type StepDecoder, beamSearch, greedySearch } from './decode/search.js';
 export { type PrecisionRecall, type VocBox, type VocDetection, type VocOptions, type VocResult, ap11Point, apAllPoints, precisionRecallAt, vocEvaluate } from './metrics/voc.js';
-export { type CocoDetection, type CocoGroundTruth, type CocoResult, COCO_STAT_NAMES, cocoEvaluate } from './metrics/coco.js';
+export { type CocoDetection, type CocoGroundTruth, type CocoIouType, type CocoOptions, type CocoResult, type PrCurve, COCO_STAT_NAMES, cocoEvaluate, statNames } from './metrics/coco.js';
+export { type Rle, type Segmentation, rleArea, rleDecode, rleEncode, rleFromBbox, rleFromPolygon, rleFromString, rleIou, rleMerge, rleToBbox, rleToString, toRle } from './metrics/mask-rle.js';
+export { type PlotCurve, renderPrCurves, writePrPlot } from './io/pr-plot.js';
 export { type SegmentationScore, maskIou, segmentationIou } from './metrics/segmentation.js';

@@ -201,8 +201,8 @@ function checkMaxDets(maxDets: readonly number[]): number[] {
 
 interface ImageEval { dtScores: number[]; dtMatched: boolean[][]; dtIgnore: boolean[][]; gtIgnore: boolean[] }
 
-function evaluateImage(gts: Gt[], dts: Dt[], ious: number[][], area: [number, number], maxDet: number): ImageEval | undefined {
-  if (gts.length === 0 && dts.length === 0) return undefined;
+/** evaluateImg() for an image with ground truth or detections of the category. */
+function evaluateImage(gts: Gt[], dts: Dt[], ious: number[][], area: [number, number], maxDet: number): ImageEval {
   const ignored = gts.map((g) => g.crowd || g.area < area[0] || g.area > area[1]);
   const gtOrder = gts.map((_, i) => i).sort((a, b) => Number(ignored[a]) - Number(ignored[b]) || a - b);
   const gt = gtOrder.map((i) => gts[i]!);
@@ -254,44 +254,40 @@ export function cocoEvaluate(gt: CocoGroundTruth, detections: readonly CocoDetec
   const catIds = [...new Set(gt.categories.map((c) => c.id))].sort((a, b) => a - b);
   const maxDet = maxDets[2]!;
 
-  // computeIoU(): per image and category, detections in score order (at most maxDet) against every ground truth.
-  const prepared = new Map<string, { gt: Gt[]; dt: Dt[]; ious: number[][] }>();
-  for (const img of imgIds) {
-    for (const cat of catIds) {
-      const key = `${img}/${cat}`;
-      const g = gts.get(key) ?? [];
-      const all = dts.get(key) ?? [];
-      const d = stableOrder(all, (x) => -x.score).slice(0, maxDet).map((i) => all[i]!);
-      const ious = iouType === 'segm'
-        ? rleIou(d.map((x) => x.rle!), g.map((x) => x.rle!), g.map((x) => x.crowd))
-        : d.map((x) => g.map((y) => bboxIou(x.bbox, y.bbox, y.crowd)));
-      prepared.set(key, { gt: g, dt: d, ious });
-    }
-  }
+  // computeIoU(): per category, the images (in id order) that have ground truth or detections of it,
+  // with those detections in score order (at most maxDet) against every ground truth.
+  const prepared = catIds.map((cat) => imgIds.flatMap((img) => {
+    const key = `${img}/${cat}`;
+    const g = gts.get(key) ?? [];
+    const all = dts.get(key) ?? [];
+    if (g.length === 0 && all.length === 0) return [];
+    const d = stableOrder(all, (x) => -x.score).slice(0, maxDet).map((i) => all[i]!);
+    const ious = iouType === 'segm'
+      ? rleIou(d.map((x) => x.rle!), g.map((x) => x.rle!), g.map((x) => x.crowd))
+      : d.map((x) => g.map((y) => bboxIou(x.bbox, y.bbox, y.crowd)));
+    return [{ gt: g, dt: d, ious }];
+  }));
 
   // accumulate(): precision at 101 recall points and final recall, per threshold, category, area and maxDets.
   const T = IOU_THRESHOLDS.length, R = RECALL_THRESHOLDS.length, K = catIds.length, A = AREAS.length, M = maxDets.length;
   const precision = new Float64Array(T * R * K * A * M).fill(-1); // [T, R, K, A, M]
   const recall = new Float64Array(T * K * A * M).fill(-1); // [T, K, A, M]
-  catIds.forEach((cat, k) => {
+  catIds.forEach((_, k) => {
     AREAS.forEach((area, a) => {
-      const evals = imgIds
-        .map((img) => { const p = prepared.get(`${img}/${cat}`)!; return evaluateImage(p.gt, p.dt, p.ious, area, maxDet); })
-        .filter((e): e is ImageEval => e !== undefined);
+      const evals = prepared[k]!.map((p) => evaluateImage(p.gt, p.dt, p.ious, area, maxDet)!);
       if (evals.length === 0) return;
       const npig = evals.reduce((n, e) => n + e.gtIgnore.filter((x) => !x).length, 0);
       if (npig === 0) return;
       maxDets.forEach((limit, m) => {
-        const scores = evals.flatMap((e) => e.dtScores.slice(0, limit));
-        const order = stableOrder(scores, (s) => -s);
+        // the first `limit` detections of every image as [image, rank, score], in score order
+        const picked = evals.flatMap((e, ei) => e.dtScores.slice(0, limit).map((score, di) => [ei, di, score] as const));
+        const order = stableOrder(picked, (p) => -p[2]).map((i) => picked[i]!);
         IOU_THRESHOLDS.forEach((_, t) => {
-          const matched = evals.flatMap((e) => e.dtMatched[t]!.slice(0, limit));
-          const ignore = evals.flatMap((e) => e.dtIgnore[t]!.slice(0, limit));
           let tp = 0, fp = 0;
           const rc: number[] = [], pr: number[] = [];
-          for (const i of order) {
-            if (!ignore[i]) {
-              if (matched[i]) tp++; else fp++;
+          for (const [ei, di] of order) {
+            if (!evals[ei]!.dtIgnore[t]![di]) {
+              if (evals[ei]!.dtMatched[t]![di]) tp++; else fp++;
             }
             rc.push(tp / npig);
             pr.push(tp / (fp + tp + SPACING_1));
