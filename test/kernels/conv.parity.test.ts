@@ -57,3 +57,36 @@ describe('convolutions against PyTorch (F.conv2d, F.conv_transpose2d, causal F.c
     });
   }
 });
+
+describe("TensorFlow's SAME padding (padding: 'same')", () => {
+  const rt = Runtime.create();
+  /** x [1, H, W, C] with `top`/`left` zero rows/columns before and `bottom`/`right` after. */
+  function padded(x: Tensor, top: number, bottom: number, left: number, right: number): Tensor {
+    const [N, H, W, C] = x.shape as [number, number, number, number];
+    const y = rt.tensor([N, H + top + bottom, W + left + right, C]);
+    const src = x.toArray();
+    for (let h = 0; h < H; h++) {
+      for (let w = 0; w < W; w++) {
+        for (let c = 0; c < C; c++) y.data[((h + top) * (W + left + right) + w + left) * C + c] = src[(h * W + w) * C + c]!;
+      }
+    }
+    return y;
+  }
+  const random = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.5);
+
+  // 3×3 stride 2 on 8×7: out 4×4; rows pad 0 before / 1 after (total 1), columns 1 / 1 (total 2)
+  it('equals explicit asymmetric zero padding, for conv2d and depthwise conv', () => {
+    rt.scope(() => {
+      const x = rt.tensor([1, 8, 7, 5], random(8 * 7 * 5, 1));
+      const w = packConv2dWeight(rt, random(6 * 5 * 9, 2), [6, 5, 3, 3]);
+      const same = conv2d(rt, x, w, { stride: 2, padding: 'same' });
+      expect(same.shape).toEqual([1, 4, 4, 6]);
+      expectClose(same.toArray(), conv2d(rt, padded(x, 0, 1, 1, 1), w, { stride: 2 }).toArray(), 0, 'conv2d same');
+      const dw = packDepthwiseWeight(rt, random(5 * 9, 3), [5, 1, 3, 3]);
+      const dsame = depthwiseConv2d(rt, x, dw, { stride: 2, padding: 'same', activation: 'relu6' });
+      expectClose(dsame.toArray(), depthwiseConv2d(rt, padded(x, 0, 1, 1, 1), dw, { stride: 2, activation: 'relu6' }).toArray(), 1e-6, 'depthwise same'); // border taps sum in another order
+      // stride 1: ⌈n/1⌉ = n, one on each side, as PyTorch's padding 1
+      expectClose(conv2d(rt, x, w, { padding: 'same' }).toArray(), conv2d(rt, x, w, { padding: 1 }).toArray(), 0, 'stride 1');
+    });
+  });
+});

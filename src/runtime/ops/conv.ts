@@ -22,7 +22,11 @@ function withScratch(rt: Runtime, floats: number, run: (scratch: number) => void
 
 interface SpatialOptions {
   stride?: Pair;
-  padding?: Pair;
+  /**
+   * Zeros on each side, or 'same' for TensorFlow's SAME rule: output ⌈size / stride⌉, the padding
+   * that needs split with the odd one after (so 3×3 stride 2 on an even size pads 0 before, 1 after).
+   */
+  padding?: Pair | 'same';
   dilation?: Pair;
   /** [output channels], added before the activation. */
   bias?: Tensor;
@@ -31,17 +35,33 @@ interface SpatialOptions {
   out?: Tensor;
 }
 
-function spatial(where: string, options: SpatialOptions) {
-  return {
-    stride: pair(where, 'stride', options.stride, 1, 1),
-    padding: pair(where, 'padding', options.padding, 0, 0),
-    dilation: pair(where, 'dilation', options.dilation, 1, 1),
-  };
-}
-
 /** PyTorch's output size of a convolution along one axis. */
 function convOutSize(size: number, k: number, stride: number, pad: number, dilation: number): number {
   return Math.floor((size + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
+}
+
+/**
+ * Stride, dilation, the padding before each axis (the kernels bound-check both sides, so padding
+ * after is whatever the output size implies) and the output size.
+ */
+function geometry(where: string, options: SpatialOptions, H: number, W: number, KH: number, KW: number) {
+  const stride = pair(where, 'stride', options.stride, 1, 1);
+  const dilation = pair(where, 'dilation', options.dilation, 1, 1);
+  if (options.padding === 'same') {
+    const axis = (size: number, k: number, s: number, d: number) => {
+      const out = Math.ceil(size / s);
+      return { out, before: Math.floor(Math.max((out - 1) * s + d * (k - 1) + 1 - size, 0) / 2) };
+    };
+    const h = axis(H, KH, stride[0], dilation[0]);
+    const w = axis(W, KW, stride[1], dilation[1]);
+    return { stride, dilation, padding: [h.before, w.before] as [number, number], OH: h.out, OW: w.out };
+  }
+  const padding = pair(where, 'padding', options.padding, 0, 0);
+  return {
+    stride, dilation, padding,
+    OH: convOutSize(H, KH, stride[0], padding[0], dilation[0]),
+    OW: convOutSize(W, KW, stride[1], padding[1], dilation[1]),
+  };
 }
 
 function expectOutputSize(where: string, OH: number, OW: number, x: Tensor): void {
@@ -101,9 +121,7 @@ export function conv2d(rt: Runtime, x: Tensor, w: PackedConv2d, options: Conv2dO
   const where = 'conv2d';
   expectShape(where, 'x', x, [-1, -1, -1, w.inChannels]);
   const [N, H, W, C] = x.shape as [number, number, number, number];
-  const { stride, padding, dilation } = spatial(where, options);
-  const OH = convOutSize(H, w.kernelH, stride[0], padding[0], dilation[0]);
-  const OW = convOutSize(W, w.kernelW, stride[1], padding[1], dilation[1]);
+  const { stride, padding, dilation, OH, OW } = geometry(where, options, H, W, w.kernelH, w.kernelW);
   expectOutputSize(where, OH, OW, x);
   if (options.bias) expectShape(where, 'bias', options.bias, [w.outChannels]);
   const act = activationCode(options.activation);
@@ -155,9 +173,7 @@ export function depthwiseConv2d(rt: Runtime, x: Tensor, w: DepthwiseWeight, opti
   const where = 'depthwiseConv2d';
   expectShape(where, 'x', x, [-1, -1, -1, w.channels]);
   const [N, H, W, C] = x.shape as [number, number, number, number];
-  const { stride, padding, dilation } = spatial(where, options);
-  const OH = convOutSize(H, w.kernelH, stride[0], padding[0], dilation[0]);
-  const OW = convOutSize(W, w.kernelW, stride[1], padding[1], dilation[1]);
+  const { stride, padding, dilation, OH, OW } = geometry(where, options, H, W, w.kernelH, w.kernelW);
   expectOutputSize(where, OH, OW, x);
   if (options.bias) expectShape(where, 'bias', options.bias, [C]);
   const act = activationCode(options.activation);
@@ -204,7 +220,8 @@ export function packConvTranspose2dWeight(rt: Runtime, weight: Float32Array, sha
   return { ptr, inChannels: C, outChannels: OC, kernelH: KH, kernelW: KW };
 }
 
-export interface ConvTranspose2dOptions extends SpatialOptions {
+export interface ConvTranspose2dOptions extends Omit<SpatialOptions, 'padding'> {
+  padding?: Pair;
   /** Added to one side of the output (PyTorch's output_padding); smaller than the stride or the dilation. */
   outputPadding?: Pair;
 }
@@ -217,7 +234,9 @@ export function convTranspose2d(rt: Runtime, x: Tensor, w: PackedConvTranspose2d
   const where = 'convTranspose2d';
   expectShape(where, 'x', x, [-1, -1, -1, w.inChannels]);
   const [N, H, W, C] = x.shape as [number, number, number, number];
-  const { stride, padding, dilation } = spatial(where, options);
+  const stride = pair(where, 'stride', options.stride, 1, 1);
+  const padding = pair(where, 'padding', options.padding, 0, 0);
+  const dilation = pair(where, 'dilation', options.dilation, 1, 1);
   const outputPadding = pair(where, 'outputPadding', options.outputPadding, 0, 0);
   for (const i of [0, 1]) {
     if (outputPadding[i]! >= Math.max(stride[i]!, dilation[i]!)) {
