@@ -17,27 +17,29 @@ import { ACT_NONE, ACT_RELU, ACT_RELU6, activate4, activate1 } from './activatio
 }
 
 /**
- * Batch norm in inference: y = act(x · scale + shift) for x [rows, C], where
- * the host folded the running statistics and affine parameters into
- * scale = γ/√(var + ε) and shift = β − mean · scale (ops/norm.ts).
+ * Batch norm in inference: y = act(x · scale + shift) for the first C
+ * channels of each of `rows` rows, x rows `xStride` floats apart and y rows
+ * `yStride` apart, where the host folded the running statistics and affine
+ * parameters into scale = γ/√(var + ε) and shift = β − mean · scale
+ * (ops/norm.ts). The strides let DenseNet normalise the leading channels of
+ * its growing block buffer in place of a concatenated copy.
  */
-export function f32_batchnorm_nhwc(rows: i32, C: i32, x: usize, scale: usize, shift: usize, act: i32, y: usize): void {
+export function f32_batchnorm_nhwc(rows: i32, C: i32, x: usize, xStride: i32, scale: usize, shift: usize, act: i32, y: usize, yStride: i32): void {
   // Constant codes let the cheap activations compile without the per-vector
   // switch, which otherwise costs a quarter of the time.
   switch (act) {
-    case ACT_NONE: batchNormRows(rows, C, x, scale, shift, ACT_NONE, y); break;
-    case ACT_RELU: batchNormRows(rows, C, x, scale, shift, ACT_RELU, y); break;
-    case ACT_RELU6: batchNormRows(rows, C, x, scale, shift, ACT_RELU6, y); break;
-    default: batchNormRows(rows, C, x, scale, shift, act, y);
+    case ACT_NONE: batchNormRows(rows, C, x, xStride, scale, shift, ACT_NONE, y, yStride); break;
+    case ACT_RELU: batchNormRows(rows, C, x, xStride, scale, shift, ACT_RELU, y, yStride); break;
+    case ACT_RELU6: batchNormRows(rows, C, x, xStride, scale, shift, ACT_RELU6, y, yStride); break;
+    default: batchNormRows(rows, C, x, xStride, scale, shift, act, y, yStride);
   }
 }
 
 // @ts-ignore: decorator
-@inline function batchNormRows(rows: i32, C: i32, x: usize, scale: usize, shift: usize, act: i32, y: usize): void {
-  const rowB = <usize>C << 2;
+@inline function batchNormRows(rows: i32, C: i32, x: usize, xStride: i32, scale: usize, shift: usize, act: i32, y: usize, yStride: i32): void {
   for (let r = 0; r < rows; r++) {
-    const xr = x + <usize>r * rowB;
-    const yr = y + <usize>r * rowB;
+    const xr = x + (<usize>r * <usize>xStride << 2);
+    const yr = y + (<usize>r * <usize>yStride << 2);
     let c = 0;
     for (; c + 4 <= C; c += 4) {
       const o = <usize>c << 2;

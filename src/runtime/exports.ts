@@ -71,7 +71,7 @@ export interface KernelExports {
 
   // norm.ts
   /** y = act(x · scale + shift) per channel; scale and shift folded from the batch-norm statistics by the host. */
-  f32_batchnorm_nhwc(rows: number, C: number, x: number, scale: number, shift: number, act: number, y: number): void;
+  f32_batchnorm_nhwc(rows: number, C: number, x: number, xStride: number, scale: number, shift: number, act: number, y: number, yStride: number): void;
   f32_layernorm(rows: number, C: number, x: number, gamma: number, beta: number, eps: number, y: number): void;
   f32_instancenorm_nhwc(
     N: number, HW: number, C: number, x: number, gamma: number, beta: number, eps: number, y: number,

@@ -94,7 +94,25 @@ export function batchNorm(
   expectShape(where, 'shift', folded.shift, [C]);
   const code = activationCode(act);
   const y = output(rt, where, x.shape, out);
-  rt.kernels.f32_batchnorm_nhwc(C === 0 ? 0 : x.size / C, C, x.ptr, folded.scale.ptr, folded.shift.ptr, code, y.ptr);
+  rt.kernels.f32_batchnorm_nhwc(C === 0 ? 0 : x.size / C, C, x.ptr, C, folded.scale.ptr, folded.shift.ptr, code, y.ptr, C);
+  return y;
+}
+
+/**
+ * Batch norm of the leading channels: act(x[..., :C] · scale + shift) for
+ * x [..., C_x] with C ≤ C_x, into a new [..., C] (or `out`). Reads x in
+ * place, so a growing concatenation need not be copied to be normalised.
+ */
+export function batchNormLeading(
+  rt: Runtime, x: Tensor, C: number, folded: { scale: Tensor; shift: Tensor }, act: Activation = 'none', out?: Tensor,
+): Tensor {
+  const where = 'batchNormLeading';
+  const Cx = lastDim(where, x);
+  if (!Number.isSafeInteger(C) || C < 1 || C > Cx) throw badInput(`${where}: C must be from 1 to ${Cx} (x's channels), got ${C}`);
+  expectShape(where, 'scale', folded.scale, [C]);
+  expectShape(where, 'shift', folded.shift, [C]);
+  const y = output(rt, where, [...x.shape.slice(0, -1), C], out);
+  rt.kernels.f32_batchnorm_nhwc(x.size / Cx, C, x.ptr, Cx, folded.scale.ptr, folded.shift.ptr, activationCode(act), y.ptr, C);
   return y;
 }
 

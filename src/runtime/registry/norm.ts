@@ -1,6 +1,6 @@
 import type { KernelEntry, Problem } from './problem.js';
 import type { Activation } from '../ops/activation.js';
-import { batchNorm, instanceNorm, layerNorm } from '../ops/norm.js';
+import { batchNorm, batchNormLeading, instanceNorm, layerNorm } from '../ops/norm.js';
 import type { Rng } from '../rng.js';
 import { batchNormRef, instanceNormRef, layerNormRef } from '../../reference/norm.js';
 
@@ -20,6 +20,25 @@ function batchNormProblem(rng: Rng, rows: number, C: number, act: Activation): P
       return { call: () => batchNorm(rt, xt, folded, act, out), output: () => out.toArray() };
     },
     reference: () => batchNormRef(x, rows, C, scale, shift, act),
+  };
+}
+
+/** The first C of each row's Cx channels (DenseNet's block buffer). */
+function batchNormLeadingProblem(rng: Rng, rows: number, C: number, Cx: number, act: Activation): Problem {
+  const x = rng.uniform(rows * Cx, -4, 4);
+  const scale = rng.uniform(C, 0.2, 2);
+  const shift = rng.uniform(C, -1, 1);
+  const leading = Float32Array.from({ length: rows * C }, (_, i) => x[Math.floor(i / C) * Cx + (i % C)]!);
+  return {
+    label: `batchnorm leading ${rows}×${C} of ${Cx}${act === 'none' ? '' : ` ${act}`}`,
+    flops: 2 * rows * C,
+    prepare(rt) {
+      const xt = rt.tensor([rows, Cx], x);
+      const folded = { scale: rt.tensor([C], scale), shift: rt.tensor([C], shift) };
+      const out = rt.tensor([rows, C]);
+      return { call: () => batchNormLeading(rt, xt, C, folded, act, out), output: () => out.toArray() };
+    },
+    reference: () => batchNormRef(leading, rows, C, scale, shift, act),
   };
 }
 
@@ -76,8 +95,14 @@ export const normKernels: KernelEntry[] = [
   {
     kernel: 'f32_batchnorm_nhwc',
     family: 'norm',
-    random: (rng) => batchNormProblem(rng, rng.int(0, 40), rng.pick(CHANNELS),
-      rng.pick<Activation>(['none', 'relu', 'relu6', 'gelu', 'tanh', 'sigmoid'])),
+    random: (rng) => {
+      const act = rng.pick<Activation>(['none', 'relu', 'relu6', 'gelu', 'tanh', 'sigmoid']);
+      if (rng.next() < 0.3) {
+        const C = rng.pick(CHANNELS);
+        return batchNormLeadingProblem(rng, rng.int(1, 40), C, C + rng.int(0, 20), act);
+      }
+      return batchNormProblem(rng, rng.int(0, 40), rng.pick(CHANNELS), act);
+    },
     bench: (rng) => [batchNormProblem(rng, 56 * 56, 64, 'relu')],
   },
   {
