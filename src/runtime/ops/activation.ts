@@ -74,7 +74,6 @@ export function concatChannels(rt: Runtime, parts: readonly Tensor[], out?: Tens
   const first = parts[0];
   if (!first) throw badInput('concatChannels: no tensors given');
   const lead = first.shape.slice(0, -1);
-  const rows = lead.reduce((a, b) => a * b, 1);
   let total = 0;
   for (const [i, p] of parts.entries()) {
     expectShape('concatChannels', `part ${i}`, p, [...lead, -1]);
@@ -83,9 +82,20 @@ export function concatChannels(rt: Runtime, parts: readonly Tensor[], out?: Tens
   const y = output(rt, 'concatChannels', [...lead, total], out);
   let offset = 0;
   for (const p of parts) {
-    const c = p.shape[p.shape.length - 1] ?? 0;
-    rt.kernels.f32_copy_rows(rows, c, p.ptr, c, y.ptr + offset * 4, total);
-    offset += c;
+    writeChannels(rt, p, y, offset);
+    offset += p.shape[p.shape.length - 1] ?? 0;
   }
   return y;
+}
+
+/** Copies x [..., C] into channels [offset, offset + C) of `into` [..., C_into] (same leading shape). */
+export function writeChannels(rt: Runtime, x: Tensor, into: Tensor, offset: number): void {
+  const C = x.shape[x.shape.length - 1] ?? 0;
+  const total = into.shape[into.shape.length - 1] ?? 0;
+  expectShape('writeChannels', 'x', x, [...into.shape.slice(0, -1), -1]);
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset + C > total) {
+    throw badInput(`writeChannels: channels ${offset}…${offset + C} do not fit in ${total}`);
+  }
+  const rows = C === 0 ? 0 : x.size / C;
+  rt.kernels.f32_copy_rows(rows, C, x.ptr, C, into.ptr + offset * 4, total);
 }

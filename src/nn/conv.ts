@@ -1,0 +1,172 @@
+/**
+ * Convolutional layers loaded from PyTorch state dicts: the weights packed
+ * once into the kernels' layouts, batch norms that follow a convolution
+ * folded into it, and every layer a plain object of numbers and addresses
+ * (so a worker can attach to the same weights in a shared memory).
+ *
+ * Names follow the state dict: `conv(file, 'features.0.0', { bn: 'features.0.1' })`
+ * reads `features.0.0.weight` (and `.bias` if present) and folds the batch
+ * norm `features.0.1.{weight,bias,running_mean,running_var}` into it.
+ */
+import { modelFormat } from '../errors.js';
+import type { SafeTensorsFile } from '../io/safetensors.js';
+import type { Activation } from '../runtime/ops/activation.js';
+import type { Pair } from '../runtime/ops/args.js';
+import {
+  type DepthwiseWeight, type PackedConv2d, type PackedConvTranspose2d, conv2d, convTranspose2d, depthwiseConv2d,
+  packConv2dWeight, packConvTranspose2dWeight, packDepthwiseWeight,
+} from '../runtime/ops/conv.js';
+import { type PackedMatrix, gemm, packMatrixValues } from '../runtime/ops/gemm.js';
+import { type BatchNormStats, batchNorm, batchNormLeading, foldBatchNorm, foldBatchNormIntoConv } from '../runtime/ops/norm.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { Tensor } from '../runtime/tensor.js';
+
+/** A [C] vector in linear memory. */
+export interface Vector {
+  ptr: number;
+  length: number;
+}
+
+export function vector(rt: Runtime, values: Float32Array): Vector {
+  const t = rt.tensor([values.length], values);
+  return { ptr: t.ptr, length: values.length };
+}
+
+export const vectorTensor = (rt: Runtime, v: Vector) => new Tensor(rt.heap, v.ptr, [v.length]);
+
+export interface ConvGeometry {
+  stride?: Pair;
+  padding?: Pair | 'same';
+  dilation?: Pair;
+  groups?: number;
+  activation?: Activation;
+}
+
+/** A convolution (full, grouped or depthwise) with its bias and activation. */
+export interface Conv2dLayer {
+  kind: 'conv' | 'depthwise';
+  weight: PackedConv2d | DepthwiseWeight;
+  bias: Vector;
+  outChannels: number;
+  stride: Pair;
+  padding: Pair | 'same';
+  dilation: Pair;
+  activation: Activation;
+}
+
+/** A batch norm as scale and shift per channel. */
+export interface BatchNormLayer {
+  scale: Vector;
+  shift: Vector;
+}
+
+export interface LinearLayer {
+  weight: PackedMatrix;
+  bias: Vector;
+}
+
+export interface ConvTranspose2dLayer {
+  weight: PackedConvTranspose2d;
+  bias: Vector;
+  stride: Pair;
+  padding: Pair;
+  outputPadding: Pair;
+  activation: Activation;
+}
+
+/** A tensor's shape from the file, checked to have `rank` dimensions. */
+function shapeOf(file: SafeTensorsFile, name: string, rank: number): number[] {
+  const shape = file.get(name).shape;
+  if (shape.length !== rank) throw modelFormat(file.file, `${name} has shape [${shape.join(', ')}], expected ${rank} dimensions`);
+  return shape;
+}
+
+/** A BatchNorm2d's running statistics and affine parameters, `prefix.{weight,bias,running_mean,running_var}`. */
+export function batchNormStats(file: SafeTensorsFile, prefix: string, channels: number, eps = 1e-5): BatchNormStats {
+  const v = (name: string) => file.floats(`${prefix}.${name}`, [channels], `${channels} channels`);
+  return { weight: v('weight'), bias: v('bias'), runningMean: v('running_mean'), runningVar: v('running_var'), eps };
+}
+
+/**
+ * A Conv2d `name` (weight [OC, C/groups, KH, KW], optional bias) with the
+ * batch norm `bn` folded in. groups = C = OC runs on the depthwise kernel.
+ */
+export function loadConv2d(rt: Runtime, file: SafeTensorsFile, name: string, g: ConvGeometry & { bn?: string; bnEps?: number } = {}): Conv2dLayer {
+  const [OC, Cg, KH, KW] = shapeOf(file, `${name}.weight`, 4) as [number, number, number, number];
+  const groups = g.groups ?? 1;
+  let weight = file.floats(`${name}.weight`, [OC, Cg, KH, KW], 'its own shape');
+  let bias = file.tensors.has(`${name}.bias`) ? file.floats(`${name}.bias`, [OC], `${name}.weight`) : new Float32Array(OC);
+  if (g.bn) ({ weight, bias } = foldBatchNormIntoConv(weight, bias, OC, batchNormStats(file, g.bn, OC, g.bnEps)));
+  const depthwise = groups > 1 && Cg === 1 && groups === OC;
+  return {
+    kind: depthwise ? 'depthwise' : 'conv',
+    weight: depthwise ? packDepthwiseWeight(rt, weight, [OC, 1, KH, KW]) : packConv2dWeight(rt, weight, [OC, Cg, KH, KW], groups),
+    bias: vector(rt, bias),
+    outChannels: OC,
+    stride: g.stride ?? 1,
+    padding: g.padding ?? 0,
+    dilation: g.dilation ?? 1,
+    activation: g.activation ?? 'none',
+  };
+}
+
+/** x [N, H, W, C] → [N, OH, OW, OC]. */
+export function runConv2d(rt: Runtime, x: Tensor, layer: Conv2dLayer, out?: Tensor): Tensor {
+  const options = {
+    stride: layer.stride, padding: layer.padding, dilation: layer.dilation,
+    bias: vectorTensor(rt, layer.bias), activation: layer.activation, out,
+  };
+  return layer.kind === 'depthwise'
+    ? depthwiseConv2d(rt, x, layer.weight as DepthwiseWeight, options)
+    : conv2d(rt, x, layer.weight as PackedConv2d, options);
+}
+
+export function loadBatchNorm(rt: Runtime, file: SafeTensorsFile, prefix: string, channels: number, eps = 1e-5): BatchNormLayer {
+  const folded = foldBatchNorm(batchNormStats(file, prefix, channels, eps));
+  return { scale: vector(rt, folded.scale), shift: vector(rt, folded.shift) };
+}
+
+/** act(batchnorm(x)) over the first `layer`-many channels of x [..., C_x] (all of them by default). */
+export function runBatchNorm(rt: Runtime, x: Tensor, layer: BatchNormLayer, act: Activation = 'none', out?: Tensor): Tensor {
+  const folded = { scale: vectorTensor(rt, layer.scale), shift: vectorTensor(rt, layer.shift) };
+  const C = layer.scale.length;
+  return x.shape.at(-1) === C ? batchNorm(rt, x, folded, act, out) : batchNormLeading(rt, x, C, folded, act, out);
+}
+
+/** A Linear `name` (weight [out, in], bias [out]). */
+export function loadLinear(rt: Runtime, file: SafeTensorsFile, name: string): LinearLayer {
+  const [out, inp] = shapeOf(file, `${name}.weight`, 2) as [number, number];
+  return {
+    weight: packMatrixValues(rt, file.floats(`${name}.weight`, [out, inp], 'its own shape'), [out, inp], { transposed: true }),
+    bias: vector(rt, file.floats(`${name}.bias`, [out], `${name}.weight`)),
+  };
+}
+
+/** x [M, in] → [M, out]. */
+export function runLinear(rt: Runtime, x: Tensor, layer: LinearLayer, activation: Activation = 'none'): Tensor {
+  return gemm(rt, x, layer.weight, { bias: vectorTensor(rt, layer.bias), activation });
+}
+
+/** A ConvTranspose2d `name` (weight [C, OC, KH, KW], optional bias). */
+export function loadConvTranspose2d(
+  rt: Runtime, file: SafeTensorsFile, name: string, g: { stride?: Pair; padding?: Pair; outputPadding?: Pair; activation?: Activation } = {},
+): ConvTranspose2dLayer {
+  const [C, OC, KH, KW] = shapeOf(file, `${name}.weight`, 4) as [number, number, number, number];
+  const weight = file.floats(`${name}.weight`, [C, OC, KH, KW], 'its own shape');
+  const bias = file.tensors.has(`${name}.bias`) ? file.floats(`${name}.bias`, [OC], `${name}.weight`) : new Float32Array(OC);
+  return {
+    weight: packConvTranspose2dWeight(rt, weight, [C, OC, KH, KW]),
+    bias: vector(rt, bias),
+    stride: g.stride ?? 1,
+    padding: g.padding ?? 0,
+    outputPadding: g.outputPadding ?? 0,
+    activation: g.activation ?? 'none',
+  };
+}
+
+export function runConvTranspose2d(rt: Runtime, x: Tensor, layer: ConvTranspose2dLayer): Tensor {
+  return convTranspose2d(rt, x, layer.weight, {
+    stride: layer.stride, padding: layer.padding, outputPadding: layer.outputPadding,
+    bias: vectorTensor(rt, layer.bias), activation: layer.activation,
+  });
+}
