@@ -26,6 +26,7 @@ import { writeChannels } from '../runtime/ops/activation.js';
 import { avgPool2d, globalAvgPool, maxPool2d } from '../runtime/ops/pool.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
+import { classifierArchitecture } from './classifier.js';
 
 export interface DenseNetConfig {
   growthRate: number;
@@ -127,3 +128,13 @@ export function denseNetForward(rt: Runtime, w: DenseNetWeights, x: Tensor): Ten
   const pooled = globalAvgPool(rt, runBatchNorm(rt, h, w.finalNorm, 'relu')); // [N, C]
   return runLinear(rt, pooled, w.classifier);
 }
+
+/**
+ * config.json: { "architecture": "densenet", "growth_rate": 32, "block_config": [6, 12, 24, 16],
+ * "num_init_features": 64, "bn_size": 4, "num_classes": 1000, "stem": "imagenet", "input": {…}, "labels": […] }.
+ */
+export const denseNet = classifierArchitecture<DenseNetWeights>({
+  name: 'densenet',
+  load: (rt, model) => loadDenseNet(rt, model.weights, parseDenseNetConfig(`${model.dir}/config.json`, model.config)),
+  forward: denseNetForward,
+});

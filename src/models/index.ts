@@ -2,12 +2,14 @@ import { modelFormat } from '../errors.js';
 import type { ModelDir } from '../io/model-dir.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
+import { denseNet } from './densenet.js';
 import { mlp } from './mlp.js';
+import { mobileNetV2 } from './mobilenet.js';
 import { transformer } from './transformer.js';
 import { wavenet } from './wavenet.js';
 
 /** Every architecture a config.json can name. */
-export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map([mlp, transformer, wavenet].map((a) => [a.name, a]));
+export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map([mlp, transformer, wavenet, mobileNetV2, denseNet].map((a) => [a.name, a]));
 
 function architecture(name: string, where: string): Architecture {
   const a = ARCHITECTURES.get(name);

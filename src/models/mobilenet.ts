@@ -18,6 +18,7 @@ import { gemm } from '../runtime/ops/gemm.js';
 import { globalAvgPool } from '../runtime/ops/pool.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
+import { classifierArchitecture } from './classifier.js';
 
 export interface MobileNetV2Config {
   /** Width multiplier α: channels scaled by α and rounded to multiples of 8 (torchvision's _make_divisible). */
@@ -112,3 +113,10 @@ export function mobileNetV2Forward(rt: Runtime, w: MobileNetV2Weights, x: Tensor
   const pooled = globalAvgPool(rt, h); // [N, 1280]
   return runLinear(rt, pooled.reshape([pooled.shape[0]!, pooled.size / pooled.shape[0]!]), w.classifier);
 }
+
+/** config.json: { "architecture": "mobilenet_v2", "width_mult": 1, "num_classes": 1000, "input": {…}, "labels": […] }. */
+export const mobileNetV2 = classifierArchitecture<MobileNetV2Weights>({
+  name: 'mobilenet_v2',
+  load: (rt, model) => loadMobileNetV2(rt, model.weights, parseMobileNetV2Config(`${model.dir}/config.json`, model.config)),
+  forward: mobileNetV2Forward,
+});
