@@ -4,9 +4,12 @@ import { Command } from 'commander';
 import { HibikiError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerBleu } from './bleu.js';
+import { registerClassify } from './classify.js';
+import { registerDetect } from './detect.js';
 import { registerGenerate } from './generate.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerInfo } from './info.js';
+import { registerSegment } from './segment.js';
 import { registerTranslate } from './translate.js';
 
 import { VERSION } from '../version.js';
@@ -20,6 +23,9 @@ export function buildProgram(): Command {
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   registerGenerate(program);
   registerTranslate(program);
+  registerDetect(program);
+  registerClassify(program);
+  registerSegment(program);
   registerEvaluate(program);
   registerInfo(program);
   registerBench(program);

@@ -4,10 +4,10 @@
  * polyline per curve over recall × precision in [0, 1]², the legend beside
  * the plot with each curve's AP.
  */
-import { createRequire } from 'node:module';
 import { PassThrough } from 'node:stream';
 import * as PImage from 'pureimage';
 import { writeFileAtomic } from './atomic.js';
+import { FONT, loadFont } from './font.js';
 
 export interface PlotCurve {
   label: string;
@@ -23,15 +23,6 @@ export const PLOT_AREA = { left: 70, top: 44, right: 530, bottom: 460 } as const
 /** matplotlib's tab10, so the colours look familiar. */
 export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const LEGEND_ROWS = 24;
-const FONT = 'DejaVu Sans';
-
-let fontLoaded = false;
-function loadFont(): void {
-  if (fontLoaded) return;
-  const path = createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
-  PImage.registerFont(path, FONT).loadSync();
-  fontLoaded = true;
-}
 
 export const plotX = (recall: number) => PLOT_AREA.left + recall * (PLOT_AREA.right - PLOT_AREA.left);
 export const plotY = (precision: number) => PLOT_AREA.bottom - precision * (PLOT_AREA.bottom - PLOT_AREA.top);
@@ -86,6 +77,11 @@ export async function renderPrCurves(curves: readonly PlotCurve[], title: string
   });
   if (curves.length > LEGEND_ROWS) ctx.fillText(`… and ${curves.length - LEGEND_ROWS} more`, PLOT_AREA.right + 44, PLOT_AREA.top + 8 + LEGEND_ROWS * 18);
 
+  return encodePng(image);
+}
+
+/** A pureimage bitmap as PNG bytes. */
+export async function encodePng(image: PImage.Bitmap): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   const sink = new PassThrough();
   sink.on('data', (b: Buffer) => chunks.push(b));

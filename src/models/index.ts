@@ -4,12 +4,14 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
 import { denseNet } from './densenet.js';
 import { mlp } from './mlp.js';
+import { faceDetectorArchitecture } from './face-detector.js';
 import { mobileNetV2 } from './mobilenet.js';
+import { unet } from './segmenter.js';
 import { transformer } from './transformer.js';
 import { wavenet } from './wavenet.js';
 
 /** Every architecture a config.json can name. */
-export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map([mlp, transformer, wavenet, mobileNetV2, denseNet].map((a) => [a.name, a]));
+export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map([mlp, transformer, wavenet, mobileNetV2, denseNet, faceDetectorArchitecture, unet].map((a) => [a.name, a]));
 
 function architecture(name: string, where: string): Architecture {
   const a = ARCHITECTURES.get(name);

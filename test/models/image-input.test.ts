@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Image, parseImageInput, prepareImages } from '../../src/models/classifier.js';
+import type { Image } from '../../src/io/image.js';
+import { parseImageInput, prepareImages } from '../../src/models/image-input.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { expectError } from '../helpers/errors.js';
 

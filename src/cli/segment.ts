@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import type { Command } from 'commander';
+import { PNG } from 'pngjs';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { Image } from '../io/image.js';
+import { readModelDir } from '../io/model-dir.js';
+import { parseImageInput } from '../models/image-input.js';
+import { upscaleLabels } from '../models/segmenter.js';
+import { parseNumber } from './options.js';
+import { failureLine, readImages, runImages } from './images.js';
+
+/** The model `hibiki segment` uses when --model is not given. */
+export const DEFAULT_SEGMENTER = new URL('../../models/shapes-unet', import.meta.url).pathname;
+
+/** Class colours: black background, then matplotlib's tab10. */
+export const CLASS_COLOURS: ReadonlyArray<readonly [number, number, number]> = [
+  [0, 0, 0], [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
+  [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207],
+];
+
+function png(width: number, height: number, pixel: (p: number, out: Buffer, o: number) => void): Uint8Array {
+  const image = new PNG({ width, height });
+  for (let p = 0; p < width * height; p++) {
+    pixel(p, image.data, p * 4);
+    image.data[p * 4 + 3] = 255;
+  }
+  return PNG.sync.write(image);
+}
+
+/** The label map in class colours, and the image with the non-background classes blended in at half strength. */
+export function maskPngs(image: Image, labels: Uint8Array): { mask: Uint8Array; overlay: Uint8Array } {
+  const colour = (k: number) => CLASS_COLOURS[k % CLASS_COLOURS.length]!;
+  const mask = png(image.width, image.height, (p, out, o) => out.set(colour(labels[p]!), o));
+  const overlay = png(image.width, image.height, (p, out, o) => {
+    const s = p * image.channels;
+    const rgb = image.channels >= 3 ? [image.data[s]!, image.data[s + 1]!, image.data[s + 2]!] : [image.data[s]!, image.data[s]!, image.data[s]!];
+    const c = colour(labels[p]!);
+    for (let i = 0; i < 3; i++) out[o + i] = labels[p] === 0 ? rgb[i]! : Math.round((rgb[i]! + c[i]!) / 2);
+  });
+  return { mask, overlay };
+}
+
+interface SegmentFlags {
+  model: string;
+  out: string;
+  workers?: number;
+}
+
+/** `hibiki segment`: a class per pixel, written as a mask PNG and an overlay PNG per image. */
+export function registerSegment(program: Command): void {
+  program
+    .command('segment')
+    .description('segment images (PNG or JPEG) with a U-Net: a class per pixel')
+    .argument('<images...>', 'image files')
+    .option('-m, --model <dir>', 'model directory', DEFAULT_SEGMENTER)
+    .option('-o, --out <dir>', 'where to write NAME-mask.png and NAME-overlay.png', 'segmented')
+    .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per image; 0 = in process)', parseNumber('--workers', 0, 256))
+    .action(async (paths: string[], flags: SegmentFlags) => {
+      const model = readModelDir(flags.model);
+      const input = parseImageInput(`${flags.model}/config.json`, model.config.input);
+      const names = (model.config.labels ?? []) as string[];
+      mkdirSync(flags.out, { recursive: true });
+      const { images, errors } = readImages(paths);
+      const result = images.length ? await runImages(flags.model, images.map((i) => i.image), flags.workers) : { outputs: [], failures: [] };
+      const failed = new Map(errors.map((e) => [e.index, e.message]));
+      for (const f of result.failures) failed.set(images[f.index]!.index, f.error.message);
+      images.forEach((im, i) => {
+        const out = result.outputs[i];
+        if (!out) return;
+        const labels = upscaleLabels(out, input.size[0], input.size[1], im.image.height, im.image.width);
+        const { mask, overlay } = maskPngs(im.image, labels);
+        const stem = join(flags.out, basename(im.path, extname(im.path)));
+        writeFileAtomic(`${stem}-mask.png`, mask, 'PNG image');
+        writeFileAtomic(`${stem}-overlay.png`, overlay, 'PNG image');
+        const counts = new Map<number, number>();
+        for (const k of labels) counts.set(k, (counts.get(k) ?? 0) + 1);
+        const share = [...counts].sort((a, b) => a[0] - b[0])
+          .map(([k, n]) => `${names[k] ?? k} ${((100 * n) / labels.length).toFixed(1)}%`).join(', ');
+        console.log(`${im.path}: ${share} → ${stem}-mask.png, ${stem}-overlay.png`);
+      });
+      for (const [i, message] of failed) console.error(failureLine(paths[i]!, message));
+      if (failed.size) process.exitCode = 1;
+    });
+}

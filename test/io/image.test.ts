@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { decodeImage, imageHeader, resizeBilinearLegacy, toRgb } from '../../src/io/image.js';
+import { expectError } from '../helpers/errors.js';
+import { faceReference, repoPath, sha256 } from '../helpers/face-fixture.js';
+
+const read = (name: string) => new Uint8Array(readFileSync(repoPath(`samples/images/${name}`)));
+
+describe('decodeImage', () => {
+  // The fixture's hashes are of the RGB bytes face-api was given (decoded by pngjs / jpeg-js in tools/face_api_reference.mjs).
+  const hashes = new Map(faceReference().images.filter((i) => !i.crop).map((i) => [i.file.split('/').pop(), i]));
+
+  it.each([
+    ['astronaut.png', 512, 512],
+    ['camera.png', 512, 512], // grey: expanded to RGB
+    ['astronaut-camera.jpg', 1000, 460],
+  ])('decodes %s to %i×%i RGB, the pixels face-api saw', (name, width, height) => {
+    const image = decodeImage(read(name), name);
+    expect([image.width, image.height, image.channels, image.data.length]).toEqual([width, height, 3, width * height * 3]);
+    expect(sha256(image.data)).toBe(hashes.get(name)!.rgb_sha256);
+  });
+
+  it('reads the size from the header', () => {
+    expect(imageHeader(read('astronaut-camera.jpg'), 'x')).toEqual({ format: 'jpeg', width: 1000, height: 460 });
+    expect(imageHeader(read('camera.png'), 'x')).toEqual({ format: 'png', width: 512, height: 512 });
+  });
+
+  it('rejects truncated and corrupt files, naming them', () => {
+    const png = read('camera.png');
+    const jpg = read('astronaut-camera.jpg');
+    expectError(() => decodeImage(png.subarray(0, png.length >> 1), 'half.png'), 'E_BAD_INPUT', /^E_BAD_INPUT: half\.png: truncated or corrupt PNG/);
+    expectError(() => decodeImage(png.subarray(0, 20), 'stub.png'), 'E_BAD_INPUT', /stub\.png: truncated or corrupt PNG \(no IHDR/);
+    expectError(() => decodeImage(jpg.subarray(0, jpg.length >> 1), 'half.jpg'), 'E_BAD_INPUT', /half\.jpg: truncated or corrupt JPEG/);
+    expectError(() => decodeImage(jpg.subarray(0, 100), 'head.jpg'), 'E_BAD_INPUT', /head\.jpg: truncated JPEG \(the file ends before its frame header\)/);
+    const scrambled = jpg.slice();
+    scrambled.fill(0xff, 4000, 4100);
+    expectError(() => decodeImage(scrambled, 'scrambled.jpg'), 'E_BAD_INPUT', /scrambled\.jpg: truncated or corrupt JPEG/);
+    const badCrc = png.slice();
+    badCrc[100] = badCrc[100]! ^ 0x55; // inside the first IDAT chunk (bytes 54…8258)
+    expectError(() => decodeImage(badCrc, 'crc.png'), 'E_BAD_INPUT', /crc\.png: truncated or corrupt PNG/);
+    expectError(() => decodeImage(new TextEncoder().encode('GIF89a...'), 'anim.gif'), 'E_BAD_INPUT', /anim\.gif: not a PNG or JPEG file \(starts with 47 49 46 38\)/);
+    expectError(() => decodeImage(new Uint8Array(0), 'empty.png'), 'E_BAD_INPUT', /empty\.png: not a PNG or JPEG file \(starts with nothing\)/);
+  });
+
+  it('refuses absurd sizes from the header alone', () => {
+    const png = (width: number, height: number) => {
+      const bytes = read('camera.png').slice(0, 33); // signature + IHDR: nothing to decode behind it
+      const view = new DataView(bytes.buffer);
+      view.setUint32(16, width);
+      view.setUint32(20, height);
+      return bytes;
+    };
+    expectError(() => decodeImage(png(100_000, 100_000), 'big.png'), 'E_BAD_INPUT', /big\.png: 100000×100000 pixels is larger than hibiki accepts/);
+    expectError(() => decodeImage(png(16_384, 16_384), 'big.png'), 'E_BAD_INPUT', /16384×16384 pixels is larger than hibiki accepts \(16384 a side, 100 M pixels\)/);
+    expectError(() => decodeImage(png(0, 10), 'flat.png'), 'E_BAD_INPUT', /flat\.png: the png header gives an empty image \(0×10\)/);
+    // SOI, SOF0 declaring 65535×65535, nothing else
+    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0xff, 0xff, 0xff, 0xff, 0x03]);
+    expectError(() => decodeImage(jpeg, 'big.jpg'), 'E_BAD_INPUT', /big\.jpg: 65535×65535 pixels is larger than hibiki accepts/);
+  });
+
+  it('converts grey and RGBA to RGB', () => {
+    expect(Array.from(toRgb({ width: 2, height: 1, channels: 1, data: new Uint8Array([7, 9]) }).data)).toEqual([7, 7, 7, 9, 9, 9]);
+    expect(Array.from(toRgb({ width: 1, height: 1, channels: 4, data: new Uint8Array([1, 2, 3, 4]) }).data)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('resizeBilinearLegacy (TF alignCorners = false, halfPixelCenters = false)', () => {
+  const close = (got: Float32Array, want: number[]) => {
+    expect(got).toHaveLength(want.length);
+    got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+  };
+
+  it('2×2 → 3×3: source o·2/3, the last row and column repeat (tfjs resize_bilinear_test)', () => {
+    close(resizeBilinearLegacy({ width: 2, height: 2, channels: 1, data: [2, 2, 4, 4] }, 3, 3), [2, 2, 2, 10 / 3, 10 / 3, 10 / 3, 4, 4, 4]);
+  });
+
+  it('4×4 → 3×3 reproduces a linear ramp at source positions 0, 4/3, 8/3', () => {
+    const ramp = Array.from({ length: 16 }, (_, i) => i); // v(y, x) = 4y + x
+    const p = [0, 4 / 3, 8 / 3];
+    close(resizeBilinearLegacy({ width: 4, height: 4, channels: 1, data: ramp }, 3, 3), p.flatMap((y) => p.map((x) => 4 * y + x)));
+  });
+
+  it('reads zeros beyond the source inside the frame (face-api pads at the right and bottom)', () => {
+    // [[1], [3]] in a 2×2 frame = [[1, 0], [3, 0]], resized to 3×3
+    const got = resizeBilinearLegacy({ width: 1, height: 2, channels: 1, data: [1, 3] }, 3, 3, { width: 2, height: 2 });
+    close(got, [1, 1 / 3, 0, 7 / 3, 7 / 9, 0, 3, 1, 0]);
+  });
+
+  it('keeps channels interleaved', () => {
+    const got = resizeBilinearLegacy({ width: 2, height: 1, channels: 2, data: [0, 10, 6, 40] }, 3, 1);
+    close(got, [0, 10, 4, 30, 6, 40]);
+  });
+});

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Trains the DenseNet that ships in models/digits-densenet: handwritten
+digits 0–9 from scikit-learn's digits data set (UCI optical recognition of
+handwritten digits: 1797 images of 8×8 pixels, values 0–16, ink high).
+
+The network is torchvision's DenseNet-BC with the stem made for 8×8 inputs
+(`stem: "small"` in config.json, as src/models/densenet.ts reads it):
+features.conv0 is a 3×3 stride-1 conv and features.pool0 is gone (an
+nn.Identity, which has no parameters, so every state dict name stays
+torchvision's).
+
+    apt-get install python3-torch python3-torchvision python3-sklearn python3-pil
+    LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread \\
+      /usr/bin/python3 tools/train_digits_densenet.py --out models/digits-densenet
+
+Writes OUT/config.json (hyperparameters, the input convention, provenance
+with the test accuracy measured here), OUT/model.safetensors, the whole test
+split (pixels 0–16 as uint8, labels, PyTorch's logits) to FIXTURE for
+test/models/digits-densenet.test.ts, and one test digit per label to
+SAMPLES as dark ink on white, the way a user's image looks:
+LABEL.png (8×8) and LABEL-32px.png (nearest-neighbour ×4).
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(__file__))
+from safetensors_io import save, write_model_dir  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+SCALE = 1 / 16  # digits values are 0–16
+
+
+def build(args):
+    model = torchvision.models.DenseNet(growth_rate=args.growth_rate, block_config=tuple(args.block_config),
+                                        num_init_features=args.init_features, bn_size=args.bn_size, num_classes=10)
+    model.features.conv0 = nn.Conv2d(1, args.init_features, 3, stride=1, padding=1, bias=False)
+    model.features.pool0 = nn.Identity()
+    return model
+
+
+def shift(x):
+    """Each image moved by up to one pixel in each direction (zero fill): the digits are not all centred alike."""
+    padded = F.pad(x, (1, 1, 1, 1))
+    dy, dx = torch.randint(0, 3, (2,)).tolist()
+    return padded[:, :, dy:dy + 8, dx:dx + 8]
+
+
+def write_samples(out, pixels, labels):
+    """The first test image of each label, inverted to dark ink on white (255 − v·255/16)."""
+    from PIL import Image
+
+    os.makedirs(out, exist_ok=True)
+    for digit in range(10):
+        v = pixels[int(np.flatnonzero(labels == digit)[0])].astype(np.float64)
+        image = Image.fromarray(np.rint(255 - v * 255 / 16).astype(np.uint8), "L")
+        image.save(os.path.join(out, f"{digit}.png"))
+        image.resize((32, 32), Image.NEAREST).save(os.path.join(out, f"{digit}-32px.png"))
+    print(f"10 test digits -> {out}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=os.path.join(ROOT, "models", "digits-densenet"))
+    parser.add_argument("--fixture", default=os.path.join(ROOT, "test", "fixtures", "digits-densenet", "test-split.safetensors"))
+    parser.add_argument("--samples", default=os.path.join(ROOT, "samples", "images", "digits"))
+    parser.add_argument("--split-seed", type=int, default=0)
+    parser.add_argument("--test-fraction", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=1, help="weights and shuffling")
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--growth-rate", type=int, default=12)
+    parser.add_argument("--block-config", type=int, nargs="+", default=[4, 4])
+    parser.add_argument("--init-features", type=int, default=24)
+    parser.add_argument("--bn-size", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    started = time.time()
+
+    digits = load_digits()
+    pixels = digits.images.astype(np.uint8)  # [1797, 8, 8], 0–16
+    train_px, test_px, train_y, test_y = train_test_split(
+        pixels, digits.target, test_size=args.test_fraction, random_state=args.split_seed, stratify=digits.target)
+    mean = float((train_px * SCALE).mean())
+    std = float((train_px * SCALE).std())
+
+    def inputs(px):
+        return ((torch.from_numpy(px).float() * SCALE - mean) / std).unsqueeze(1)
+
+    x_train, y_train = inputs(train_px), torch.from_numpy(train_y).long()
+    x_test, y_test = inputs(test_px), torch.from_numpy(test_y).long()
+
+    model = build(args)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    per_epoch = (len(x_train) + args.batch - 1) // args.batch
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, args.lr, total_steps=args.epochs * per_epoch)
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        order = torch.randperm(len(x_train))
+        total = 0.0
+        for b in range(per_epoch):
+            idx = order[b * args.batch:(b + 1) * args.batch]
+            loss = F.cross_entropy(model(shift(x_train[idx])), y_train[idx])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += loss.item() * len(idx)
+        model.eval()
+        with torch.no_grad():
+            accuracy = float((model(x_test).argmax(1) == y_test).float().mean())
+        if epoch % 10 == 0 or epoch == args.epochs:
+            print(f"epoch {epoch}: loss {total / len(x_train):.4f}, test accuracy {accuracy:.4f}", flush=True)
+
+    with torch.no_grad():
+        logits = model(x_test)
+    correct = int((logits.argmax(1) == y_test).sum())
+    accuracy = correct / len(y_test)
+    minutes = (time.time() - started) / 60
+    config = {
+        "architecture": "densenet",
+        "format_version": 1,
+        "growth_rate": args.growth_rate,
+        "block_config": args.block_config,
+        "num_init_features": args.init_features,
+        "bn_size": args.bn_size,
+        "num_classes": 10,
+        "stem": "small",
+        "labels": [str(d) for d in range(10)],
+        "input": {
+            "size": [8, 8], "channels": 1, "mean": [mean], "std": [std], "invert": True, "value_range": [0, 16], "scale": SCALE,
+            "note": "x = (v · scale − mean) / std for the data set's values v = 0–16 (ink high); mean and std are on the 0–1 "
+                    "scale, so an 8-bit grayscale image drawn dark on light goes in as x = ((255 − pixel) / 255 − mean) / std.",
+        },
+        "training": {
+            "command": "LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread /usr/bin/python3 " + " ".join(sys.argv),
+            "data": "sklearn.datasets.load_digits", "sklearn": __import__("sklearn").__version__,
+            "split": f"train_test_split(test_size={args.test_fraction}, random_state={args.split_seed}, stratify=target)",
+            "train_images": len(x_train), "test_images": len(x_test), "seed": args.seed, "epochs": args.epochs,
+            "batch": args.batch, "lr": args.lr, "optimiser": "AdamW, one-cycle", "augmentation": "random shift ≤ 1 px",
+            "minutes": round(minutes, 2), "torch": torch.__version__, "torchvision": torchvision.__version__,
+            "test_accuracy": accuracy, "test_correct": correct,
+        },
+    }
+    state = {k: v.float() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    write_model_dir(args.out, config, state, {"format": "pt", "generator": "tools/train_digits_densenet.py"})
+    os.makedirs(os.path.dirname(args.fixture), exist_ok=True)
+    save(args.fixture, {
+        "pixels": torch.from_numpy(test_px),  # uint8 [n, 8, 8], 0–16
+        "labels": torch.from_numpy(test_y.astype(np.uint8)),
+        "torch_logits": logits,  # [n, 10]
+    }, {"generator": "tools/train_digits_densenet.py", "torch_accuracy": str(accuracy)})
+    write_samples(args.samples, test_px, test_y)
+    print(f"test accuracy {accuracy:.4f} ({correct}/{len(y_test)}), {minutes:.1f} min -> {args.out}, {args.fixture}")
+
+
+if __name__ == "__main__":
+    main()
