@@ -1,0 +1,95 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeImage } from '../../src/io/image.js';
+
+const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const SAMPLES = new URL('../../samples/images/', import.meta.url).pathname;
+// What face-api 1.7.15 itself finds on the samples: tools/face_api_reference.mjs.
+const reference = JSON.parse(readFileSync(new URL('../fixtures/face/reference.json', import.meta.url), 'utf8'));
+
+function hibiki(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('hibiki detect, classify and segment', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hibiki-vision-'));
+  const astronaut = readFileSync(join(SAMPLES, 'astronaut.png'));
+  writeFileSync(join(dir, 'truncated.png'), astronaut.subarray(0, 4000));
+  writeFileSync(join(dir, 'notes.png'), 'not an image at all');
+
+  it('detect: face-api’s faces as COCO results JSON and drawn images; a broken file fails alone', () => {
+    const json = join(dir, 'faces.json');
+    const drawn = join(dir, 'drawn');
+    const r = hibiki('detect', join(SAMPLES, 'astronaut.png'), join(dir, 'truncated.png'), join(SAMPLES, 'astronaut-camera.jpg'), join(dir, 'notes.png'),
+      '--json', json, '--draw', drawn, '-w', '2');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/truncated\.png: .*(truncated|corrupt|invalid|ended)/i);
+    expect(r.stderr).toMatch(/notes\.png: not a PNG or JPEG file/);
+    expect(r.stderr).toMatch(/2 images in [\d.]+ s \([\d.]+ images\/s\)/);
+    const records = JSON.parse(readFileSync(json, 'utf8'));
+    for (const [imageId, name] of [[1, 'astronaut'], [3, 'astronaut-camera']] as const) {
+      const want = reference.images.find((i: { name: string }) => i.name === name).detections['0.5'];
+      const got = records.filter((d: { image_id: number }) => d.image_id === imageId);
+      expect(got).toHaveLength(want.length);
+      got.forEach((d: { bbox: number[]; score: number; category_id: number }, j: number) => {
+        expect(d.category_id).toBe(1);
+        d.bbox.forEach((v, k) => expect(Math.abs(v - want[j].box[k])).toBeLessThan(1));
+        expect(Math.abs(d.score - want[j].score)).toBeLessThan(1e-3);
+      });
+    }
+    expect(readdirSync(drawn).sort()).toEqual(['astronaut-camera.png', 'astronaut.png']);
+    const image = decodeImage(readFileSync(join(drawn, 'astronaut.png')), 'drawn');
+    expect([image.width, image.height]).toEqual([512, 512]);
+    // the box's left edge is drawn in green over the photo
+    const [x, y, , h] = want0();
+    const at = (px: number, py: number) => Array.from(image.data.subarray((py * 512 + px) * 3, (py * 512 + px) * 3 + 3));
+    expect(at(Math.round(x), Math.round(y + h / 2))).toEqual([0, 224, 0]);
+  });
+
+  it('detect: --score and --iou reach the model; bad flags are usage errors', () => {
+    const r = hibiki('detect', join(SAMPLES, 'astronaut.png'), '--score', '0.05', '-w', '0');
+    const want = reference.images.find((i: { name: string }) => i.name === 'astronaut').detections['0.05'];
+    expect(r.stdout).toMatch(new RegExp(`astronaut\\.png: ${want.length} faces`));
+    // IoU threshold 1 suppresses nothing: every anchor above the score stays
+    const all = hibiki('detect', join(SAMPLES, 'astronaut.png'), '--score', '0.05', '--iou', '1', '-w', '0');
+    expect(Number(/astronaut\.png: (\d+) faces/.exec(all.stdout)![1])).toBeGreaterThan(want.length);
+    expect(hibiki('detect', join(SAMPLES, 'astronaut.png'), '--score', '2').code).toBe(2);
+    expect(hibiki('detect', join(SAMPLES, 'astronaut.png'), '--iou', '-1').code).toBe(2);
+  });
+
+  it('classify: each digit sample gets its own label, in process and on the pool', () => {
+    const files = readdirSync(join(SAMPLES, 'digits')).filter((f) => f.endsWith('.png')).sort();
+    expect(files.length).toBeGreaterThanOrEqual(10);
+    for (const workers of ['0', '2']) {
+      const r = hibiki('classify', ...files.map((f) => join(SAMPLES, 'digits', f)), '--json', '--top', '2', '-w', workers);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as Array<{ image: string; top: Array<{ label: string; probability: number }> }>;
+      out.forEach((o, i) => {
+        expect(o.top).toHaveLength(2);
+        expect(o.top[0]!.label, files[i]).toBe(files[i]![0]);
+        expect(o.top[0]!.probability).toBeGreaterThan(o.top[1]!.probability);
+      });
+    }
+  });
+
+  function want0(): number[] {
+    return reference.images.find((i: { name: string }) => i.name === 'astronaut').detections['0.5'][0].box;
+  }
+
+  it('refuses an image whose header claims an absurd size, before decoding it', () => {
+    // a PNG header claiming 100000 × 100000 pixels
+    const header = Buffer.from(astronaut.subarray(0, 33));
+    header.writeUInt32BE(100000, 16);
+    header.writeUInt32BE(100000, 20);
+    writeFileSync(join(dir, 'huge.png'), header);
+    const r = hibiki('classify', join(dir, 'huge.png'), join(SAMPLES, 'digits', '3.png'), '-w', '0');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/huge\.png: .*100000/);
+    expect(r.stdout).toMatch(/3\.png: 3 /);
+    expect(existsSync(join(dir, 'huge.png'))).toBe(true);
+  });
+});
