@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readModelDir } from '../io/model-dir.js';
+import { parseImageInput } from '../models/image-input.js';
 import { parseTransformerConfig } from '../models/transformer.js';
 import { macsPerSample, parseWaveNetConfig, receptiveField } from '../models/wavenet.js';
 import { DEFAULT_WAVENET } from './generate.js';
@@ -43,6 +44,15 @@ export function registerInfo(program: Command): void {
           tokenizers: { source: c.sourceTokenizer ?? null, target: c.targetTokenizer ?? null },
           maxLength: `${c.maxLengthRatio} × source + ${c.maxLengthOffset}`,
         });
+      }
+      if (['mobilenet_v2', 'densenet', 'unet'].includes(model.config.architecture)) {
+        const input = parseImageInput(`${dir}/config.json`, model.config.input);
+        const labels = (model.config.labels ?? []) as string[];
+        Object.assign(info, { input: `${input.size.join('×')}×${input.channels}${input.invert ? ', inverted' : ''}`, classes: labels.length || model.config.num_classes, labels });
+      }
+      if (model.config.architecture === 'ssd-mobilenet-v1-face') {
+        const c = model.config;
+        Object.assign(info, { input: `${c.input_size}×${c.input_size}×3`, anchors: c.anchors, scoreThreshold: c.score_threshold, iouThreshold: c.iou_threshold, maxResults: c.max_results });
       }
       if (flags.json) {
         console.log(JSON.stringify(info, null, 2));

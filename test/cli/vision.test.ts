@@ -45,7 +45,7 @@ describe('hibiki detect, classify and segment', () => {
     const image = decodeImage(readFileSync(join(drawn, 'astronaut.png')), 'drawn');
     expect([image.width, image.height]).toEqual([512, 512]);
     // the box's left edge is drawn in green over the photo
-    const [x, y, , h] = want0();
+    const [x, y, , h] = want0() as [number, number, number, number];
     const at = (px: number, py: number) => Array.from(image.data.subarray((py * 512 + px) * 3, (py * 512 + px) * 3 + 3));
     expect(at(Math.round(x), Math.round(y + h / 2))).toEqual([0, 224, 0]);
   });
