@@ -30,6 +30,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { type Shape, Tensor, sizeOf } from '../runtime/tensor.js';
 import { checkImage } from './image-input.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
+import { decodeBoxes } from './ssd.js';
 
 // ---------------------------------------------------------------------------
 // Config and weights
@@ -397,29 +398,14 @@ export function networkInput(image: Image, size: number): Float32Array {
 // §5 Anchor decoding
 // ---------------------------------------------------------------------------
 
-/** Boxes and sigmoid face scores from encodings, logits and anchors, op by op in float32 as tfjs (outputLayer.ts). */
+/** Boxes (SSD decoding, ssd.ts) and sigmoid face scores from encodings, logits and anchors, in float32 as tfjs (outputLayer.ts). */
 export function decode(
-  encodings: Float32Array, logits: Float32Array, anchors: Float32Array, [sy, sx, sh, sw]: readonly number[],
+  encodings: Float32Array, logits: Float32Array, anchors: Float32Array, scaleFactors: readonly number[],
 ): RawDetections {
   const n = anchors.length / 4;
-  const boxes = new Float32Array(4 * n);
   const scores = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const [a0, a1, a2, a3] = [anchors[4 * i]!, anchors[4 * i + 1]!, anchors[4 * i + 2]!, anchors[4 * i + 3]!];
-    const [ty, tx, th, tw] = [encodings[4 * i]!, encodings[4 * i + 1]!, encodings[4 * i + 2]!, encodings[4 * i + 3]!];
-    const ha = f(a2 - a0);
-    const wa = f(a3 - a1);
-    const yc = f(f(f(ty / sy!) * ha) + f(a0 + f(ha / 2)));
-    const xc = f(f(f(tx / sx!) * wa) + f(a1 + f(wa / 2)));
-    const halfH = f(f(f(Math.exp(f(th / sh!))) * ha) / 2);
-    const halfW = f(f(f(Math.exp(f(tw / sw!))) * wa) / 2);
-    boxes[4 * i] = yc - halfH;
-    boxes[4 * i + 1] = xc - halfW;
-    boxes[4 * i + 2] = yc + halfH;
-    boxes[4 * i + 3] = xc + halfW;
-    scores[i] = 1 / (1 + Math.exp(-logits[3 * i + 1]!));
-  }
-  return { boxes, scores };
+  for (let i = 0; i < n; i++) scores[i] = 1 / (1 + Math.exp(-logits[3 * i + 1]!));
+  return { boxes: decodeBoxes(encodings, anchors, scaleFactors), scores };
 }
 
 // ---------------------------------------------------------------------------

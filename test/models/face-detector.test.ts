@@ -1,3 +1,4 @@
+import { multipleGridAnchors } from '../../src/models/ssd.js';
 import { describe, expect, it } from 'vitest';
 import {
   type FaceDetectorItem, decode, faceApiNms, faceDetectorArchitecture, loadFaceDetector, networkInput, toImagePixels,
@@ -64,20 +65,8 @@ describe('face detector vs face-api 1.7.15 (tfjs wasm), test/fixtures/face/refer
 
 describe('face detector pieces, by hand', () => {
   it('stores the anchors of TF\'s multiple_grid_anchor_generator (§5), to float32 rounding', () => {
-    const scales = [0.2, 0.35, 0.5, 0.65, 0.8, 0.95, 1];
-    const want: number[] = [];
-    [32, 16, 8, 4, 2, 1].forEach((g, k) => {
-      const s = scales[k]!;
-      const kinds = k === 0 ? [[0.1, 1], [s, 2], [s, 0.5]] : [[s, 1], [Math.sqrt(s * scales[k + 1]!), 1], [s, 2], [s, 0.5], [s, 3], [s, 1 / 3]];
-      for (let i = 0; i < g; i++) {
-        for (let j = 0; j < g; j++) {
-          for (const [scale, ar] of kinds) {
-            const [h, w] = [scale! / Math.sqrt(ar!), scale! * Math.sqrt(ar!)];
-            const [yc, xc] = [(i + 0.5) / g, (j + 0.5) / g];
-            want.push(yc - h / 2, xc - w / 2, yc + h / 2, xc + w / 2);
-          }
-        }
-      }
+    const want = multipleGridAnchors({
+      featureMaps: [32, 16, 8, 4, 2, 1], minScale: 0.2, maxScale: 0.95, aspectRatios: [1, 2, 0.5, 3, 1 / 3], reduceBoxesInLowestLayer: true,
     });
     const got = rt.heap.f32(detector.layout.anchors, want.length);
     expect(want).toHaveLength(5118 * 4);
