@@ -41,6 +41,9 @@ export function registerClassify(program: Command): void {
     .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per image; 0 = in process)', parseNumber('--workers', 0, 256))
     .action(async (paths: string[], flags: ClassifyFlags) => {
       const model = readModelDir(flags.model);
+      if (!['mobilenet_v2', 'densenet'].includes(model.config.architecture)) {
+        program.error(`error: ${flags.model} is a ${model.config.architecture} model, not an image classifier (mobilenet_v2, densenet)`, { exitCode: 2 });
+      }
       const labels = (model.config.labels ?? []) as string[];
       const { images, errors } = readImages(paths);
       const result = images.length ? await runImages(flags.model, images.map((i) => i.image), flags.workers) : { outputs: [], failures: [] };

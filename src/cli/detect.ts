@@ -45,6 +45,9 @@ export function registerDetect(program: Command): void {
     .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per image; 0 = in process)', parseNumber('--workers', 0, 256))
     .action(async (paths: string[], flags: DetectFlags) => {
       const model = readModelDir(flags.model);
+      if (!['ssd-mobilenet-v1-face'].includes(model.config.architecture)) {
+        program.error(`error: ${flags.model} is a ${model.config.architecture} model, not a detector (ssd-mobilenet-v1-face)`, { exitCode: 2 });
+      }
       if (flags.draw) mkdirSync(flags.draw, { recursive: true });
       const { images, errors } = readImages(paths);
       const options = { minConfidence: flags.score, iouThreshold: flags.iou, maxResults: flags.maxResults && Math.round(flags.maxResults) };

@@ -58,6 +58,9 @@ export function registerSegment(program: Command): void {
     .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per image; 0 = in process)', parseNumber('--workers', 0, 256))
     .action(async (paths: string[], flags: SegmentFlags) => {
       const model = readModelDir(flags.model);
+      if (!['unet'].includes(model.config.architecture)) {
+        program.error(`error: ${flags.model} is a ${model.config.architecture} model, not a segmentation model (unet)`, { exitCode: 2 });
+      }
       const input = parseImageInput(`${flags.model}/config.json`, model.config.input);
       const names = (model.config.labels ?? []) as string[];
       mkdirSync(flags.out, { recursive: true });
