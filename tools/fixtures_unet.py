@@ -18,6 +18,7 @@ import os
 
 import torch
 
+from fixtures_vision import calibrate
 from safetensors_io import save
 from unet_torch import UNet, default_config
 
@@ -36,20 +37,6 @@ VARIANTS = {
 }
 
 
-def calibrate(model, shape, generator):
-    """BN weight/bias drawn at random, running statistics measured on random batches (cumulative average)."""
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.weight.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
-            m.bias.copy_(torch.rand(m.num_features, generator=generator) * 0.4 - 0.2)
-            m.reset_running_stats()
-            m.momentum = None
-    model.train()
-    for _ in range(4):
-        model(torch.randn(shape, generator=generator))
-    model.eval()
-
-
 def main():
     torch.set_num_threads(1)
     torch.set_grad_enabled(False)
@@ -61,7 +48,7 @@ def main():
         config = default_config(**fields)
         model = UNet(config)
         shape = (n, config["in_channels"], h, w)
-        calibrate(model, shape, generator)
+        calibrate(model, generator, lambda: torch.randn(shape, generator=generator))
         x = torch.randn(shape, generator=generator)
         logits = model(x)
         tensors = {k: v.float() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}

@@ -67,18 +67,17 @@ def is_norm(model, name):
     return isinstance(module, torch.nn.BatchNorm2d)
 
 
-def calibrate(model, seed):
-    """BN weight/bias drawn at random, running statistics measured on random batches (cumulative average)."""
-    g = torch.Generator().manual_seed(seed)
+def calibrate(model, generator, batch):
+    """BN weight/bias drawn from `generator`, running statistics measured on four batch() inputs (cumulative average)."""
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
-            m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.bias.copy_(torch.rand(m.num_features, generator=g) * 0.4 - 0.2)
+            m.weight.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
+            m.bias.copy_(torch.rand(m.num_features, generator=generator) * 0.4 - 0.2)
             m.reset_running_stats()
             m.momentum = None
     model.train()
     for _ in range(4):
-        model(torch.rand(4, 3, 224, 224, generator=g) * 2 - 1)
+        model(batch())
     model.eval()
 
 
@@ -92,7 +91,8 @@ def main():
     for name, build, seed in specs:
         model = build()
         recipe = fill_weights(model, seed)
-        calibrate(model, seed)
+        g = torch.Generator().manual_seed(seed)
+        calibrate(model, g, lambda: torch.rand(4, 3, 224, 224, generator=g) * 2 - 1)
         x_nchw = torch.from_numpy(uniform(seed - 1, 3 * 224 * 224, -1, 1).reshape(1, 3, 224, 224))
         logits = model(x_nchw)
         tensors = {k: v.float() for k, v in model.state_dict().items() if is_norm(model, k) and not k.endswith("num_batches_tracked")}

@@ -20,12 +20,12 @@ test/models/digits-densenet.test.ts, and one test digit per label to
 SAMPLES as dark ink on white, the way a user's image looks:
 LABEL.png (8×8) and LABEL-32px.png (nearest-neighbour ×4).
 """
-import argparse
 import os
 import sys
 import time
 
 import numpy as np
+import sklearn
 import torch
 import torch.nn.functional as F
 import torchvision
@@ -34,9 +34,9 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(__file__))
+import train_common  # noqa: E402
 from safetensors_io import save, write_model_dir  # noqa: E402
 
-ROOT = os.path.join(os.path.dirname(__file__), "..")
 SCALE = 1 / 16  # digits values are 0–16
 
 
@@ -69,25 +69,16 @@ def write_samples(out, pixels, labels):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=os.path.join(ROOT, "models", "digits-densenet"))
-    parser.add_argument("--fixture", default=os.path.join(ROOT, "test", "fixtures", "digits-densenet", "test-split.safetensors"))
-    parser.add_argument("--samples", default=os.path.join(ROOT, "samples", "images", "digits"))
+    parser = train_common.parser(__doc__, out="models/digits-densenet", fixture="test/fixtures/digits-densenet/test-split.safetensors",
+                                 samples="samples/images/digits", epochs=60, batch=64, lr=3e-3, threads=1)
     parser.add_argument("--split-seed", type=int, default=0)
     parser.add_argument("--test-fraction", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=1, help="weights and shuffling")
-    parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--growth-rate", type=int, default=12)
     parser.add_argument("--block-config", type=int, nargs="+", default=[4, 4])
     parser.add_argument("--init-features", type=int, default=24)
     parser.add_argument("--bn-size", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    started = time.time()
+    started = train_common.start(args)
 
     digits = load_digits()
     pixels = digits.images.astype(np.uint8)  # [1797, 8, 8], 0–16
@@ -103,27 +94,16 @@ def main():
     x_test, y_test = inputs(test_px), torch.from_numpy(test_y).long()
 
     model = build(args)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    per_epoch = (len(x_train) + args.batch - 1) // args.batch
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, args.lr, total_steps=args.epochs * per_epoch)
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        order = torch.randperm(len(x_train))
-        total = 0.0
-        for b in range(per_epoch):
-            idx = order[b * args.batch:(b + 1) * args.batch]
-            loss = F.cross_entropy(model(shift(x_train[idx])), y_train[idx])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            total += loss.item() * len(idx)
-        model.eval()
-        with torch.no_grad():
-            accuracy = float((model(x_test).argmax(1) == y_test).float().mean())
-        if epoch % 10 == 0 or epoch == args.epochs:
-            print(f"epoch {epoch}: loss {total / len(x_train):.4f}, test accuracy {accuracy:.4f}", flush=True)
 
+    def report(epoch, loss):
+        if epoch % 10 == 0 or epoch == args.epochs:
+            model.eval()
+            with torch.no_grad():
+                accuracy = float((model(x_test).argmax(1) == y_test).float().mean())
+            print(f"epoch {epoch}: loss {loss:.4f}, test accuracy {accuracy:.4f}", flush=True)
+
+    train_common.fit(model, x_train, y_train, args, lambda x, y: (shift(x), y), report)
+    model.eval()
     with torch.no_grad():
         logits = model(x_test)
     correct = int((logits.argmax(1) == y_test).sum())
@@ -145,8 +125,8 @@ def main():
                     "scale, so an 8-bit grayscale image drawn dark on light goes in as x = ((255 − pixel) / 255 − mean) / std.",
         },
         "training": {
-            "command": "LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread /usr/bin/python3 " + " ".join(sys.argv),
-            "data": "sklearn.datasets.load_digits", "sklearn": __import__("sklearn").__version__,
+            "command": train_common.command(),
+            "data": "sklearn.datasets.load_digits", "sklearn": sklearn.__version__,
             "split": f"train_test_split(test_size={args.test_fraction}, random_state={args.split_seed}, stratify=target)",
             "train_images": len(x_train), "test_images": len(x_test), "seed": args.seed, "epochs": args.epochs,
             "batch": args.batch, "lr": args.lr, "optimiser": "AdamW, one-cycle", "augmentation": "random shift ≤ 1 px",

@@ -28,9 +28,12 @@ function png(width: number, height: number, pixel: (p: number, out: Buffer, o: n
   return PNG.sync.write(image);
 }
 
-/** The label map in class colours, and the image with the non-background classes blended in at half strength. */
-export function maskPngs(image: Image, labels: Uint8Array): { mask: Uint8Array; overlay: Uint8Array } {
-  const colour = (k: number) => CLASS_COLOURS[k % CLASS_COLOURS.length]!;
+/**
+ * The label map in class colours (the model's config.json "palette" if it has one), and the image with
+ * the non-background classes blended in at half strength.
+ */
+export function maskPngs(image: Image, labels: Uint8Array, palette: ReadonlyArray<readonly number[]> = CLASS_COLOURS): { mask: Uint8Array; overlay: Uint8Array } {
+  const colour = (k: number) => palette[k % palette.length]!;
   const mask = png(image.width, image.height, (p, out, o) => out.set(colour(labels[p]!), o));
   const overlay = png(image.width, image.height, (p, out, o) => {
     const s = p * image.channels;
@@ -63,6 +66,8 @@ export function registerSegment(program: Command): void {
       }
       const input = parseImageInput(`${flags.model}/config.json`, model.config.input);
       const names = (model.config.labels ?? []) as string[];
+      const palette = Array.isArray(model.config.palette) && model.config.palette.every((c) => Array.isArray(c) && c.length === 3)
+        ? model.config.palette as number[][] : CLASS_COLOURS;
       mkdirSync(flags.out, { recursive: true });
       const { images, errors } = readImages(paths);
       const result = images.length ? await runImages(flags.model, images.map((i) => i.image), flags.workers) : { outputs: [], failures: [] };
@@ -72,7 +77,7 @@ export function registerSegment(program: Command): void {
         const out = result.outputs[i];
         if (!out) return;
         const labels = upscaleLabels(out, input.size[0], input.size[1], im.image.height, im.image.width);
-        const { mask, overlay } = maskPngs(im.image, labels);
+        const { mask, overlay } = maskPngs(im.image, labels, palette);
         const stem = join(flags.out, basename(im.path, extname(im.path)));
         writeFileAtomic(`${stem}-mask.png`, mask, 'PNG image');
         writeFileAtomic(`${stem}-overlay.png`, overlay, 'PNG image');

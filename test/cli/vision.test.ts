@@ -76,6 +76,26 @@ describe('hibiki detect, classify and segment', () => {
     }
   });
 
+  it('segment: mask and overlay PNGs per image whose colours agree with the held-out label maps', () => {
+    const files = [0, 1, 2, 3].map((i) => join(SAMPLES, 'shapes', `shapes-${i}.png`));
+    const out = join(dir, 'segmented');
+    const r = hibiki('segment', ...files, join(dir, 'notes.png'), '-o', out, '-w', '2');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/notes\.png: not a PNG or JPEG file/);
+    let same = 0;
+    let total = 0;
+    for (const i of [0, 1, 2, 3]) {
+      expect(r.stdout).toMatch(new RegExp(`shapes-${i}\\.png: background [\\d.]+%`));
+      const mask = decodeImage(readFileSync(join(out, `shapes-${i}-mask.png`)), 'mask');
+      const truth = decodeImage(readFileSync(join(SAMPLES, 'shapes', `shapes-${i}-labels.png`)), 'labels'); // the same palette
+      expect(existsSync(join(out, `shapes-${i}-overlay.png`))).toBe(true);
+      for (let p = 0; p < mask.width * mask.height; p++, total++) {
+        if ([0, 1, 2].every((c) => mask.data[3 * p + c] === truth.data[3 * p + c])) same++;
+      }
+    }
+    expect(same / total).toBeGreaterThan(0.97);
+  });
+
   function want0(): number[] {
     return reference.images.find((i: { name: string }) => i.name === 'astronaut').detections['0.5'][0].box;
   }

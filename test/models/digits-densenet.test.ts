@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { readModelDir } from '../../src/io/model-dir.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
@@ -8,9 +10,10 @@ import { expectClose } from '../helpers/compare.js';
 interface DigitsInput {
   size: [number, number];
   channels: number;
+  /** Of the data set's values 0–16 onto the 0–1 scale of mean and std. */
   scale: number;
-  mean: number;
-  std: number;
+  mean: [number];
+  std: [number];
   invert: boolean;
 }
 
@@ -25,26 +28,41 @@ describe('models/digits-densenet', () => {
   const rt = Runtime.create();
   const config = parseDenseNetConfig('config.json', model.config);
   const weights = loadDenseNet(rt, model.weights, config);
+  const [mean, std] = [input.mean[0], input.std[0]];
+  const classify = (x: Float32Array) => rt.scope(() => denseNetForward(rt, weights, rt.tensor([x.length / 64, 8, 8, 1], x)).toArray());
+  const argmax = (logits: Float32Array, i: number) => {
+    const row = logits.subarray(i * 10, i * 10 + 10);
+    return row.indexOf(Math.max(...row));
+  };
   // x = (v · scale − mean) / std, as config.json's input says
-  const x = Float32Array.from(pixels, (v) => (v * input.scale - input.mean) / input.std);
-  const logits = rt.scope(() => denseNetForward(rt, weights, rt.tensor([n, 8, 8, 1], x)).toArray()); // [n, 10]
+  const logits = classify(Float32Array.from(pixels, (v) => (v * input.scale - mean) / std)); // [n, 10]
 
   it('is the small-stem DenseNet the config describes', () => {
     expect(config).toEqual({ growthRate: 12, blockConfig: [4, 4], initFeatures: 24, bnSize: 4, classes: 10, stem: 'small' });
     expect(input).toMatchObject({ size: [8, 8], channels: 1, scale: 1 / 16, invert: true });
+    expect([input.mean, input.std].map((v) => v.length)).toEqual([1, 1]);
     expect(model.config.labels).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
   });
 
   it('classifies ≥ 97 % of the test split, as PyTorch measured', () => {
     let correct = 0;
-    for (let i = 0; i < n; i++) {
-      const row = logits.subarray(i * 10, i * 10 + 10);
-      if (row.indexOf(Math.max(...row)) === labels[i]) correct++;
-    }
+    for (let i = 0; i < n; i++) if (argmax(logits, i) === labels[i]) correct++;
     const training = model.config.training as { test_accuracy: number; test_correct: number };
     console.log(`digits-densenet: ${correct}/${n} = ${(correct / n * 100).toFixed(2)} % of the test split (PyTorch ${training.test_correct})`);
     expect(correct / n).toBeGreaterThanOrEqual(0.97);
     expect(correct).toBe(training.test_correct);
+  });
+
+  it('reads the sample PNGs (dark ink on white) once inverted, as config.json says', () => {
+    // samples/images/digits/D.png: 8×8 grey, pixel = 255 − v·255/16; inverted, pixel/255 is back on v/16's scale
+    const x = new Float32Array(10 * 64);
+    for (let d = 0; d < 10; d++) {
+      const png = PNG.sync.read(readFileSync(new URL(`../../samples/images/digits/${d}.png`, import.meta.url)));
+      expect([png.width, png.height]).toEqual(input.size);
+      for (let p = 0; p < 64; p++) x[d * 64 + p] = ((255 - png.data[p * 4]!) / 255 - mean) / std;
+    }
+    const got = classify(x);
+    expect(Array.from({ length: 10 }, (_, d) => argmax(got, d))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it('gives PyTorch’s logits on every test image', () => {
