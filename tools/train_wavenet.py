@@ -54,14 +54,14 @@ def midi_note_file(path, pitch, seconds, velocity=100, program=0):
         f.write(b"MTrk" + struct.pack(">I", len(events)) + events)
 
 
-def render_notes(sample_rate, seconds, velocity=100):
+def render_notes(sample_rate, seconds, velocity=100, soundfont=SOUNDFONT):
     """{pitch: float tensor of samples} rendered by fluidsynth, peak-normalised to 0.9."""
     notes = {}
     with tempfile.TemporaryDirectory() as tmp:
         for pitch in range(LOWEST, HIGHEST + 1):
             mid, wav = os.path.join(tmp, f"{pitch}.mid"), os.path.join(tmp, f"{pitch}.wav")
             midi_note_file(mid, pitch, seconds, velocity)
-            subprocess.run(["fluidsynth", "-ni", "-g", "1.0", "-r", str(sample_rate), "-F", wav, SOUNDFONT, mid],
+            subprocess.run(["fluidsynth", "-ni", "-g", "1.0", "-r", str(sample_rate), "-F", wav, soundfont, mid],
                            check=True, capture_output=True)
             audio, sr = torchaudio.load(wav)
             assert sr == sample_rate, (sr, sample_rate)
@@ -80,6 +80,9 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--resume", help="continue from the weights in this model directory")
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--soundfont", default=SOUNDFONT,
+                        help="the instrument samples: FluidR3 GM (MIT) by default; MuseScore General (MIT, Debian's "
+                             "musescore-general-soundfont, /usr/share/sounds/sf3/MuseScore_General.sf3) has steadier piano samples")
     parser.add_argument("--velocities", default="100", help="MIDI velocities to render each pitch at, e.g. 70,100,120")
     parser.add_argument("--input-noise", type=float, default=0.0,
                         help="fraction of input classes shifted by ±1–2 during training (against exposure bias)")
@@ -111,7 +114,7 @@ def main():
     # Silence first (as long as the receptive field), then the note; one take per pitch and velocity.
     pitches, waves = [], []
     for velocity in [int(v) for v in args.velocities.split(",")]:
-        notes = render_notes(sr, 1.5, velocity)
+        notes = render_notes(sr, 1.5, velocity, args.soundfont)
         for p in sorted(notes):
             pitches.append(p)
             waves.append(torch.cat([torch.zeros(rf), notes[p]]))
@@ -176,7 +179,7 @@ def main():
                    "previous": previous,
                    "final_loss": sum(losses[-100:]) / min(100, len(losses)), "batch": args.batch, "crop": args.crop,
                    "seed": args.seed, "wave_noise": args.wave_noise, "balance": args.balance, "input_noise": args.input_noise,
-                   "velocities": args.velocities, "lr": args.lr, "torch": torch.__version__, "soundfont": SOUNDFONT,
+                   "velocities": args.velocities, "lr": args.lr, "torch": torch.__version__, "soundfont": args.soundfont,
                    "pitches": [LOWEST, HIGHEST]}, f, indent=2)
         f.write("\n")
     print(f"wrote {args.out} after {step} steps", flush=True)
