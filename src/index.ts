@@ -67,3 +67,11 @@ export { type CocoDetection, type CocoGroundTruth, type CocoIouType, type CocoOp
 export { type Rle, type Segmentation, rleArea, rleDecode, rleEncode, rleFromBbox, rleFromPolygon, rleFromString, rleIou, rleMerge, rleToBbox, rleToString, toRle } from './metrics/mask-rle.js';
 export { type PlotCurve, renderPrCurves, writePrPlot } from './io/pr-plot.js';
 export { type SegmentationScore, maskIou, segmentationIou } from './metrics/segmentation.js';
+
+export {
+  type CallOptions, type ClassOptions, type DetectOptions, type DetectedObject, type OpenOptions, type RankedClass, type SegmentationResult,
+  type VisionResult, Classifier, DEFAULT_MODELS, Detector, Segmenter, topK,
+} from './models/vision.js';
+export { type Image, decodeImage } from './io/image.js';
+export { drawBoxes } from './io/draw-boxes.js';
+export { multipleGridAnchors, decodeBoxes, selectDetections } from './models/ssd.js';

@@ -4,9 +4,9 @@ import type { Command } from 'commander';
 import { writeFileAtomic } from '../io/atomic.js';
 import { drawBoxes } from '../io/draw-boxes.js';
 import { readModelDir } from '../io/model-dir.js';
-import { unpackDetections } from '../models/face-detector.js';
+import { Detector } from '../models/vision.js';
 import { parseNumber } from './options.js';
-import { failureLine, readImages, runImages } from './images.js';
+import { failureLine, readImages, workersFor } from './images.js';
 
 /** The model `hibiki detect` uses when --model is not given: face-api's SSD MobileNet V1 face detector. */
 export const DEFAULT_DETECTOR = new URL('../../models/face-detector', import.meta.url).pathname;
@@ -50,26 +50,25 @@ export function registerDetect(program: Command): void {
       }
       if (flags.draw) mkdirSync(flags.draw, { recursive: true });
       const { images, errors } = readImages(paths);
-      const options = { minConfidence: flags.score, iouThreshold: flags.iou, maxResults: flags.maxResults && Math.round(flags.maxResults) };
+      const detector = await Detector.open(flags.model, { workers: workersFor(images.length, flags.workers) });
       const started = performance.now();
-      const result = images.length
-        ? await runImages(flags.model, images.map((i) => ({ ...i.image, ...options })), flags.workers)
-        : { outputs: [], failures: [] };
+      const result = await detector.detect(images.map((i) => i.image), {
+        score: flags.score, iou: flags.iou, maxResults: flags.maxResults && Math.round(flags.maxResults),
+      }).finally(() => detector.close());
       const seconds = (performance.now() - started) / 1000;
       const failed = new Map(errors.map((e) => [e.index, e.message]));
       for (const f of result.failures) failed.set(images[f.index]!.index, f.error.message);
-      const label = String((model.config.labels as string[] | undefined)?.[0] ?? 'face');
+      const label = detector.labels[0] ?? 'face';
       const records: CocoResultRecord[] = [];
       images.forEach((im, i) => {
-        const out = result.outputs[i];
-        if (!out) return;
-        const found = unpackDetections(out);
-        for (const d of found) records.push({ image_id: im.index + 1, file_name: im.path, category_id: 1, bbox: d.box, score: d.score });
-        const summary = found.map((d) => `${d.score.toFixed(3)} at [${d.box.map((v) => v.toFixed(1)).join(', ')}]`).join('; ');
+        const found = result.results[i];
+        if (!found) return;
+        for (const d of found) records.push({ image_id: im.index + 1, file_name: im.path, category_id: 1, bbox: d.bbox, score: d.score });
+        const summary = found.map((d) => `${d.score.toFixed(3)} at [${d.bbox.map((v) => v.toFixed(1)).join(', ')}]`).join('; ');
         console.log(`${im.path}: ${found.length} ${label}${found.length === 1 ? '' : 's'}${found.length ? `: ${summary}` : ''}`);
         if (flags.draw) {
           const name = `${basename(im.path, extname(im.path))}.png`;
-          writeFileAtomic(join(flags.draw, name), drawBoxes(im.image, found.map((d) => ({ bbox: d.box, score: d.score, label }))), 'PNG image');
+          writeFileAtomic(join(flags.draw, name), drawBoxes(im.image, found), 'PNG image');
         }
       });
       if (flags.json) writeFileAtomic(flags.json, new TextEncoder().encode(`${JSON.stringify(records, null, 1)}\n`), 'COCO results JSON');

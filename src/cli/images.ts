@@ -1,13 +1,10 @@
 // What the vision commands share: reading the image files given on the
-// command line (one bad file fails alone) and running them through the
-// engine in process or across the worker pool.
+// command line (one bad file fails alone, named by its path) and choosing
+// how many workers run them.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { decodeImage } from '../io/image.js';
 import type { Image } from '../io/image.js';
-import { Engine } from '../pool/engine.js';
-import type { RunResult } from '../pool/job.js';
-import { Pool } from '../pool/pool.js';
 
 export interface ReadImages {
   /** The images that decoded, with their index among the paths. */
@@ -28,16 +25,9 @@ export function readImages(paths: readonly string[]): ReadImages {
   return out;
 }
 
-/** Runs the images through `model`: in process with 0 workers, else on a pool (default: one worker per core, at most one per image). */
-export async function runImages(model: string, images: readonly Image[], workers: number | undefined): Promise<RunResult> {
-  const n = workers ?? Math.min(images.length, os.availableParallelism());
-  if (n === 0) return Engine.open(model).run(images);
-  const pool = await Pool.open(model, { workers: n });
-  try {
-    return await pool.run(images);
-  } finally {
-    await pool.close();
-  }
+/** Workers for `n` images: as asked, else one per core and at most one per image. */
+export function workersFor(n: number, workers: number | undefined): number {
+  return workers ?? Math.min(n, os.availableParallelism());
 }
 
 /** "path: message", unless the message already names the file (decoding errors do). */

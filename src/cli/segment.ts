@@ -5,10 +5,9 @@ import { PNG } from 'pngjs';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Image } from '../io/image.js';
 import { readModelDir } from '../io/model-dir.js';
-import { parseImageInput } from '../models/image-input.js';
-import { upscaleLabels } from '../models/segmenter.js';
+import { Segmenter } from '../models/vision.js';
 import { parseNumber } from './options.js';
-import { failureLine, readImages, runImages } from './images.js';
+import { failureLine, readImages, workersFor } from './images.js';
 
 /** The model `hibiki segment` uses when --model is not given. */
 export const DEFAULT_SEGMENTER = new URL('../../models/shapes-unet', import.meta.url).pathname;
@@ -64,19 +63,18 @@ export function registerSegment(program: Command): void {
       if (!['unet'].includes(model.config.architecture)) {
         program.error(`error: ${flags.model} is a ${model.config.architecture} model, not a segmentation model (unet)`, { exitCode: 2 });
       }
-      const input = parseImageInput(`${flags.model}/config.json`, model.config.input);
       const names = (model.config.labels ?? []) as string[];
       const palette = Array.isArray(model.config.palette) && model.config.palette.every((c) => Array.isArray(c) && c.length === 3)
         ? model.config.palette as number[][] : CLASS_COLOURS;
       mkdirSync(flags.out, { recursive: true });
       const { images, errors } = readImages(paths);
-      const result = images.length ? await runImages(flags.model, images.map((i) => i.image), flags.workers) : { outputs: [], failures: [] };
+      const segmenter = await Segmenter.open(flags.model, { workers: workersFor(images.length, flags.workers) });
+      const result = await segmenter.segment(images.map((i) => i.image)).finally(() => segmenter.close());
       const failed = new Map(errors.map((e) => [e.index, e.message]));
       for (const f of result.failures) failed.set(images[f.index]!.index, f.error.message);
       images.forEach((im, i) => {
-        const out = result.outputs[i];
-        if (!out) return;
-        const labels = upscaleLabels(out, input.size[0], input.size[1], im.image.height, im.image.width);
+        const labels = result.results[i]?.labels;
+        if (!labels) return;
         const { mask, overlay } = maskPngs(im.image, labels, palette);
         const stem = join(flags.out, basename(im.path, extname(im.path)));
         writeFileAtomic(`${stem}-mask.png`, mask, 'PNG image');

@@ -29,4 +29,13 @@ describe('samples', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/gemm\.safetensors: missing tensor "nope\.x"/);
   });
+
+  it('vision.ts finds the faces, reads the digits and segments the shapes', () => {
+    const r = runSample('vision.ts');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^photo 0: face 0\.96 at \[181, 73, 83, 102\]$/m);
+    expect(r.stdout).toMatch(/^photo 1: face (0\.99|1\.00) at \[\d+, \d+, \d+, \d+\]; face 0\.85 at /m);
+    expect(r.stdout).toMatch(/^digits: 3 7$/m);
+    expect(r.stdout).toMatch(/^shapes-0: background \d+, circle \d+, square \d+ pixels$/m);
+  });
 });

@@ -1,0 +1,181 @@
+/**
+ * The vision models for a Node program: a face detector, image classifiers
+ * and segmenters, each opened from a model directory and run in this thread
+ * (`workers: 0`, the default) or across a worker pool. Images are decoded
+ * pixels or the bytes of a PNG or JPEG file (decoded in the calling
+ * thread). Every call takes an AbortSignal; an image that cannot be used
+ * fails alone, with a HibikiError naming it, and the others complete.
+ *
+ *   const detector = await Detector.open();            // models/face-detector
+ *   const { results } = await detector.detect([readFileSync('photo.jpg')]);
+ *   await detector.close();
+ */
+import { HibikiError, badInput } from '../errors.js';
+import { type Image, decodeImage } from '../io/image.js';
+import { readModelDir } from '../io/model-dir.js';
+import { Engine } from '../pool/engine.js';
+import type { ItemFailure, Progress } from '../pool/job.js';
+import { Pool } from '../pool/pool.js';
+import { unpackDetections } from './face-detector.js';
+import { parseImageInput } from './image-input.js';
+import { upscaleLabels } from './segmenter.js';
+
+const modelPath = (name: string) => new URL(`../../models/${name}`, import.meta.url).pathname;
+/** The shipped models each class opens by default. */
+export const DEFAULT_MODELS = {
+  detector: modelPath('face-detector'),
+  classifier: modelPath('digits-densenet'),
+  segmenter: modelPath('shapes-unet'),
+} as const;
+
+export interface OpenOptions {
+  /** 0 (the default) runs in this thread; more starts a pool of that many workers. */
+  workers?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+/** Per input image: its result, or undefined where it failed (see `failures`). */
+export interface VisionResult<T> {
+  results: Array<T | undefined>;
+  failures: ItemFailure[];
+}
+
+/** What every vision class shares: the model directory, its config, the runner, and the per-image plumbing. */
+abstract class VisionModel {
+  protected constructor(
+    readonly dir: string,
+    readonly config: Record<string, unknown>,
+    private readonly runner: Engine | Pool,
+  ) {}
+
+  protected static async openRunner(dir: string, kinds: readonly string[], what: string, options: OpenOptions) {
+    const model = readModelDir(dir);
+    if (!kinds.includes(model.config.architecture)) throw badInput(`${dir} is a ${model.config.architecture} model, not ${what}`);
+    const runner = options.workers ? await Pool.open(dir, { workers: options.workers }) : Engine.open(dir);
+    return { config: model.config as Record<string, unknown>, runner };
+  }
+
+  /** Decodes what needs decoding, runs the rest, and maps each output back to its image. */
+  protected async runImages<Extra extends object, T>(
+    images: ReadonlyArray<Image | Uint8Array>, extra: Extra, options: CallOptions, convert: (out: Float32Array, image: Image) => T,
+  ): Promise<VisionResult<T>> {
+    if (!Array.isArray(images)) throw badInput('expected an array of images (decoded pixels or PNG/JPEG bytes)');
+    const failures: ItemFailure[] = [];
+    const decoded: Array<{ index: number; image: Image }> = [];
+    images.forEach((item, index) => {
+      try {
+        decoded.push({ index, image: item instanceof Uint8Array ? decodeImage(item, `image ${index}`) : item });
+      } catch (e) {
+        failures.push({ index, error: e instanceof HibikiError ? e : badInput(`image ${index}: ${(e as Error).message}`) });
+      }
+    });
+    const run = await this.runner.run(decoded.map((d) => ({ ...d.image, ...extra })), options);
+    const results: Array<T | undefined> = images.map(() => undefined);
+    decoded.forEach((d, k) => {
+      const out = run.outputs[k];
+      if (out) results[d.index] = convert(out, d.image);
+    });
+    for (const f of run.failures) failures.push({ index: decoded[f.index]!.index, error: f.error });
+    failures.sort((a, b) => a.index - b.index);
+    return { results, failures };
+  }
+
+  get labels(): string[] {
+    return (this.config.labels ?? []) as string[];
+  }
+
+  /** Stops the workers, if any. */
+  async close(): Promise<void> {
+    if (this.runner instanceof Pool) await this.runner.close();
+  }
+}
+
+export interface DetectOptions extends CallOptions {
+  /** Keep boxes scoring above this (default: the model's). */
+  score?: number;
+  /** NMS IoU threshold (default: the model's). */
+  iou?: number;
+  maxResults?: number;
+}
+
+export interface DetectedObject {
+  /** [x, y, width, height] in the image's pixels. */
+  bbox: [number, number, number, number];
+  score: number;
+  label: string;
+}
+
+export class Detector extends VisionModel {
+  static async open(dir: string = DEFAULT_MODELS.detector, options: OpenOptions = {}): Promise<Detector> {
+    const { config, runner } = await VisionModel.openRunner(dir, ['ssd-mobilenet-v1-face'], 'a detector', options);
+    return new Detector(dir, config, runner);
+  }
+
+  /** The objects in each image, best first. */
+  detect(images: ReadonlyArray<Image | Uint8Array>, options: DetectOptions = {}): Promise<VisionResult<DetectedObject[]>> {
+    const label = this.labels[0] ?? 'face';
+    const extra = { minConfidence: options.score, iouThreshold: options.iou, maxResults: options.maxResults };
+    return this.runImages(images, extra, options, (out) => unpackDetections(out).map((d) => ({ bbox: d.box, score: d.score, label })));
+  }
+}
+
+export interface ClassOptions extends CallOptions {
+  /** Classes per image (default 5). */
+  top?: number;
+}
+
+export interface RankedClass {
+  label: string;
+  index: number;
+  probability: number;
+}
+
+/** The `k` most probable classes by softmax over the logits, most probable first (ties by class index). */
+export function topK(logits: Float32Array, labels: readonly string[], k: number): RankedClass[] {
+  const max = Math.max(...logits);
+  const exp = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = exp.reduce((a, b) => a + b, 0);
+  return exp.map((e, index) => ({ label: labels[index] ?? String(index), index, probability: e / sum }))
+    .sort((a, b) => b.probability - a.probability || a.index - b.index)
+    .slice(0, k);
+}
+
+export class Classifier extends VisionModel {
+  static async open(dir: string = DEFAULT_MODELS.classifier, options: OpenOptions = {}): Promise<Classifier> {
+    const { config, runner } = await VisionModel.openRunner(dir, ['mobilenet_v2', 'densenet'], 'an image classifier', options);
+    return new Classifier(dir, config, runner);
+  }
+
+  /** The most probable classes of each image. */
+  classify(images: ReadonlyArray<Image | Uint8Array>, options: ClassOptions = {}): Promise<VisionResult<RankedClass[]>> {
+    const k = options.top ?? 5;
+    if (!Number.isSafeInteger(k) || k < 1) throw badInput(`top must be a positive integer, got ${k}`);
+    return this.runImages(images, {}, options, (out) => topK(out, this.labels, k));
+  }
+}
+
+export interface SegmentationResult {
+  width: number;
+  height: number;
+  /** The class of every pixel of the image, row-major. */
+  labels: Uint8Array;
+}
+
+export class Segmenter extends VisionModel {
+  static async open(dir: string = DEFAULT_MODELS.segmenter, options: OpenOptions = {}): Promise<Segmenter> {
+    const { config, runner } = await VisionModel.openRunner(dir, ['unet'], 'a segmentation model', options);
+    return new Segmenter(dir, config, runner);
+  }
+
+  /** A class per pixel of each image, at the image's own size. */
+  segment(images: ReadonlyArray<Image | Uint8Array>, options: CallOptions = {}): Promise<VisionResult<SegmentationResult>> {
+    const [h, w] = parseImageInput(`${this.dir}/config.json`, this.config.input).size;
+    return this.runImages(images, {}, options, (out, image) => ({
+      width: image.width, height: image.height, labels: upscaleLabels(out, h, w, image.height, image.width),
+    }));
+  }
+}
