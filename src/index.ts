@@ -75,3 +75,4 @@ export {
 export { type Image, decodeImage } from './io/image.js';
 export { drawBoxes } from './io/draw-boxes.js';
 export { multipleGridAnchors, decodeBoxes, selectDetections } from './models/ssd.js';
+export { type GenerateOptions, type GenerateResult, DEFAULT_WAVENET, Generator, MAX_SECONDS } from './models/generator.js';

@@ -4,16 +4,14 @@ import { dirname, extname } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { formatSystemLine, systemInfo } from '../bench/system.js';
-import { type ModelDir, readModelDir } from '../io/model-dir.js';
+import { HibikiError } from '../errors.js';
 import { type WavFormat, writeWav } from '../io/wav.js';
-import { type GenerateRequest, parseWaveNetConfig } from '../models/wavenet.js';
-import { Engine } from '../pool/engine.js';
-import type { Progress, RunResult } from '../pool/job.js';
-import { Pool } from '../pool/pool.js';
+import { DEFAULT_WAVENET, type GenerateResult, Generator } from '../models/generator.js';
+import type { GenerateRequest } from '../models/wavenet.js';
+import type { Progress } from '../pool/job.js';
 import { parseNumber } from './options.js';
 
-/** The model `hibiki generate` uses when --model is not given. */
-export const DEFAULT_WAVENET = new URL('../../models/wavenet-piano', import.meta.url).pathname;
+export { DEFAULT_WAVENET } from '../models/generator.js';
 
 interface GenerateFlags {
   model: string;
@@ -67,27 +65,25 @@ export function registerGenerate(program: Command): void {
       }
       if (writable) usage(`cannot write ${flags.out}: ${writable}`);
 
-      let model: ModelDir;
-      try {
-        model = readModelDir(flags.model);
-      } catch (e) {
-        return usage(`--model: ${(e as Error).message}`);
-      }
-      if (model.config.architecture !== 'wavenet') usage(`${flags.model} is a ${model.config.architecture} model, not a wavenet`);
-      const config = parseWaveNetConfig(`${flags.model}/config.json`, model.config);
-      let condition: number | undefined;
-      if (config.globalClasses > 0) {
-        const label = flags.condition ?? config.globalLabels[config.globalClasses >> 1]!;
-        condition = config.globalLabels.indexOf(label);
-        if (condition < 0) usage(`unknown --condition "${label}" (${config.globalName}: ${config.globalLabels.join(', ')})`);
-      } else if (flags.condition !== undefined) {
-        usage(`this model takes no --condition`);
-      }
-      const samples = Math.max(1, Math.round(flags.seconds * config.sampleRate));
-      const requests: GenerateRequest[] = Array.from({ length: flags.count }, (_, i) => ({
-        samples, condition, temperature: flags.temperature, seed: flags.seed + i,
-      }));
       const workers = flags.workers ?? Math.min(flags.count, os.availableParallelism());
+      const asked = { seconds: flags.seconds, count: flags.count, condition: flags.condition, temperature: flags.temperature, seed: flags.seed };
+      const message = (e: unknown) => (e instanceof HibikiError ? e.message : String(e));
+      let generator: Generator;
+      let requests: GenerateRequest[];
+      try {
+        generator = await Generator.open(flags.model, { workers });
+      } catch (e) {
+        return usage(`--model: ${message(e)}`);
+      }
+      try {
+        requests = generator.requests(asked);
+      } catch (e) {
+        await generator.close();
+        return usage(message(e));
+      }
+      const config = generator.config;
+      const condition = requests[0]!.condition;
+      const samples = requests[0]!.samples;
       if (flags.verbose) console.error(formatSystemLine(systemInfo(workers)));
 
       const bar = new SingleBar({
@@ -98,22 +94,17 @@ export function registerGenerate(program: Command): void {
       bar.start(samples * flags.count, 0, { rate: 0, rtf: '0.00' });
       const onProgress = (p: Progress) =>
         bar.update(p.units, { rate: Math.round(p.rate), rtf: (p.rate / config.sampleRate).toFixed(2) });
-      let result: RunResult;
-      if (workers === 0) {
-        result = await Engine.open(flags.model).run(requests, { onProgress });
-      } else {
-        const pool = await Pool.open(flags.model, { workers });
-        try {
-          result = await pool.run(requests, { onProgress });
-        } finally {
-          await pool.close();
-        }
+      let result: GenerateResult;
+      try {
+        result = await generator.generate({ ...asked, onProgress });
+      } finally {
+        await generator.close();
       }
       bar.stop();
 
       const paths = outputPaths(flags.out, flags.count);
       const label = condition === undefined ? '' : ` ${config.globalName}=${config.globalLabels[condition]}`;
-      result.outputs.forEach((audio, i) => {
+      result.clips.forEach((audio, i) => {
         if (!audio) return;
         writeWav(paths[i]!, audio, config.sampleRate, flags.format,
           `${flags.model}${label} temperature=${flags.temperature} seed=${requests[i]!.seed}`);

@@ -47,7 +47,7 @@ describe('hibiki generate', () => {
     const cases: Array<[string[], RegExp]> = [
       [['-s', '-3'], /--seconds must be a number from 0\.001 to 3600, got "-3"/],
       [['-s', '1e9'], /--seconds must be a number from 0\.001 to 3600/],
-      [['-c', 'C9'], /unknown --condition "C9" \(condition: low, mid, high\)/],
+      [['-c', 'C9'], /unknown condition "C9" \(condition: low, mid, high\)/],
       [['-o', '/nonexistent/dir/x.wav'], /cannot write \/nonexistent\/dir\/x\.wav/],
       [['-n', '2.5'], /--count must be a whole number/],
       [['--format', 'mp3'], /--format must be pcm16 or f32/],

@@ -1,0 +1,98 @@
+/**
+ * WaveNet generation for a Node program: a model directory opened once, run
+ * in this thread (`workers: 0`, the default) or across a worker pool, and
+ * asked for clips by length, condition, temperature and seed. The same seed
+ * gives the same clip on any worker count.
+ *
+ *   const generator = await Generator.open();             // models/wavenet-piano
+ *   const { clips } = await generator.generate({ seconds: 2, condition: '60', count: 4 });
+ *   writeFileSync('note.wav', generator.wav(clips[0]!));
+ */
+import { badInput } from '../errors.js';
+import { readModelDir } from '../io/model-dir.js';
+import { type WavFormat, encodeWav } from '../io/wav.js';
+import { Engine } from '../pool/engine.js';
+import type { ItemFailure, Progress } from '../pool/job.js';
+import { Pool } from '../pool/pool.js';
+import { type GenerateRequest, type WaveNetConfig, parseWaveNetConfig } from './wavenet.js';
+
+export const DEFAULT_WAVENET = new URL('../../models/wavenet-piano', import.meta.url).pathname;
+
+/** The longest clip one call may ask for, in seconds of audio. */
+export const MAX_SECONDS = 3600;
+
+export interface GenerateOptions {
+  seconds: number;
+  /** Clips to generate together (default 1); clip i uses seed + i. */
+  count?: number;
+  /** A label of the model's global condition (e.g. a MIDI pitch "60"); default the middle one. */
+  condition?: string;
+  /** 0 = greedy; default 0.9. */
+  temperature?: number;
+  seed?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface GenerateResult {
+  /** One per clip, in order; undefined where the clip failed. */
+  clips: Array<Float32Array | undefined>;
+  failures: ItemFailure[];
+  /** The requests the clips came from (their seeds and condition index). */
+  requests: GenerateRequest[];
+}
+
+export class Generator {
+  private constructor(
+    readonly dir: string,
+    readonly config: WaveNetConfig,
+    private readonly runner: Engine | Pool,
+  ) {}
+
+  static async open(dir: string = DEFAULT_WAVENET, options: { workers?: number } = {}): Promise<Generator> {
+    const model = readModelDir(dir);
+    if (model.config.architecture !== 'wavenet') throw badInput(`${dir} is a ${model.config.architecture} model, not a wavenet`);
+    const config = parseWaveNetConfig(`${dir}/config.json`, model.config);
+    const runner = options.workers ? await Pool.open(dir, { workers: options.workers }) : Engine.open(dir);
+    return new Generator(dir, config, runner);
+  }
+
+  /** The index of a condition label; the middle one when none is given; E_BAD_INPUT naming the labels otherwise. */
+  conditionIndex(label: string | undefined): number | undefined {
+    const c = this.config;
+    if (c.globalClasses === 0) {
+      if (label !== undefined) throw badInput('this model takes no condition');
+      return undefined;
+    }
+    const index = c.globalLabels.indexOf(label ?? c.globalLabels[c.globalClasses >> 1]!);
+    if (index < 0) throw badInput(`unknown condition "${label}" (${c.globalName}: ${c.globalLabels.join(', ')})`);
+    return index;
+  }
+
+  /** The requests `generate` runs: checked before any work starts. */
+  requests(options: GenerateOptions): GenerateRequest[] {
+    const { seconds, count = 1, temperature = 0.9, seed = 1 } = options;
+    if (!(seconds > 0 && seconds <= MAX_SECONDS)) throw badInput(`seconds must be above 0 and at most ${MAX_SECONDS}, got ${seconds}`);
+    if (!Number.isSafeInteger(count) || count < 1 || count > 1000) throw badInput(`count must be a whole number from 1 to 1000, got ${count}`);
+    if (!(temperature >= 0 && temperature <= 10)) throw badInput(`temperature must be from 0 to 10, got ${temperature}`);
+    if (!Number.isSafeInteger(seed) || seed < 0) throw badInput(`seed must be a whole number ≥ 0, got ${seed}`);
+    const condition = this.conditionIndex(options.condition);
+    const samples = Math.max(1, Math.round(seconds * this.config.sampleRate));
+    return Array.from({ length: count }, (_, i) => ({ samples, condition, temperature, seed: seed + i }));
+  }
+
+  async generate(options: GenerateOptions): Promise<GenerateResult> {
+    const requests = this.requests(options);
+    const { outputs, failures } = await this.runner.run(requests, { signal: options.signal, onProgress: options.onProgress });
+    return { clips: outputs, failures, requests };
+  }
+
+  /** A clip as WAV bytes (16-bit PCM by default). */
+  wav(clip: Float32Array, format: WavFormat = 'pcm16', comment?: string): Uint8Array {
+    return encodeWav(clip, this.config.sampleRate, format, comment);
+  }
+
+  async close(): Promise<void> {
+    if (this.runner instanceof Pool) await this.runner.close();
+  }
+}

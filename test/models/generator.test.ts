@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { Generator, MAX_SECONDS } from '../../src/models/generator.js';
+import { errorOf } from '../helpers/errors.js';
+import wavefile from 'wavefile';
+
+const MODEL = new URL('../fixtures/wavenet-k2/', import.meta.url).pathname;
+
+describe('the generation library API', () => {
+  it('the same seed gives the same clip in this thread and on two workers; clips become WAV bytes', async () => {
+    const local = await Generator.open(MODEL);
+    const pooled = await Generator.open(MODEL, { workers: 2 });
+    const asked = { seconds: 0.05, count: 3, condition: 'high', temperature: 1, seed: 7 };
+    const [a, b] = await Promise.all([local.generate(asked), pooled.generate(asked)]);
+    await pooled.close();
+    expect(a.failures).toEqual([]);
+    expect(a.requests.map((r) => r.seed)).toEqual([7, 8, 9]);
+    expect(b.clips).toEqual(a.clips);
+    expect(a.clips[0]).not.toEqual(a.clips[1]); // clip i uses seed + i
+    const wav = new wavefile.WaveFile(local.wav(a.clips[0]!, 'f32'));
+    expect((wav.fmt as { sampleRate: number }).sampleRate).toBe(local.config.sampleRate);
+    expect(Array.from(wav.getSamples(false, Float32Array) as unknown as Float32Array)).toEqual(Array.from(a.clips[0]!));
+  });
+
+  it('refuses absurd requests before any work, naming the value', async () => {
+    const g = await Generator.open(MODEL);
+    expect(errorOf(() => g.requests({ seconds: 1e9 }))).toBe(`E_BAD_INPUT: seconds must be above 0 and at most ${MAX_SECONDS}, got 1000000000`);
+    expect(errorOf(() => g.requests({ seconds: 1, condition: 'C9' }))).toMatch(/^E_BAD_INPUT: unknown condition "C9" \(condition: low, mid, high\)/);
+    expect(errorOf(() => g.requests({ seconds: 1, count: 0 }))).toMatch(/^E_BAD_INPUT: count must be a whole number from 1 to 1000, got 0/);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(g.generate({ seconds: 0.05, signal: controller.signal })).rejects.toMatchObject({ code: 'E_ABORTED' });
+  });
+});
