@@ -10,6 +10,7 @@ import { registerGenerate } from './generate.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerInfo } from './info.js';
 import { registerSegment } from './segment.js';
+import { registerServe } from './serve.js';
 import { registerTranslate } from './translate.js';
 
 import { VERSION } from '../version.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerBench(program);
   registerBleu(program);
+  registerServe(program);
   return program;
 }
 

@@ -1,0 +1,66 @@
+import os from 'node:os';
+import type { Command } from 'commander';
+import { DEFAULT_WAVENET } from '../models/generator.js';
+import { DEFAULT_MODELS } from '../models/vision.js';
+import { DEFAULT_LIMITS, startServer } from '../serve/server.js';
+import { parseNumber } from './options.js';
+
+const DEFAULT_TRANSLATOR = new URL('../../models/translate-en-ja', import.meta.url).pathname;
+
+interface ServeFlags {
+  port: number;
+  host: string;
+  translate: string;
+  generate: string;
+  detect: string;
+  workers?: number;
+  maxInFlight?: number;
+  timeoutMs: number;
+  maxBodyMb: number;
+  maxTexts: number;
+  maxChars: number;
+  maxSeconds: number;
+  maxPixels: number;
+  log?: boolean;
+}
+
+/** `hibiki serve`: the models over HTTP until SIGTERM or SIGINT, which drain the requests in flight first. */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve translation, generation and detection over HTTP (POST /v1/translate, /v1/generate, /v1/detect)')
+    .option('-p, --port <n>', 'TCP port (0 = any free port)', parseNumber('--port', 0, 65535), 8080)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--translate <dir>', 'translation model ("none" to leave out)', DEFAULT_TRANSLATOR)
+    .option('--generate <dir>', 'WaveNet model ("none" to leave out)', DEFAULT_WAVENET)
+    .option('--detect <dir>', 'detector model ("none" to leave out)', DEFAULT_MODELS.detector)
+    .option('-w, --workers <n>', 'worker threads per model (default: one per core; 0 = in the server thread)', parseNumber('--workers', 0, 256))
+    .option('--max-in-flight <n>', 'requests running at once before 503 (default: 4 per worker)', parseNumber('--max-in-flight', 1, 100000))
+    .option('--timeout-ms <ms>', 'per-request deadline', parseNumber('--timeout-ms', 1, 3_600_000), 60_000)
+    .option('--max-body-mb <mb>', 'largest request body', parseNumber('--max-body-mb', 0.001, 1024), DEFAULT_LIMITS.bodyBytes / 2 ** 20)
+    .option('--max-texts <n>', 'texts per translate request', parseNumber('--max-texts', 1, 100000), DEFAULT_LIMITS.texts)
+    .option('--max-chars <n>', 'characters per text', parseNumber('--max-chars', 1, 1_000_000), DEFAULT_LIMITS.charsPerText)
+    .option('--max-seconds <s>', 'seconds of audio per generate request', parseNumber('--max-seconds', 0.001, 3600), DEFAULT_LIMITS.seconds)
+    .option('--max-pixels <n>', 'pixels per image', parseNumber('--max-pixels', 1, 1e9), DEFAULT_LIMITS.imagePixels)
+    .option('--log', 'structured request logs (JSON lines on stdout)')
+    .action(async (flags: ServeFlags) => {
+      const model = (dir: string) => (dir === 'none' ? undefined : dir);
+      const server = await startServer({
+        translate: model(flags.translate), generate: model(flags.generate), detect: model(flags.detect),
+        workers: flags.workers ?? os.availableParallelism(),
+        maxInFlight: flags.maxInFlight, timeoutMs: flags.timeoutMs, logger: flags.log ?? false,
+        limits: { bodyBytes: Math.round(flags.maxBodyMb * 2 ** 20), texts: flags.maxTexts, charsPerText: flags.maxChars, seconds: flags.maxSeconds, imagePixels: flags.maxPixels },
+      });
+      const address = await server.app.listen({ port: flags.port, host: flags.host });
+      console.error(`hibiki serve: listening on ${address}`);
+      let closing = false;
+      const drain = (signal: string) => {
+        if (closing) return;
+        closing = true;
+        console.error(`hibiki serve: ${signal}, draining requests in flight`);
+        server.close().then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(1); });
+      };
+      process.on('SIGTERM', () => drain('SIGTERM'));
+      process.on('SIGINT', () => drain('SIGINT'));
+    });
+}

@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import wavefile from 'wavefile';
+import { type Server, startServer } from '../../src/serve/server.js';
+
+const TRANSLATE = new URL('../../models/translate-en-ja', import.meta.url).pathname;
+const GENERATE = new URL('../fixtures/wavenet-k2', import.meta.url).pathname;
+const DETECT = new URL('../../models/face-detector', import.meta.url).pathname;
+const astronaut = readFileSync(new URL('../../samples/images/astronaut.png', import.meta.url));
+const json = (payload: unknown) => ({ payload: JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
+
+describe('hibiki serve', () => {
+  let server: Server;
+  beforeAll(async () => {
+    server = await startServer({ translate: TRANSLATE, generate: GENERATE, detect: DETECT, workers: 0,
+      limits: { texts: 4, charsPerText: 100, seconds: 2, imagePixels: 1_000_000, bodyBytes: 2 ** 20 } });
+  });
+  afterAll(() => server.close());
+
+  it('translates, with BLEU against references', async () => {
+    const r = await server.app.inject({ method: 'POST', url: '/v1/translate',
+      ...json({ texts: ['The cat is small.', ''], references: ['neko wa chiisai desu .', ''] }) });
+    expect(r.statusCode, r.body).toBe(200);
+    const body = r.json();
+    expect(body.translations.map((t: { text: string }) => t.text)).toEqual(['neko wa chiisai desu.', '']);
+    expect(body.bleu.signature).toBe('nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0');
+    expect(body.bleu.score).toBeCloseTo(100, 6);
+  });
+
+  it('generates a WAV of the length asked for', async () => {
+    const r = await server.app.inject({ method: 'POST', url: '/v1/generate', ...json({ seconds: 0.05, condition: 'high', seed: 3 }) });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.headers['content-type']).toBe('audio/wav');
+    const wav = new wavefile.WaveFile(r.rawPayload);
+    const rate = (wav.fmt as { sampleRate: number }).sampleRate;
+    expect((wav.getSamples() as unknown as ArrayLike<number>).length).toBe(Math.round(0.05 * rate));
+  });
+
+  it('detects faces in PNG bytes', async () => {
+    const r = await server.app.inject({ method: 'POST', url: '/v1/detect?score=0.5', payload: astronaut, headers: { 'content-type': 'image/png' } });
+    expect(r.statusCode, r.body).toBe(200);
+    const { detections } = r.json();
+    expect(detections).toHaveLength(1);
+    expect(detections[0].bbox[0]).toBeCloseTo(181.1, 0);
+  });
+
+  it('answers bad input and limits with a 4xx naming the problem, before doing the work', async () => {
+    const cases: Array<[string, Record<string, unknown>, number, RegExp]> = [
+      ['/v1/translate', { texts: ['a', 'b', 'c', 'd', 'e'] }, 400, /must NOT have more than 4 items/],
+      ['/v1/translate', { texts: ['x'.repeat(101)] }, 400, /must NOT have more than 100 characters/],
+      ['/v1/translate', { texts: ['a'], references: ['a', 'b'] }, 400, /2 references for 1 texts/],
+      ['/v1/translate', { texts: 'a' }, 400, /must be array/],
+      ['/v1/generate', { seconds: 1e9 }, 400, /seconds must be <= 2/],
+      ['/v1/generate', { seconds: 0.01, condition: 'C9' }, 400, /unknown condition ..C9/],
+      ['/v1/generate', { seconds: 0.01, extra: 1 }, 400, /must NOT have additional properties/],
+    ];
+    for (const [url, body, status, message] of cases) {
+      const r = await server.app.inject({ method: 'POST', url, ...json(body) });
+      expect(r.statusCode, `${url} ${JSON.stringify(body)}`).toBe(status);
+      expect(r.body).toMatch(message);
+    }
+    // PNG headers claiming 5000 × 5000 (over this server's 10⁶ pixels) and 100000 × 100000 (over any image
+    // hibiki decodes) are refused from the header, with the rest of the file missing
+    const header = (side: number) => {
+      const h = Buffer.from(astronaut.subarray(0, 33));
+      h.writeUInt32BE(side, 16);
+      h.writeUInt32BE(side, 20);
+      return h;
+    };
+    const big = await server.app.inject({ method: 'POST', url: '/v1/detect', payload: header(5000), headers: { 'content-type': 'image/png' } });
+    expect([big.statusCode, big.json().error]).toEqual([413, 'E_TOO_LARGE']);
+    expect(big.json().message).toMatch(/5000×5000, over the limit of 1000000 pixels/);
+    const huge = await server.app.inject({ method: 'POST', url: '/v1/detect', payload: header(100000), headers: { 'content-type': 'image/png' } });
+    expect([huge.statusCode, huge.json().error]).toEqual([400, 'E_BAD_INPUT']);
+    expect(huge.json().message).toMatch(/100000/);
+    const junk = await server.app.inject({ method: 'POST', url: '/v1/detect', payload: Buffer.from('not an image'), headers: { 'content-type': 'image/png' } });
+    expect(junk.statusCode).toBe(400);
+    const body = await server.app.inject({ method: 'POST', url: '/v1/detect', payload: Buffer.alloc(2 ** 20 + 1), headers: { 'content-type': 'application/octet-stream' } });
+    expect(body.statusCode).toBe(413);
+  });
+
+  it('serves health and Prometheus metrics, counting every answer', async () => {
+    await server.app.inject({ method: 'POST', url: '/v1/generate', ...json({ seconds: 0.01 }) });
+    await server.app.inject({ method: 'POST', url: '/v1/generate', ...json({ seconds: -1 }) });
+    expect((await server.app.inject({ method: 'GET', url: '/healthz' })).json()).toMatchObject({ status: 'ok', models: { translate: true, generate: true, detect: true } });
+    const metrics = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/hibiki_http_requests_total\{route="\/v1\/generate",status="200"\} [1-9]/);
+    expect(metrics).toMatch(/hibiki_http_requests_total\{route="\/v1\/generate",status="400"\} [1-9]/);
+    expect(metrics).toMatch(/hibiki_http_request_seconds_bucket/);
+    expect(metrics).toMatch(/hibiki_requests_in_flight 0/);
+  });
+});
+
+describe('hibiki serve under overload and deadlines', () => {
+  it('answers 503 with Retry-After past maxInFlight, and 504 past the deadline', async () => {
+    const server = await startServer({ generate: GENERATE, workers: 0, maxInFlight: 1, timeoutMs: 60_000 });
+    const asked = json({ seconds: 1 });
+    const [a, b] = await Promise.all([
+      server.app.inject({ method: 'POST', url: '/v1/generate', ...asked }),
+      server.app.inject({ method: 'POST', url: '/v1/generate', ...asked }),
+    ]);
+    expect([a.statusCode, b.statusCode].sort()).toEqual([200, 503]);
+    expect((a.statusCode === 503 ? a : b).headers['retry-after']).toBe('1');
+    await server.close();
+    // a deadline stops a running shard on a worker (in the server's own thread it is checked between shards)
+    const slow = await startServer({ generate: GENERATE, workers: 1, timeoutMs: 200, limits: { seconds: 30 } });
+    const r = await slow.app.inject({ method: 'POST', url: '/v1/generate', ...json({ seconds: 30 }) });
+    expect([r.statusCode, r.json().error, r.json().message]).toEqual([504, 'E_TIMEOUT', 'timed out after 200 ms']);
+    expect((await slow.app.inject({ method: 'POST', url: '/v1/generate', ...json({ seconds: 0.01 }) })).statusCode).toBe(200); // the pool recovers
+    await slow.close();
+  });
+
+  it('SIGTERM lets the request in flight finish, then exits 0', async () => {
+    const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '-p', '0', '--translate', 'none', '--detect', 'none', '--generate', GENERATE, '-w', '1'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const address = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d;
+        const m = /listening on (http:\/\/\S+)/.exec(stderr);
+        if (m) resolve(m[1]!);
+      });
+      child.on('exit', () => reject(new Error(stderr)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const pending = fetch(`${address}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seconds: 2 }) });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill('SIGTERM');
+    const response = await pending;
+    expect(response.status).toBe(200);
+    expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/SIGTERM, draining requests in flight/);
+  }, 60_000);
+});
