@@ -32,11 +32,27 @@ export function writeWav(path: string, samples: Float32Array, sampleRate: number
 
 /** Reads a mono WAV file as samples in [−1, 1]. */
 export function readWav(path: string): { samples: Float32Array; sampleRate: number } {
-  const wav = new WaveFile(readFileSync(path));
-  // Copied out: toBitDepth rebuilds the headers in place.
-  const { numChannels, sampleRate } = wav.fmt as { numChannels: number; sampleRate: number };
-  if (numChannels !== 1) throw new HibikiError('E_BAD_INPUT', `${path}: ${numChannels} channels, expected mono`);
-  wav.toBitDepth('32f');
-  const raw = wav.getSamples(false, Float64Array) as unknown as Float64Array;
-  return { samples: Float32Array.from(raw), sampleRate };
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (cause) {
+    throw new HibikiError('E_IO', `cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+  return decodeWav(bytes, path);
+}
+
+/** A mono WAV file's bytes as samples in [−1, 1]; E_BAD_INPUT naming `where` when they are not one. */
+export function decodeWav(bytes: Uint8Array, where: string): { samples: Float32Array; sampleRate: number } {
+  try {
+    const wav = new WaveFile(bytes);
+    // Copied out: toBitDepth rebuilds the headers in place.
+    const { numChannels, sampleRate } = wav.fmt as { numChannels: number; sampleRate: number };
+    if (numChannels !== 1) throw new HibikiError('E_BAD_INPUT', `${where}: ${numChannels} channels, expected mono`);
+    wav.toBitDepth('32f');
+    const raw = wav.getSamples(false, Float64Array) as unknown as Float64Array;
+    return { samples: Float32Array.from(raw), sampleRate };
+  } catch (e) {
+    if (e instanceof HibikiError) throw e;
+    throw new HibikiError('E_BAD_INPUT', `${where}: not a WAV file hibiki can read (${(e as Error).message})`, { cause: e });
+  }
 }
