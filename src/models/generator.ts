@@ -92,6 +92,11 @@ export class Generator {
     return encodeWav(clip, this.config.sampleRate, format, comment);
   }
 
+  /** The worker pool, when the model runs on one (for its stats and threads). */
+  get pool(): Pool | undefined {
+    return this.runner instanceof Pool ? this.runner : undefined;
+  }
+
   async close(): Promise<void> {
     if (this.runner instanceof Pool) await this.runner.close();
   }

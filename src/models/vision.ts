@@ -89,6 +89,11 @@ abstract class VisionModel {
   }
 
   /** Stops the workers, if any. */
+  /** The worker pool, when the model runs on one (for its stats and threads). */
+  get pool(): Pool | undefined {
+    return this.runner instanceof Pool ? this.runner : undefined;
+  }
+
   async close(): Promise<void> {
     if (this.runner instanceof Pool) await this.runner.close();
   }

@@ -57,6 +57,8 @@ export interface ServeOptions {
 
 export interface Server {
   app: FastifyInstance;
+  /** The models behind the endpoints (undefined where not served). */
+  models: { translator?: Translator; generator?: Generator; detector?: Detector };
   /** Stops accepting, waits for requests in flight, stops the workers. */
   close(): Promise<void>;
 }
@@ -87,6 +89,15 @@ export async function startServer(options: ServeOptions): Promise<Server> {
   const requests = new Counter({ name: 'hibiki_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [registry] });
   const latency = new Histogram({ name: 'hibiki_http_request_seconds', help: 'request latency', labelNames: ['route'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] });
   const inFlightGauge = new Gauge({ name: 'hibiki_requests_in_flight', help: 'requests running (the queue depth)', registers: [registry] });
+  const pools = () => [translator?.pool, generator?.pool, detector?.pool].filter((p) => p !== undefined);
+  new Gauge({
+    name: 'hibiki_worker_restarts', help: 'workers replaced since start: lost mid-task or recycled for their heap', registers: [registry],
+    collect() { this.set(pools().reduce((n, p) => n + p.stats.workersLost + p.stats.recycled, 0)); },
+  });
+  new Gauge({
+    name: 'hibiki_tasks_retried', help: 'tasks run again after their worker died', registers: [registry],
+    collect() { this.set(pools().reduce((n, p) => n + p.stats.retried, 0)); },
+  });
   const rejected = new Counter({ name: 'hibiki_requests_rejected_total', help: 'requests answered 503 because maxInFlight were running', registers: [registry] });
 
   // strict schemas: no type coercion (Fastify's default would wrap a string into an array of texts) and unknown fields refused, not dropped
@@ -231,6 +242,7 @@ export async function startServer(options: ServeOptions): Promise<Server> {
 
   return {
     app,
+    models: { translator, generator, detector },
     async close() {
       closing = true;
       await app.close();
