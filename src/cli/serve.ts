@@ -15,6 +15,7 @@ interface ServeFlags {
   detect: string;
   workers?: number;
   maxInFlight?: number;
+  retries: number;
   timeoutMs: number;
   maxBodyMb: number;
   maxTexts: number;
@@ -35,6 +36,7 @@ export function registerServe(program: Command): void {
     .option('--generate <dir>', 'WaveNet model ("none" to leave out)', DEFAULT_WAVENET)
     .option('--detect <dir>', 'detector model ("none" to leave out)', DEFAULT_MODELS.detector)
     .option('-w, --workers <n>', 'worker threads per model (default: one per core; 0 = in the server thread)', parseNumber('--workers', 0, 256))
+    .option('--retries <n>', 'times a task whose worker died runs again before its request fails', parseNumber('--retries', 0, 10), 1)
     .option('--max-in-flight <n>', 'requests running at once before 503 (default: 4 per worker)', parseNumber('--max-in-flight', 1, 100000))
     .option('--timeout-ms <ms>', 'per-request deadline', parseNumber('--timeout-ms', 1, 3_600_000), 60_000)
     .option('--max-body-mb <mb>', 'largest request body', parseNumber('--max-body-mb', 0.001, 1024), DEFAULT_LIMITS.bodyBytes / 2 ** 20)
@@ -48,7 +50,7 @@ export function registerServe(program: Command): void {
       const server = await startServer({
         translate: model(flags.translate), generate: model(flags.generate), detect: model(flags.detect),
         workers: flags.workers ?? os.availableParallelism(),
-        maxInFlight: flags.maxInFlight, timeoutMs: flags.timeoutMs, logger: flags.log ?? false,
+        maxInFlight: flags.maxInFlight, retries: Math.round(flags.retries), timeoutMs: flags.timeoutMs, logger: flags.log ?? false,
         limits: { bodyBytes: Math.round(flags.maxBodyMb * 2 ** 20), texts: flags.maxTexts, charsPerText: flags.maxChars, seconds: flags.maxSeconds, imagePixels: flags.maxPixels },
       });
       const address = await server.app.listen({ port: flags.port, host: flags.host });

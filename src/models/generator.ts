@@ -14,6 +14,7 @@ import { type WavFormat, encodeWav } from '../io/wav.js';
 import { Engine } from '../pool/engine.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
 import { Pool } from '../pool/pool.js';
+import type { OpenOptions } from './vision.js';
 import { type GenerateRequest, type WaveNetConfig, parseWaveNetConfig } from './wavenet.js';
 
 export const DEFAULT_WAVENET = new URL('../../models/wavenet-piano', import.meta.url).pathname;
@@ -49,11 +50,11 @@ export class Generator {
     private readonly runner: Engine | Pool,
   ) {}
 
-  static async open(dir: string = DEFAULT_WAVENET, options: { workers?: number } = {}): Promise<Generator> {
+  static async open(dir: string = DEFAULT_WAVENET, options: OpenOptions = {}): Promise<Generator> {
     const model = readModelDir(dir);
     if (model.config.architecture !== 'wavenet') throw badInput(`${dir} is a ${model.config.architecture} model, not a wavenet`);
     const config = parseWaveNetConfig(`${dir}/config.json`, model.config);
-    const runner = options.workers ? await Pool.open(dir, { workers: options.workers }) : Engine.open(dir);
+    const runner = options.workers ? await Pool.open(dir, { workers: options.workers, retries: options.retries }) : Engine.open(dir);
     return new Generator(dir, config, runner);
   }
 

@@ -42,7 +42,7 @@ export class Translator {
   ) {}
 
   /** Opens a model directory; `workers` 0 runs in this thread, more starts a worker pool. */
-  static async open(dir: string, options: { workers?: number } = {}): Promise<Translator> {
+  static async open(dir: string, options: { workers?: number; retries?: number } = {}): Promise<Translator> {
     const model = readModelDir(dir);
     const file = `${dir}/config.json`;
     if (model.config.architecture !== 'transformer') {
@@ -54,7 +54,7 @@ export class Translator {
     }
     const source = SentencePiece.load(join(dir, config.sourceTokenizer));
     const target = SentencePiece.load(join(dir, config.targetTokenizer));
-    const runner = options.workers ? await Pool.open(dir, { workers: options.workers }) : Engine.open(dir);
+    const runner = options.workers ? await Pool.open(dir, { workers: options.workers, retries: options.retries }) : Engine.open(dir);
     return new Translator(dir, config, source, target, runner);
   }
 

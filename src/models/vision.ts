@@ -31,6 +31,8 @@ export const DEFAULT_MODELS = {
 export interface OpenOptions {
   /** 0 (the default) runs in this thread; more starts a pool of that many workers. */
   workers?: number;
+  /** Times a task whose worker died is run again on the pool (default 1). */
+  retries?: number;
 }
 
 export interface CallOptions {
@@ -55,7 +57,7 @@ abstract class VisionModel {
   protected static async openRunner(dir: string, kinds: readonly string[], what: string, options: OpenOptions) {
     const model = readModelDir(dir);
     if (!kinds.includes(model.config.architecture)) throw badInput(`${dir} is a ${model.config.architecture} model, not ${what}`);
-    const runner = options.workers ? await Pool.open(dir, { workers: options.workers }) : Engine.open(dir);
+    const runner = options.workers ? await Pool.open(dir, { workers: options.workers, retries: options.retries }) : Engine.open(dir);
     return { config: model.config as Record<string, unknown>, runner };
   }
 

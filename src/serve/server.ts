@@ -47,6 +47,8 @@ export interface ServeOptions {
   detect?: string;
   /** Workers per model (0 = in the server's thread). */
   workers: number;
+  /** Times a task whose worker died runs again before its request fails with 500 (default 1). */
+  retries?: number;
   limits?: Partial<ServeLimits>;
   /** Requests running at once, across endpoints; more get 503. */
   maxInFlight?: number;
@@ -78,7 +80,7 @@ export async function startServer(options: ServeOptions): Promise<Server> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const maxInFlight = options.maxInFlight ?? Math.max(2, 4 * options.workers);
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const workers = { workers: options.workers };
+  const workers = { workers: options.workers, retries: options.retries };
   const [translator, generator, detector] = await Promise.all([
     options.translate ? Translator.open(options.translate, workers) : undefined,
     options.generate ? Generator.open(options.generate, workers) : undefined,
