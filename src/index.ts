@@ -76,3 +76,20 @@ export { type Image, decodeImage } from './io/image.js';
 export { drawBoxes } from './io/draw-boxes.js';
 export { multipleGridAnchors, decodeBoxes, selectDetections } from './models/ssd.js';
 export { type GenerateOptions, type GenerateResult, DEFAULT_WAVENET, Generator, MAX_SECONDS } from './models/generator.js';
+
+// Types the functions above take or return, exported so the API reference (npm run docs) can show them.
+export type { AnchorOptions, SelectOptions, SsdDetection } from './models/ssd.js';
+export type { AvgPool2dOptions, BilinearOptions, MaxPool2dOptions, MaxUnpool2dOptions, UpsampleOptions } from './runtime/ops/pool.js';
+export type { BeamOptions, SearchOptions } from './decode/search.js';
+export type { CausalConv1dOptions, ConvTranspose2dOptions, SpatialOptions } from './runtime/ops/conv.js';
+export type { DecoderLayer, DecoderState, Encoded, EncoderLayer, FeedForward, Norm as TransformerNorm, TransformerLayout } from './models/transformer.js';
+export type { DrawnBox } from './io/draw-boxes.js';
+export type { GenerateRequest, WaveNetConfig } from './models/wavenet.js';
+export type { KernelBenchOptions } from './bench/kernels.js';
+export type { KernelFamily } from './runtime/registry/problem.js';
+export type { NormOptions } from './runtime/ops/norm.js';
+export type { Region } from './runtime/memory.js';
+export type { RgbImage } from './io/image.js';
+export type { TensorData, TensorInput } from './io/safetensors.js';
+export type { VocClassResult } from './metrics/voc.js';
+export type { WavFormat } from './io/wav.js';

@@ -51,19 +51,19 @@ export interface TransformerConfig {
   maxLengthOffset: number;
 }
 
-interface Norm {
+export interface Norm {
   gamma: number;
   beta: number;
 }
 
-interface FeedForward {
+export interface FeedForward {
   w1: PackedMatrix; // d → dFF
   b1: number;
   w2: PackedMatrix; // dFF → d
   b2: number;
 }
 
-interface EncoderLayer {
+export interface EncoderLayer {
   qkv: PackedMatrix; // d → 3d: the three projections in one GEMM
   qkvBias: number;
   o: PackedMatrix;
@@ -73,7 +73,7 @@ interface EncoderLayer {
   norm2: Norm;
 }
 
-interface DecoderLayer extends EncoderLayer {
+export interface DecoderLayer extends EncoderLayer {
   crossQ: PackedMatrix; // d → d
   crossQBias: number;
   crossKv: PackedMatrix; // d → 2d, applied to the encoder output once per sentence

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import wavefile from 'wavefile';
@@ -78,6 +79,19 @@ describe('hibiki serve', () => {
     expect(junk.statusCode).toBe(400);
     const body = await server.app.inject({ method: 'POST', url: '/v1/detect', payload: Buffer.alloc(2 ** 20 + 1), headers: { 'content-type': 'application/octet-stream' } });
     expect(body.statusCode).toBe(413);
+  });
+
+  it('refuses a body that claims 1 GB from its header, without reading it', async () => {
+    const address = new URL(await server.app.listen({ port: 0, host: '127.0.0.1' }));
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(address.port), address.hostname, () => {
+        socket.write('POST /v1/translate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{"texts":[');
+      });
+      let text = '';
+      socket.on('data', (d) => { text += d; if (text.includes('\r\n\r\n')) { socket.destroy(); resolve(text); } });
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
   });
 
   it('serves health and Prometheus metrics, counting every answer', async () => {

@@ -20,7 +20,7 @@ function withScratch(rt: Runtime, floats: number, run: (scratch: number) => void
   rt.scope(() => run(floats > 0 ? rt.scratch(floats) : 0));
 }
 
-interface SpatialOptions {
+export interface SpatialOptions {
   stride?: Pair;
   /**
    * Zeros on each side, or 'same' for TensorFlow's SAME rule: output ⌈size / stride⌉, the padding
