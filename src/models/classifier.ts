@@ -8,7 +8,7 @@ import type { Image } from '../io/image.js';
 import type { ModelDir } from '../io/model-dir.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { type ImageInput, checkImage, parseImageInput, prepareImages } from './image-input.js';
+import { ImageBatchModel, type ImageInput, parseImageInput, prepareImages } from './image-input.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
 
 /** A classifier network: its weights (plain data and addresses), loaded once and attached by workers. */
@@ -25,28 +25,15 @@ export interface ClassifierLayout<Weights> extends ModelLayout {
 }
 
 /** Logits per image, in the order given. */
-export class ImageClassifier<Weights> implements BatchModel<Image> {
+export class ImageClassifier<Weights> extends ImageBatchModel implements BatchModel<Image> {
   readonly architecture: string;
-  readonly shardsPerWorker = 2;
   constructor(
     private readonly rt: Runtime,
     private readonly network: ClassifierNetwork<Weights>,
     readonly layout: ClassifierLayout<Weights>,
   ) {
+    super();
     this.architecture = network.name;
-  }
-
-  check(item: unknown, where: string): asserts item is Image {
-    checkImage(item, where);
-  }
-
-  /** Every image costs the same: it is resized to the input size first. */
-  cost(): number {
-    return 1;
-  }
-
-  units(): number {
-    return 1;
   }
 
   run(items: readonly Image[], step: (units?: number) => void): Float32Array[] {

@@ -115,3 +115,23 @@ export function prepareImages(rt: Runtime, images: readonly Image[], input: Imag
   const shift = rt.tensor([C], input.mean.map((m, c) => -m / input.std[c]!));
   return batchNorm(rt, batch, { scale, shift }, 'none', batch);
 }
+
+/**
+ * What every batch model over images shares: an item is a decoded image, checked by `checkImage`,
+ * and every image costs the same, since it is resized to the model's input size first.
+ */
+export abstract class ImageBatchModel {
+  readonly shardsPerWorker = 2;
+
+  check(item: unknown, where: string): asserts item is Image {
+    checkImage(item, where);
+  }
+
+  cost(): number {
+    return 1;
+  }
+
+  units(): number {
+    return 1;
+  }
+}

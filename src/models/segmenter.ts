@@ -12,7 +12,7 @@ import { modelFormat } from '../errors.js';
 import type { Image } from '../io/image.js';
 import type { ModelDir } from '../io/model-dir.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { type ImageInput, checkImage, parseImageInput, prepareImages } from './image-input.js';
+import { ImageBatchModel, type ImageInput, parseImageInput, prepareImages } from './image-input.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
 import { type UNetWeights, loadUNet, parseUNetConfig, unetForward } from './unet.js';
 
@@ -43,24 +43,13 @@ export function upscaleLabels(labels: ArrayLike<number>, h: number, w: number, H
   return out;
 }
 
-export class Segmenter implements BatchModel<Image> {
+export class Segmenter extends ImageBatchModel implements BatchModel<Image> {
   readonly architecture = 'unet';
-  readonly shardsPerWorker = 2;
   constructor(
     private readonly rt: Runtime,
     readonly layout: SegmenterLayout,
-  ) {}
-
-  check(item: unknown, where: string): asserts item is Image {
-    checkImage(item, where);
-  }
-
-  cost(): number {
-    return 1;
-  }
-
-  units(): number {
-    return 1;
+  ) {
+    super();
   }
 
   /** Per image: the class of each pixel at the input size, as floats (they travel back as one buffer). */
