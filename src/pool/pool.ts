@@ -80,6 +80,8 @@ interface RunningTask {
   /** Terminates the worker: only after a task ignored its time limit. */
   kill: AbortController;
   killed: boolean;
+  /** Aborted because the pool was started afresh with no worker left to run it. */
+  orphaned?: boolean;
   timers: NodeJS.Timeout[];
 }
 
@@ -107,6 +109,8 @@ export interface PoolStats {
   /** Workers replaced between tasks because their JS heap grew past recycleHeapMiB. */
   recycled: number;
   itemsFailed: number;
+  /** Times the whole set of workers was started afresh, after Piscina stopped replacing them. */
+  restarted: number;
 }
 
 export class Pool {
@@ -116,10 +120,12 @@ export class Pool {
    * many failed tasks are retried without spending their retry.
    */
   private recycleGrace = 0;
-  readonly stats: PoolStats = { tasks: 0, retried: 0, workersLost: 0, recycled: 0, itemsFailed: 0 };
+  readonly stats: PoolStats = { tasks: 0, retried: 0, workersLost: 0, recycled: 0, itemsFailed: 0, restarted: 0 };
 
   private constructor(
-    private readonly piscina: Piscina,
+    private piscina: Piscina,
+    /** Starts a Piscina over the same shared memory and model: the first one, or one replacing a pool that gave up. */
+    private readonly startPiscina: () => Piscina,
     /** The model as loaded here: checks items and prices them; its weights are the workers'. */
     readonly model: BatchModel,
     private readonly regions: Regions,
@@ -153,7 +159,7 @@ export class Pool {
 
     const setup: WorkerSetup = { memory, module: kernelModule(), layout: model.layout };
     const { filename, execArgv } = workerScript();
-    const piscina = new Piscina({
+    const startPiscina = () => new Piscina({
       filename,
       execArgv,
       workerData: setup,
@@ -161,7 +167,7 @@ export class Pool {
       maxThreads: workers,
       idleTimeout: Infinity,
     });
-    return new Pool(piscina, model, new Regions(weightsBytes, scratchBytes), memory, workers, weightsBytes, {
+    return new Pool(startPiscina(), startPiscina, model, new Regions(weightsBytes, scratchBytes), memory, workers, weightsBytes, {
       scratchMiB,
       taskTimeoutMs,
       retries,
@@ -205,9 +211,25 @@ export class Pool {
       const runningUnits = () => [...running].reduce((n, t) => n + Atomics.load(t.control, 1), 0);
       const poll = onProgress ? setInterval(() => onProgress(progress.snapshot(runningUnits())), 200) : undefined;
 
+      // Piscina stops replacing workers once one dies while starting up (workerFailsDuringBootstrap), and
+      // the tasks waiting for a worker would wait forever: a pool left with no threads is started afresh
+      // over the same memory, and the tasks it held fail as lost (or run again, if they have a retry left).
+      const watchdog = setInterval(() => {
+        if (running.size === 0 || this.closed || this.piscina.threads.length > 0) return;
+        const dead = this.piscina;
+        this.piscina = this.startPiscina();
+        this.stats.restarted++;
+        for (const task of running) {
+          task.orphaned = true;
+          task.kill.abort();
+        }
+        void dead.destroy();
+      }, 250);
+
       const finishIfIdle = () => {
         if (running.size > 0 || (queue.length > 0 && !aborted)) return;
         clearInterval(poll);
+        clearInterval(watchdog);
         signal?.removeEventListener('abort', onAbort);
         if (aborted) reject(abortedError());
         else {
@@ -295,7 +317,9 @@ export class Pool {
               ok: false,
               error: task.killed
                 ? { code: 'E_TIMEOUT', message: `a shard of ${shard.indices.length} items ran past the ${limit} ms time limit; its worker was stopped` }
-                : { code: 'E_INTERNAL', message: `the worker running items ${shard.indices.join(', ')} died: ${(e as Error)?.message ?? e}`, stack: (e as Error)?.stack },
+                : task.orphaned
+                  ? { code: 'E_INTERNAL', message: `no worker was left to run items ${shard.indices.join(', ')}: a worker died while starting up, so the workers were started afresh` }
+                  : { code: 'E_INTERNAL', message: `the worker running items ${shard.indices.join(', ')} died: ${(e as Error)?.message ?? e}`, stack: (e as Error)?.stack },
             });
           },
         );

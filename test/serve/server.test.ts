@@ -150,6 +150,7 @@ describe('hibiki serve under overload and deadlines', () => {
   }, 60_000);
 
   it('a worker killed mid-request: retried on its replacement; with no retries left the request fails with 500 and a message; the next succeeds', async () => {
+    const until = async (ready: () => boolean) => { while (!ready()) await new Promise((resolve) => setTimeout(resolve, 10)); };
     const killMidTask = async (server: Server) => {
       const pool = server.models.generator!.pool!;
       const started = pool.stats.tasks;
@@ -172,5 +173,22 @@ describe('hibiki serve under overload and deadlines', () => {
     expect(after.statusCode).toBe(200);
     expect((await server.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/hibiki_worker_restarts 1/);
     await server.close();
+
+    // Regression: a replacement worker killed while it starts up. Piscina then stops replacing workers and
+    // its retry used to wait forever; now the workers are started afresh and the request fails with 500.
+    const again = await startServer({ generate: GENERATE, workers: 1, limits: { seconds: 30 } });
+    const p = again.models.generator!.pool!;
+    const killAt = async (ready: () => boolean) => {
+      await until(ready);
+      for (const thread of p.threads) void thread.terminate();
+    };
+    const [lost] = await Promise.all([
+      again.app.inject({ method: 'POST', url: '/v1/generate', ...asked }),
+      killAt(() => p.stats.tasks >= 1).then(() => killAt(() => p.stats.retried >= 1)),
+    ]);
+    expect(lost.statusCode).toBe(500);
+    expect(lost.json().error).toBe('E_INTERNAL');
+    expect((await again.app.inject({ method: 'POST', url: '/v1/generate', ...json({ seconds: 0.05 }) })).statusCode).toBe(200);
+    await again.close();
   }, 120_000);
 });
