@@ -1,21 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as PImage from 'pureimage';
 import { createReadStream } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { hibiki } from '../helpers/cli.js';
 import { PALETTE, PLOT_HEIGHT, PLOT_WIDTH, plotX, plotY } from '../../src/io/pr-plot.js';
 import { cocoEvaluate } from '../../src/metrics/coco.js';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const oracle = JSON.parse(readFileSync(new URL('../fixtures/detection/coco-oracle.json', import.meta.url), 'utf8'));
 const published = JSON.parse(readFileSync(new URL('../fixtures/detection/detection_published.json', import.meta.url), 'utf8'));
 
-function hibiki(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('hibiki evaluate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hibiki-evaluate-'));

@@ -1,19 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hibiki } from '../helpers/cli.js';
 import { decodeImage } from '../../src/io/image.js';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const SAMPLES = new URL('../../samples/images/', import.meta.url).pathname;
 // What face-api 1.7.15 itself finds on the samples: tools/face_api_reference.mjs.
 const reference = JSON.parse(readFileSync(new URL('../fixtures/face/reference.json', import.meta.url), 'utf8'));
 
-function hibiki(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('hibiki detect, classify and segment', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hibiki-vision-'));
