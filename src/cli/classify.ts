@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readModelDir } from '../io/model-dir.js';
+import { readModelConfig } from '../io/model-dir.js';
 import { parseNumber } from './options.js';
 import { Classifier } from '../models/vision.js';
 import { failureLine, readImages, workersFor } from './images.js';
@@ -25,9 +25,9 @@ export function registerClassify(program: Command): void {
     .option('--json', 'print JSON')
     .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per image; 0 = in process)', parseNumber('--workers', 0, 256))
     .action(async (paths: string[], flags: ClassifyFlags) => {
-      const model = readModelDir(flags.model);
-      if (!['mobilenet_v2', 'densenet'].includes(model.config.architecture)) {
-        program.error(`error: ${flags.model} is a ${model.config.architecture} model, not an image classifier (mobilenet_v2, densenet)`, { exitCode: 2 });
+      const config = readModelConfig(flags.model);
+      if (!['mobilenet_v2', 'densenet'].includes(config.architecture)) {
+        program.error(`error: ${flags.model} is a ${config.architecture} model, not an image classifier (mobilenet_v2, densenet)`, { exitCode: 2 });
       }
       const { images, errors } = readImages(paths);
       const classifier = await Classifier.open(flags.model, { workers: workersFor(images.length, flags.workers) });

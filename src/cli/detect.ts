@@ -3,7 +3,7 @@ import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../io/atomic.js';
 import { drawBoxes } from '../io/draw-boxes.js';
-import { readModelDir } from '../io/model-dir.js';
+import { readModelConfig } from '../io/model-dir.js';
 import { Detector } from '../models/vision.js';
 import { parseNumber } from './options.js';
 import { failureLine, readImages, workersFor } from './images.js';
@@ -44,9 +44,9 @@ export function registerDetect(program: Command): void {
     .option('--draw <dir>', 'write each image with its boxes drawn to DIR/NAME.png')
     .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per image; 0 = in process)', parseNumber('--workers', 0, 256))
     .action(async (paths: string[], flags: DetectFlags) => {
-      const model = readModelDir(flags.model);
-      if (!['ssd-mobilenet-v1-face'].includes(model.config.architecture)) {
-        program.error(`error: ${flags.model} is a ${model.config.architecture} model, not a detector (ssd-mobilenet-v1-face)`, { exitCode: 2 });
+      const config = readModelConfig(flags.model);
+      if (!['ssd-mobilenet-v1-face'].includes(config.architecture)) {
+        program.error(`error: ${flags.model} is a ${config.architecture} model, not a detector (ssd-mobilenet-v1-face)`, { exitCode: 2 });
       }
       if (flags.draw) mkdirSync(flags.draw, { recursive: true });
       const { images, errors } = readImages(paths);

@@ -39,14 +39,14 @@ function parseMaxDets(value: string): number[] {
   return m;
 }
 
-async function evaluateCoco(flags: EvaluateFlags): Promise<void> {
+function evaluateCoco(flags: EvaluateFlags): void {
   const gt = readCocoGroundTruth(flags.gt);
   const r: CocoResult = cocoEvaluate(gt, readCocoResults(flags.dt), {
     iouType: flags.iouType as 'bbox' | 'segm', maxDets: flags.maxDets, gtFile: flags.gt, dtFile: flags.dt,
   });
   const names = new Map(gt.categories.map((c) => [c.id, c.name ?? String(c.id)]));
   if (flags.plot) {
-    await writePrPlot(flags.plot, r.curves, `COCO ${r.iouType}: precision–recall (area all, maxDets ${r.maxDets[2]})`);
+    writePrPlot(flags.plot, r.curves, `COCO ${r.iouType}: precision–recall (area all, maxDets ${r.maxDets[2]})`);
   }
   if (flags.json) {
     const named = Object.fromEntries(statNames(r.maxDets).map((n, i) => [n, r.stats[i]]));
@@ -61,11 +61,11 @@ async function evaluateCoco(flags: EvaluateFlags): Promise<void> {
   }
 }
 
-async function evaluateVoc(flags: EvaluateFlags): Promise<void> {
+function evaluateVoc(flags: EvaluateFlags): void {
   const r: VocResult = vocEvaluate(readVocDir(flags.gt, false), readVocDir(flags.dt, true) as VocDetection[], { iouThreshold: flags.iou });
   if (flags.plot) {
     const curves = r.classes.map((c) => ({ label: c.class, ap: c.apAllPoints, recall: c.recall, precision: c.precision }));
-    await writePrPlot(flags.plot, curves, `VOC: precision–recall at IoU ${flags.iou} (mAP ${r.mapAllPoints.toFixed(3)})`);
+    writePrPlot(flags.plot, curves, `VOC: precision–recall at IoU ${flags.iou} (mAP ${r.mapAllPoints.toFixed(3)})`);
   }
   if (flags.json) {
     console.log(JSON.stringify({ iouThreshold: flags.iou, mAP: r.mapAllPoints, mAP11: r.map11Point,
@@ -90,10 +90,11 @@ export function registerEvaluate(program: Command): void {
     .option('--per-class', 'also print AP per category')
     .option('--plot <file.png>', 'draw the precision–recall curves to a PNG')
     .option('--json', 'print JSON')
-    .action(async (flags: EvaluateFlags) => {
+    .action((flags: EvaluateFlags) => {
       if (flags.format !== 'coco' && flags.format !== 'voc') program.error(`error: --format must be coco or voc, got "${flags.format}"`, { exitCode: 2 });
       if (flags.iouType !== 'bbox' && flags.iouType !== 'segm') program.error(`error: --iou-type must be bbox or segm, got "${flags.iouType}"`, { exitCode: 2 });
       if (flags.plot && !flags.plot.toLowerCase().endsWith('.png')) program.error(`error: --plot writes a PNG; give a file name ending in .png, got "${flags.plot}"`, { exitCode: 2 });
-      await (flags.format === 'coco' ? evaluateCoco(flags) : evaluateVoc(flags));
+      if (flags.format === 'coco') evaluateCoco(flags);
+      else evaluateVoc(flags);
     });
 }

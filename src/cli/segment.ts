@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { PNG } from 'pngjs';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Image } from '../io/image.js';
-import { readModelDir } from '../io/model-dir.js';
+import { readModelConfig } from '../io/model-dir.js';
 import { Segmenter } from '../models/vision.js';
 import { parseNumber } from './options.js';
 import { failureLine, readImages, workersFor } from './images.js';
@@ -59,13 +59,13 @@ export function registerSegment(program: Command): void {
     .option('-o, --out <dir>', 'where to write NAME-mask.png and NAME-overlay.png', 'segmented')
     .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per image; 0 = in process)', parseNumber('--workers', 0, 256))
     .action(async (paths: string[], flags: SegmentFlags) => {
-      const model = readModelDir(flags.model);
-      if (!['unet'].includes(model.config.architecture)) {
-        program.error(`error: ${flags.model} is a ${model.config.architecture} model, not a segmentation model (unet)`, { exitCode: 2 });
+      const config = readModelConfig(flags.model);
+      if (!['unet'].includes(config.architecture)) {
+        program.error(`error: ${flags.model} is a ${config.architecture} model, not a segmentation model (unet)`, { exitCode: 2 });
       }
-      const names = (model.config.labels ?? []) as string[];
-      const palette = Array.isArray(model.config.palette) && model.config.palette.every((c) => Array.isArray(c) && c.length === 3)
-        ? model.config.palette as number[][] : CLASS_COLOURS;
+      const names = (config.labels ?? []) as string[];
+      const palette = Array.isArray(config.palette) && config.palette.every((c) => Array.isArray(c) && c.length === 3)
+        ? config.palette as number[][] : CLASS_COLOURS;
       mkdirSync(flags.out, { recursive: true });
       const { images, errors } = readImages(paths);
       const segmenter = await Segmenter.open(flags.model, { workers: workersFor(images.length, flags.workers) });

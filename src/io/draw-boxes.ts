@@ -1,12 +1,10 @@
 /**
  * Detections drawn over their image, as a PNG: a box and a "label score"
  * tag per detection (pureimage for the drawing and DejaVu Sans for the
- * text; pngjs encodes straight from the RGBA buffer, which is much faster
- * than pureimage's pixel-by-pixel encoder on photos).
+ * text, canvas.ts for both).
  */
-import { PNG } from 'pngjs';
 import * as PImage from 'pureimage';
-import { FONT, loadFont } from './font.js';
+import { FONT, encodePng, loadFont } from './canvas.js';
 import type { Image } from './image.js';
 
 export interface DrawnBox {
@@ -51,5 +49,5 @@ export function drawBoxes(image: Image, boxes: readonly DrawnBox[]): Uint8Array 
     ctx.fillStyle = '#000000';
     ctx.fillText(tag, x + 3, tagY + fontPx);
   }
-  return PNG.sync.write(Object.assign(new PNG({ width, height }), { data: Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength) }));
+  return encodePng(bitmap);
 }

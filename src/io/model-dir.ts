@@ -13,6 +13,14 @@ export interface ModelDir {
 
 /** Reads a model directory; every error names the file and what was wrong. */
 export function readModelDir(dir: string): ModelDir {
+  return { dir, config: readModelConfig(dir), weights: readSafetensors(join(dir, 'model.safetensors')) };
+}
+
+/**
+ * Reads only a model directory's config.json: enough to check what a model is before the engine or
+ * the pool loads its weights (which they read themselves).
+ */
+export function readModelConfig(dir: string): ModelDir['config'] {
   const configPath = join(dir, 'config.json');
   let text: string;
   try {
@@ -31,9 +39,5 @@ export function readModelDir(dir: string): ModelDir {
   }
   const architecture = (config as Record<string, unknown>).architecture;
   if (typeof architecture !== 'string') throw modelFormat(configPath, '"architecture" must be a string');
-  return {
-    dir,
-    config: config as ModelDir['config'],
-    weights: readSafetensors(join(dir, 'model.safetensors')),
-  };
+  return config as ModelDir['config'];
 }

@@ -4,10 +4,9 @@
  * polyline per curve over recall × precision in [0, 1]², the legend beside
  * the plot with each curve's AP.
  */
-import { PassThrough } from 'node:stream';
 import * as PImage from 'pureimage';
 import { writeFileAtomic } from './atomic.js';
-import { FONT, loadFont } from './font.js';
+import { FONT, encodePng, loadFont } from './canvas.js';
 
 export interface PlotCurve {
   label: string;
@@ -28,7 +27,7 @@ export const plotX = (recall: number) => PLOT_AREA.left + recall * (PLOT_AREA.ri
 export const plotY = (precision: number) => PLOT_AREA.bottom - precision * (PLOT_AREA.bottom - PLOT_AREA.top);
 
 /** The PNG bytes of the curves under `title`. */
-export async function renderPrCurves(curves: readonly PlotCurve[], title: string): Promise<Uint8Array> {
+export function renderPrCurves(curves: readonly PlotCurve[], title: string): Uint8Array {
   loadFont();
   const image = PImage.make(PLOT_WIDTH, PLOT_HEIGHT);
   const ctx = image.getContext('2d');
@@ -80,16 +79,7 @@ export async function renderPrCurves(curves: readonly PlotCurve[], title: string
   return encodePng(image);
 }
 
-/** A pureimage bitmap as PNG bytes. */
-export async function encodePng(image: PImage.Bitmap): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  const sink = new PassThrough();
-  sink.on('data', (b: Buffer) => chunks.push(b));
-  await PImage.encodePNGToStream(image, sink);
-  return Buffer.concat(chunks);
-}
-
 /** Writes the curves to `path` as a PNG, atomically. */
-export async function writePrPlot(path: string, curves: readonly PlotCurve[], title: string): Promise<void> {
-  writeFileAtomic(path, await renderPrCurves(curves, title), 'PNG plot');
+export function writePrPlot(path: string, curves: readonly PlotCurve[], title: string): void {
+  writeFileAtomic(path, renderPrCurves(curves, title), 'PNG plot');
 }

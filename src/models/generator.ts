@@ -9,12 +9,12 @@
  *   writeFileSync('note.wav', generator.wav(clips[0]!));
  */
 import { badInput } from '../errors.js';
-import { readModelDir } from '../io/model-dir.js';
+import { readModelConfig } from '../io/model-dir.js';
 import { type WavFormat, encodeWav } from '../io/wav.js';
 import { Engine } from '../pool/engine.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
 import { Pool } from '../pool/pool.js';
-import type { OpenOptions } from './vision.js';
+import type { OpenOptions } from './model.js';
 import { type GenerateRequest, type WaveNetConfig, parseWaveNetConfig } from './wavenet.js';
 
 export const DEFAULT_WAVENET = new URL('../../models/wavenet-piano', import.meta.url).pathname;
@@ -51,9 +51,9 @@ export class Generator {
   ) {}
 
   static async open(dir: string = DEFAULT_WAVENET, options: OpenOptions = {}): Promise<Generator> {
-    const model = readModelDir(dir);
-    if (model.config.architecture !== 'wavenet') throw badInput(`${dir} is a ${model.config.architecture} model, not a wavenet`);
-    const config = parseWaveNetConfig(`${dir}/config.json`, model.config);
+    const json = readModelConfig(dir);
+    if (json.architecture !== 'wavenet') throw badInput(`${dir} is a ${json.architecture} model, not a wavenet`);
+    const config = parseWaveNetConfig(`${dir}/config.json`, json);
     const runner = options.workers ? await Pool.open(dir, { workers: options.workers, retries: options.retries }) : Engine.open(dir);
     return new Generator(dir, config, runner);
   }

@@ -5,11 +5,12 @@
  */
 import { join } from 'node:path';
 import { HibikiError, badInput } from '../errors.js';
-import { readModelDir } from '../io/model-dir.js';
+import { readModelConfig } from '../io/model-dir.js';
 import { Engine } from '../pool/engine.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
 import { Pool } from '../pool/pool.js';
 import { SentencePiece } from '../text/sentencepiece.js';
+import type { OpenOptions } from './model.js';
 import { type SearchRequest, type TransformerConfig, type TranslateItem, parseTransformerConfig, unpackHypotheses } from './transformer.js';
 
 export interface TranslateOptions extends SearchRequest {
@@ -42,13 +43,13 @@ export class Translator {
   ) {}
 
   /** Opens a model directory; `workers` 0 runs in this thread, more starts a worker pool. */
-  static async open(dir: string, options: { workers?: number; retries?: number } = {}): Promise<Translator> {
-    const model = readModelDir(dir);
+  static async open(dir: string, options: OpenOptions = {}): Promise<Translator> {
+    const json = readModelConfig(dir);
     const file = `${dir}/config.json`;
-    if (model.config.architecture !== 'transformer') {
-      throw badInput(`${dir} is a ${model.config.architecture} model, not a transformer`);
+    if (json.architecture !== 'transformer') {
+      throw badInput(`${dir} is a ${json.architecture} model, not a transformer`);
     }
-    const config = parseTransformerConfig(file, model.config);
+    const config = parseTransformerConfig(file, json);
     if (!config.sourceTokenizer || !config.targetTokenizer) {
       throw new HibikiError('E_MODEL_FORMAT', `${file}: "source_tokenizer" and "target_tokenizer" must name the SentencePiece models`);
     }

@@ -12,12 +12,13 @@
  */
 import { HibikiError, badInput } from '../errors.js';
 import { type Image, decodeImage } from '../io/image.js';
-import { readModelDir } from '../io/model-dir.js';
+import { readModelConfig } from '../io/model-dir.js';
 import { Engine } from '../pool/engine.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
 import { Pool } from '../pool/pool.js';
 import { unpackDetections } from './face-detector.js';
 import { parseImageInput } from './image-input.js';
+import type { OpenOptions } from './model.js';
 import { upscaleLabels } from './segmenter.js';
 
 const modelPath = (name: string) => new URL(`../../models/${name}`, import.meta.url).pathname;
@@ -28,12 +29,7 @@ export const DEFAULT_MODELS = {
   segmenter: modelPath('shapes-unet'),
 } as const;
 
-export interface OpenOptions {
-  /** 0 (the default) runs in this thread; more starts a pool of that many workers. */
-  workers?: number;
-  /** Times a task whose worker died is run again on the pool (default 1). */
-  retries?: number;
-}
+export type { OpenOptions } from './model.js';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -55,10 +51,10 @@ abstract class VisionModel {
   ) {}
 
   protected static async openRunner(dir: string, kinds: readonly string[], what: string, options: OpenOptions) {
-    const model = readModelDir(dir);
-    if (!kinds.includes(model.config.architecture)) throw badInput(`${dir} is a ${model.config.architecture} model, not ${what}`);
+    const json = readModelConfig(dir);
+    if (!kinds.includes(json.architecture)) throw badInput(`${dir} is a ${json.architecture} model, not ${what}`);
     const runner = options.workers ? await Pool.open(dir, { workers: options.workers, retries: options.retries }) : Engine.open(dir);
-    return { config: model.config as Record<string, unknown>, runner };
+    return { config: json as Record<string, unknown>, runner };
   }
 
   /** Decodes what needs decoding, runs the rest, and maps each output back to its image. */
