@@ -4,13 +4,27 @@
  * where (file, tensor, argument) and what was expected.
  */
 export type ErrorCode =
+  /** An argument, flag, request or input file is wrong (HTTP 400; the CLI exits 2). */
   | 'E_BAD_INPUT'
+  /** A tensor or input has the wrong shape for the model or kernel (HTTP 400). */
   | 'E_SHAPE'
+  /** A model directory is not what it claims: config.json, safetensors header, tensor names or sizes, tokenizer. */
   | 'E_MODEL_FORMAT'
+  /** A file could not be read or written (missing, unreadable, disk full). */
   | 'E_IO'
+  /** The engine ran out of WebAssembly memory or scratch space for the work asked of it. */
   | 'E_RESOURCE'
+  /** A deadline passed (HTTP 504). */
   | 'E_TIMEOUT'
+  /** The caller's AbortSignal fired (HTTP 499: the client went away). */
   | 'E_ABORTED'
+  /** hibiki serve: every request slot is taken; retry after the Retry-After seconds (HTTP 503). */
+  | 'E_OVERLOADED'
+  /** hibiki serve: a body, image or request over the server's limits, refused before the work (HTTP 413). */
+  | 'E_TOO_LARGE'
+  /** hibiki serve: no such route, or the server was started without that model (HTTP 404). */
+  | 'E_NOT_FOUND'
+  /** A bug or a lost worker: the message says which; the request or shard did not finish (HTTP 500). */
   | 'E_INTERNAL';
 
 export class HibikiError extends Error {

@@ -69,8 +69,8 @@ export { type PlotCurve, renderPrCurves, writePrPlot } from './io/pr-plot.js';
 export { type SegmentationScore, maskIou, segmentationIou } from './metrics/segmentation.js';
 
 export {
-  type CallOptions, type ClassOptions, type DetectOptions, type DetectedObject, type OpenOptions, type RankedClass, type SegmentationResult,
-  type VisionResult, Classifier, DEFAULT_MODELS, Detector, Segmenter, topK,
+  type CallOptions, type ClassMask, type ClassOptions, type DetectOptions, type DetectedObject, type OpenOptions, type RankedClass, type SegmentationResult,
+  type VisionResult, Classifier, DEFAULT_MODELS, Detector, Segmenter, classMasks, topK,
 } from './models/vision.js';
 export { type Image, decodeImage } from './io/image.js';
 export { drawBoxes } from './io/draw-boxes.js';

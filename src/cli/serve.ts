@@ -13,6 +13,8 @@ interface ServeFlags {
   translate: string;
   generate: string;
   detect: string;
+  classify: string;
+  segment: string;
   workers?: number;
   maxInFlight?: number;
   retries: number;
@@ -29,12 +31,14 @@ interface ServeFlags {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('serve translation, generation and detection over HTTP (POST /v1/translate, /v1/generate, /v1/detect)')
+    .description('serve the models over HTTP (POST /v1/translate, /v1/generate, /v1/detect, /v1/classify, /v1/segment)')
     .option('-p, --port <n>', 'TCP port (0 = any free port)', parseNumber('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--translate <dir>', 'translation model ("none" to leave out)', DEFAULT_TRANSLATOR)
     .option('--generate <dir>', 'WaveNet model ("none" to leave out)', DEFAULT_WAVENET)
     .option('--detect <dir>', 'detector model ("none" to leave out)', DEFAULT_MODELS.detector)
+    .option('--classify <dir>', 'image classifier ("none" to leave out)', DEFAULT_MODELS.classifier)
+    .option('--segment <dir>', 'segmentation model ("none" to leave out)', DEFAULT_MODELS.segmenter)
     .option('-w, --workers <n>', 'worker threads per model (default: one per core; 0 = in the server thread)', parseNumber('--workers', 0, 256))
     .option('--retries <n>', 'times a task whose worker died runs again before its request fails', parseNumber('--retries', 0, 10), 1)
     .option('--max-in-flight <n>', 'requests running at once before 503 (default: 4 per worker)', parseNumber('--max-in-flight', 1, 100000))
@@ -49,6 +53,7 @@ export function registerServe(program: Command): void {
       const model = (dir: string) => (dir === 'none' ? undefined : dir);
       const server = await startServer({
         translate: model(flags.translate), generate: model(flags.generate), detect: model(flags.detect),
+        classify: model(flags.classify), segment: model(flags.segment),
         workers: flags.workers ?? os.availableParallelism(),
         maxInFlight: flags.maxInFlight, retries: Math.round(flags.retries), timeoutMs: flags.timeoutMs, logger: flags.log ?? false,
         limits: { bodyBytes: Math.round(flags.maxBodyMb * 2 ** 20), texts: flags.maxTexts, charsPerText: flags.maxChars, seconds: flags.maxSeconds, imagePixels: flags.maxPixels },

@@ -13,6 +13,7 @@
 import { HibikiError, badInput } from '../errors.js';
 import { type Image, decodeImage } from '../io/image.js';
 import { readModelConfig } from '../io/model-dir.js';
+import { rleArea, rleEncode, rleToBbox, rleToString } from '../metrics/mask-rle.js';
 import { Engine } from '../pool/engine.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
 import { Pool } from '../pool/pool.js';
@@ -181,4 +182,31 @@ export class Segmenter extends VisionModel {
       width: image.width, height: image.height, labels: upscaleLabels(out, h, w, image.height, image.width),
     }));
   }
+}
+
+/** One class's pixels in COCO's result form: what `hibiki evaluate --iou-type segm` and pycocotools read. */
+export interface ClassMask {
+  /** Class index in the model's labels (background 0 included). */
+  index: number;
+  label: string;
+  /** Pixels of this class. */
+  area: number;
+  /** [x, y, width, height] of the pixels. */
+  bbox: [number, number, number, number];
+  /** COCO compressed RLE (column-major runs, pycocotools' string form). */
+  segmentation: { size: [number, number]; counts: string };
+}
+
+/** Each class present in a segmentation, background (0) left out, as a COCO RLE mask, by class index. */
+export function classMasks(result: SegmentationResult, labels: readonly string[]): ClassMask[] {
+  const { width, height } = result;
+  const present = [...new Set(result.labels)].filter((k) => k !== 0).sort((a, b) => a - b);
+  const mask = new Uint8Array(width * height);
+  return present.map((index) => {
+    for (let x = 0; x < width; x++) {
+      for (let y = 0; y < height; y++) mask[x * height + y] = result.labels[y * width + x] === index ? 1 : 0;
+    }
+    const rle = rleEncode(mask, height, width);
+    return { index, label: labels[index] ?? String(index), area: rleArea(rle), bbox: rleToBbox(rle), segmentation: { size: [height, width], counts: rleToString(rle) } };
+  });
 }

@@ -5,7 +5,13 @@
  *   POST /v1/translate  {texts, references?, beam?, nBest?, lengthPenalty?} → {translations, bleu?}
  *   POST /v1/generate   {seconds, condition?, temperature?, seed?}          → audio/wav
  *   POST /v1/detect     PNG or JPEG bytes (?score=&iou=&maxResults=)        → COCO-style detections
+ *   POST /v1/classify   PNG or JPEG bytes (?top=)                           → classes, most probable first
+ *   POST /v1/segment    PNG or JPEG bytes                                   → a COCO RLE mask per class
  *   GET  /healthz, GET /metrics (Prometheus text)
+ *
+ * Every error answer is `{error, message}` with `error` one of HibikiError's
+ * codes, Fastify's own (validation, body size, content type, unknown route)
+ * included.
  *
  * Limits answer with a 4xx before any work of that size starts: body bytes
  * (Fastify's bodyLimit, 413), texts per request and characters per text
@@ -19,12 +25,12 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { HibikiError } from '../errors.js';
+import { type ErrorCode, HibikiError } from '../errors.js';
 import { imageHeader } from '../io/image.js';
 import { corpusBleu } from '../metrics/bleu.js';
 import { Generator } from '../models/generator.js';
 import { Translator } from '../models/translator.js';
-import { Detector } from '../models/vision.js';
+import { Classifier, Detector, Segmenter, classMasks } from '../models/vision.js';
 import { VERSION } from '../version.js';
 
 export interface ServeLimits {
@@ -45,6 +51,8 @@ export interface ServeOptions {
   translate?: string;
   generate?: string;
   detect?: string;
+  classify?: string;
+  segment?: string;
   /** Workers per model (0 = in the server's thread). */
   workers: number;
   /** Times a task whose worker died runs again before its request fails with 500 (default 1). */
@@ -60,7 +68,7 @@ export interface ServeOptions {
 export interface Server {
   app: FastifyInstance;
   /** The models behind the endpoints (undefined where not served). */
-  models: { translator?: Translator; generator?: Generator; detector?: Detector };
+  models: { translator?: Translator; generator?: Generator; detector?: Detector; classifier?: Classifier; segmenter?: Segmenter };
   /** Stops accepting, waits for requests in flight, stops the workers. */
   close(): Promise<void>;
 }
@@ -81,17 +89,20 @@ export async function startServer(options: ServeOptions): Promise<Server> {
   const maxInFlight = options.maxInFlight ?? Math.max(2, 4 * options.workers);
   const timeoutMs = options.timeoutMs ?? 60_000;
   const workers = { workers: options.workers, retries: options.retries };
-  const [translator, generator, detector] = await Promise.all([
+  const [translator, generator, detector, classifier, segmenter] = await Promise.all([
     options.translate ? Translator.open(options.translate, workers) : undefined,
     options.generate ? Generator.open(options.generate, workers) : undefined,
     options.detect ? Detector.open(options.detect, workers) : undefined,
+    options.classify ? Classifier.open(options.classify, workers) : undefined,
+    options.segment ? Segmenter.open(options.segment, workers) : undefined,
   ]);
+  const models = { translator, generator, detector, classifier, segmenter };
 
   const registry = new Registry();
   const requests = new Counter({ name: 'hibiki_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [registry] });
   const latency = new Histogram({ name: 'hibiki_http_request_seconds', help: 'request latency', labelNames: ['route'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] });
   const inFlightGauge = new Gauge({ name: 'hibiki_requests_in_flight', help: 'requests running (the queue depth)', registers: [registry] });
-  const pools = () => [translator?.pool, generator?.pool, detector?.pool].filter((p) => p !== undefined);
+  const pools = () => Object.values(models).map((m) => m?.pool).filter((p) => p !== undefined);
   new Gauge({
     name: 'hibiki_worker_restarts', help: 'workers replaced since start: lost mid-task or recycled for their heap', registers: [registry],
     collect() { this.set(pools().reduce((n, p) => n + p.stats.workersLost + p.stats.recycled, 0)); },
@@ -105,6 +116,16 @@ export async function startServer(options: ServeOptions): Promise<Server> {
   // strict schemas: no type coercion (Fastify's default would wrap a string into an array of texts) and unknown fields refused, not dropped
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: limits.bodyBytes, ajv: { customOptions: { coerceTypes: false, removeAdditional: false } } });
   app.addContentTypeParser(['image/png', 'image/jpeg', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  // Fastify's own refusals in our shape: {error: code, message}
+  const refuse = (reply: FastifyReply, status: number, error: ErrorCode, message: string) => reply.code(status).send({ error, message });
+  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status === 413) return refuse(reply, 413, 'E_TOO_LARGE', error.message);
+    if (status >= 400 && status < 500) return refuse(reply, status, 'E_BAD_INPUT', error.message);
+    return refuse(reply, 500, 'E_INTERNAL', error.message);
+  });
+  app.setNotFoundHandler((request, reply) => refuse(reply, 404, 'E_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
 
   // every answer counts, the 4xx of validation and limits included
   app.addHook('onResponse', async (request, reply) => {
@@ -126,7 +147,7 @@ export async function startServer(options: ServeOptions): Promise<Server> {
   async function admitted<T>(request: FastifyRequest, reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
     if (inFlight >= maxInFlight) {
       rejected.inc();
-      reply.code(503).header('retry-after', '1').send({ error: 'E_OVERLOADED', message: `${maxInFlight} requests are running; retry shortly` });
+      refuse(reply.header('retry-after', '1'), 503, 'E_OVERLOADED', `${maxInFlight} requests are running; retry shortly`);
       return undefined;
     }
     inFlight++;
@@ -141,7 +162,7 @@ export async function startServer(options: ServeOptions): Promise<Server> {
       const error = e instanceof HibikiError ? e : new HibikiError('E_INTERNAL', String(e), { cause: e });
       const status = statusOf(error, deadline.aborted);
       const message = deadline.aborted ? `timed out after ${timeoutMs} ms` : error.message;
-      reply.code(status).send({ error: deadline.aborted ? 'E_TIMEOUT' : error.code, message });
+      refuse(reply, status, deadline.aborted ? 'E_TIMEOUT' : error.code, message);
       return undefined;
     } finally {
       inFlight--;
@@ -149,7 +170,7 @@ export async function startServer(options: ServeOptions): Promise<Server> {
     }
   }
 
-  const notLoaded = (what: string) => ({ error: 'E_NOT_FOUND', message: `this server has no ${what} model` });
+  const notLoaded = (reply: FastifyReply, what: string) => refuse(reply, 404, 'E_NOT_FOUND', `this server has no ${what} model`);
 
   app.post('/v1/translate', {
     schema: {
@@ -165,10 +186,10 @@ export async function startServer(options: ServeOptions): Promise<Server> {
       },
     },
   }, async (request, reply) => {
-    if (!translator) return reply.code(404).send(notLoaded('translation'));
+    if (!translator) return notLoaded(reply, 'translation');
     const body = request.body as { texts: string[]; references?: string[]; beam?: number; nBest?: number; lengthPenalty?: number };
     if (body.references && body.references.length !== body.texts.length) {
-      return reply.code(400).send({ error: 'E_BAD_INPUT', message: `${body.references.length} references for ${body.texts.length} texts` });
+      return refuse(reply, 400, 'E_BAD_INPUT', `${body.references.length} references for ${body.texts.length} texts`);
     }
     return admitted(request, reply, async (signal) => {
       const { translations, failures } = await translator.translate(body.texts, { beam: body.beam, nBest: body.nBest, lengthPenalty: body.lengthPenalty, signal });
@@ -195,7 +216,7 @@ export async function startServer(options: ServeOptions): Promise<Server> {
       },
     },
   }, async (request, reply) => {
-    if (!generator) return reply.code(404).send(notLoaded('generation'));
+    if (!generator) return notLoaded(reply, 'generation');
     const body = request.body as { seconds: number; condition?: string; temperature?: number; seed?: number };
     return admitted(request, reply, async (signal) => {
       const { clips, failures } = await generator.generate({ ...body, signal });
@@ -205,38 +226,52 @@ export async function startServer(options: ServeOptions): Promise<Server> {
     });
   });
 
-  app.post('/v1/detect', {
-    schema: {
-      querystring: {
-        type: 'object', additionalProperties: false,
-        // query values arrive as text; checked here, converted below
-        properties: { score: { type: 'string', pattern: FRACTION }, iou: { type: 'string', pattern: FRACTION }, maxResults: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' } },
-      },
-    },
-  }, async (request, reply) => {
-    if (!detector) return reply.code(404).send(notLoaded('detection'));
-    const bytes = request.body;
-    if (!(bytes instanceof Buffer)) return reply.code(415).send({ error: 'E_BAD_INPUT', message: 'send the image bytes as image/png, image/jpeg or application/octet-stream' });
-    let header;
-    try {
-      header = imageHeader(bytes, 'body');
-    } catch (e) {
-      return reply.code(400).send({ error: 'E_BAD_INPUT', message: (e as Error).message });
-    }
-    if (header.width * header.height > limits.imagePixels) {
-      return reply.code(413).send({ error: 'E_TOO_LARGE', message: `image is ${header.width}×${header.height}, over the limit of ${limits.imagePixels} pixels` });
-    }
-    const query = request.query as { score?: string; iou?: string; maxResults?: string };
-    const number = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-    return admitted(request, reply, async (signal) => {
-      const options = { score: number(query.score), iou: number(query.iou), maxResults: number(query.maxResults), signal };
-      const { results, failures } = await detector.detect([bytes], options);
-      if (failures.length) throw failures[0]!.error;
-      return { width: header.width, height: header.height, detections: results[0]!.map((d) => ({ category_id: 1, label: d.label, bbox: d.bbox, score: d.score })) };
+  /**
+   * An endpoint that takes one image as the body: checks the bytes are PNG or JPEG and the pixels within the
+   * limit from the header alone, then runs `work` on the image as one admitted request.
+   */
+  function imageRoute<Q extends Record<string, string | undefined>>(
+    url: string, what: string, model: object | undefined, query: Record<string, { type: 'string'; pattern: string }>,
+    work: (bytes: Buffer, query: Q, signal: AbortSignal) => Promise<object>,
+  ): void {
+    app.post(url, { schema: { querystring: { type: 'object', additionalProperties: false, properties: query } } }, async (request, reply) => {
+      if (!model) return notLoaded(reply, what);
+      const bytes = request.body;
+      if (!(bytes instanceof Buffer)) return refuse(reply, 415, 'E_BAD_INPUT', 'send the image bytes as image/png, image/jpeg or application/octet-stream');
+      let header;
+      try {
+        header = imageHeader(bytes, 'body');
+      } catch (e) {
+        return refuse(reply, 400, 'E_BAD_INPUT', (e as Error).message);
+      }
+      if (header.width * header.height > limits.imagePixels) {
+        return refuse(reply, 413, 'E_TOO_LARGE', `image is ${header.width}×${header.height}, over the limit of ${limits.imagePixels} pixels`);
+      }
+      return admitted(request, reply, async (signal) => ({ width: header.width, height: header.height, ...(await work(bytes, request.query as Q, signal)) }));
     });
-  });
+  }
+  /** Query values arrive as text: checked by the schema's pattern, converted here. */
+  const number = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  /** The one image's result, or its error. */
+  const only = <T>({ results, failures }: { results: Array<T | undefined>; failures: ReadonlyArray<{ error: HibikiError }> }): T => {
+    if (failures.length) throw failures[0]!.error;
+    return results[0]!;
+  };
 
-  app.get('/healthz', async () => ({ status: 'ok', version: VERSION, inFlight, models: { translate: !!translator, generate: !!generator, detect: !!detector } }));
+  imageRoute<{ score?: string; iou?: string; maxResults?: string }>('/v1/detect', 'detection', detector,
+    { score: { type: 'string', pattern: FRACTION }, iou: { type: 'string', pattern: FRACTION }, maxResults: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' } },
+    async (bytes, query, signal) => {
+      const found = only(await detector!.detect([bytes], { score: number(query.score), iou: number(query.iou), maxResults: number(query.maxResults), signal }));
+      return { detections: found.map((d) => ({ category_id: 1, label: d.label, bbox: d.bbox, score: d.score })) };
+    });
+
+  imageRoute<{ top?: string }>('/v1/classify', 'classification', classifier, { top: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' } },
+    async (bytes, query, signal) => ({ classes: only(await classifier!.classify([bytes], { top: number(query.top), signal })) }));
+
+  imageRoute('/v1/segment', 'segmentation', segmenter, {},
+    async (bytes, _query, signal) => ({ segments: classMasks(only(await segmenter!.segment([bytes], { signal })), segmenter!.labels) }));
+
+  app.get('/healthz', async () => ({ status: 'ok', version: VERSION, inFlight, models: { translate: !!translator, generate: !!generator, detect: !!detector, classify: !!classifier, segment: !!segmenter } }));
   app.get('/metrics', async (_request, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();
@@ -244,11 +279,11 @@ export async function startServer(options: ServeOptions): Promise<Server> {
 
   return {
     app,
-    models: { translator, generator, detector },
+    models,
     async close() {
       closing = true;
       await app.close();
-      await Promise.all([translator?.close(), generator?.close(), detector?.close()]);
+      await Promise.all(Object.values(models).map((m) => m?.close()));
     },
   };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/io/image.js';
-import { Classifier, Detector, Segmenter } from '../../src/models/vision.js';
+import { Classifier, Detector, Segmenter, classMasks } from '../../src/models/vision.js';
 import { errorOf } from '../helpers/errors.js';
 
 const SAMPLES = new URL('../../samples/images/', import.meta.url).pathname;
@@ -51,5 +51,15 @@ describe('the vision library API', () => {
     expect([seg!.width, seg!.height, seg!.labels.length]).toEqual([64, 64, 64 * 64]);
     expect(new Set(seg!.labels).has(0)).toBe(true);
     await expect(Segmenter.open(new URL('../../models/face-detector', import.meta.url).pathname)).rejects.toMatchObject({ code: 'E_BAD_INPUT' });
+  });
+
+  it('classMasks gives each class as the COCO RLE pycocotools writes', () => {
+    // labels [[0, 1, 1], [2, 1, 0]]; pycocotools 2.0.11 mask.encode of (labels == k) in Fortran order gives
+    // counts b'231' (area 3, bbox [1, 0, 2, 2]) for class 1 and b'114' (area 1, bbox [0, 1, 1, 1]) for class 2
+    const masks = classMasks({ width: 3, height: 2, labels: Uint8Array.from([0, 1, 1, 2, 1, 0]) }, ['background', 'one']);
+    expect(masks).toEqual([
+      { index: 1, label: 'one', area: 3, bbox: [1, 0, 2, 2], segmentation: { size: [2, 3], counts: '231' } },
+      { index: 2, label: '2', area: 1, bbox: [0, 1, 1, 1], segmentation: { size: [2, 3], counts: '114' } },
+    ]);
   });
 });

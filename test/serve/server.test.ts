@@ -3,18 +3,22 @@ import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import wavefile from 'wavefile';
+import { rleDecode, rleFromString } from '../../src/metrics/mask-rle.js';
 import { type Server, startServer } from '../../src/serve/server.js';
 
 const TRANSLATE = new URL('../../models/translate-en-ja', import.meta.url).pathname;
 const GENERATE = new URL('../fixtures/wavenet-k2', import.meta.url).pathname;
 const DETECT = new URL('../../models/face-detector', import.meta.url).pathname;
+const CLASSIFY = new URL('../../models/digits-densenet', import.meta.url).pathname;
+const SEGMENT = new URL('../../models/shapes-unet', import.meta.url).pathname;
+const sample = (name: string) => readFileSync(new URL(`../../samples/images/${name}`, import.meta.url));
 const astronaut = readFileSync(new URL('../../samples/images/astronaut.png', import.meta.url));
 const json = (payload: unknown) => ({ payload: JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
 
 describe('hibiki serve', () => {
   let server: Server;
   beforeAll(async () => {
-    server = await startServer({ translate: TRANSLATE, generate: GENERATE, detect: DETECT, workers: 0,
+    server = await startServer({ translate: TRANSLATE, generate: GENERATE, detect: DETECT, classify: CLASSIFY, segment: SEGMENT, workers: 0,
       limits: { texts: 4, charsPerText: 100, seconds: 2, imagePixels: 1_000_000, bodyBytes: 2 ** 20 } });
   });
   afterAll(() => server.close());
@@ -44,6 +48,44 @@ describe('hibiki serve', () => {
     const { detections } = r.json();
     expect(detections).toHaveLength(1);
     expect(detections[0].bbox[0]).toBeCloseTo(181.1, 0);
+  });
+
+  it('classifies a digit', async () => {
+    const r = await server.app.inject({ method: 'POST', url: '/v1/classify?top=3', payload: sample('digits/7.png'), headers: { 'content-type': 'image/png' } });
+    expect(r.statusCode, r.body).toBe(200);
+    const { classes } = r.json();
+    expect(classes.map((c: { label: string }) => c.label)[0]).toBe('7');
+    expect(classes).toHaveLength(3);
+    const direct = await server.models.classifier!.classify([sample('digits/7.png')], { top: 3 });
+    expect(classes).toEqual(direct.results[0]);
+  });
+
+  it('segments into COCO RLE masks that decode to the library’s labels', async () => {
+    const bytes = sample('shapes/shapes-1.png');
+    const r = await server.app.inject({ method: 'POST', url: '/v1/segment', payload: bytes, headers: { 'content-type': 'image/png' } });
+    expect(r.statusCode, r.body).toBe(200);
+    const { width, height, segments } = r.json();
+    const { labels } = (await server.models.segmenter!.segment([bytes])).results[0]!;
+    const rebuilt = new Uint8Array(width * height);
+    for (const s of segments) {
+      expect(['circle', 'square', 'triangle']).toContain(s.label);
+      const mask = rleDecode(rleFromString(s.segmentation.counts, height, width)); // column-major
+      for (let x = 0; x < width; x++) for (let y = 0; y < height; y++) if (mask[x * height + y]) rebuilt[y * width + x] = s.index;
+    }
+    expect(segments.length).toBeGreaterThan(0);
+    expect(rebuilt).toEqual(labels);
+  });
+
+  it('answers every refusal as {error, message}: unknown route, schema, content type', async () => {
+    const route = await server.app.inject({ method: 'GET', url: '/v2/nothing?x=1' });
+    expect([route.statusCode, route.json()]).toEqual([404, { error: 'E_NOT_FOUND', message: 'no route GET /v2/nothing' }]);
+    const schema = await server.app.inject({ method: 'POST', url: '/v1/classify?top=0', payload: sample('digits/7.png'), headers: { 'content-type': 'image/png' } });
+    expect([schema.statusCode, schema.json().error]).toEqual([400, 'E_BAD_INPUT']);
+    expect(schema.json().message).toMatch(/top must match pattern/);
+    const type = await server.app.inject({ method: 'POST', url: '/v1/translate', payload: '<texts/>', headers: { 'content-type': 'application/xml' } });
+    expect([type.statusCode, type.json().error]).toEqual([415, 'E_BAD_INPUT']);
+    const broken = await server.app.inject({ method: 'POST', url: '/v1/translate', payload: '{"texts": [', headers: { 'content-type': 'application/json' } });
+    expect([broken.statusCode, broken.json().error]).toEqual([400, 'E_BAD_INPUT']);
   });
 
   it('answers bad input and limits with a 4xx naming the problem, before doing the work', async () => {
