@@ -1,5 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { decodeWav } from '../../src/io/wav.js';
 
 // The samples import 'hibiki' itself (the built package, as users do), so
 // this runs them exactly as the README tells users to.
@@ -37,5 +41,38 @@ describe('samples', () => {
     expect(r.stdout).toMatch(/^photo 1: face (0\.99|1\.00) at \[\d+, \d+, \d+, \d+\]; face 0\.85 at /m);
     expect(r.stdout).toMatch(/^digits: 3 7$/m);
     expect(r.stdout).toMatch(/^shapes-0: background \d+, circle \d+, square \d+ pixels$/m);
+  });
+
+  it('translate.ts translates the held-out set on two workers and scores it as the README says', () => {
+    const r = runSample('translate.ts');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("I am the father's student. → watashi wa otousan no gakusei desu.\n");
+    expect(r.stdout).toContain('1000 sentences, 967 exactly as the reference\n');
+    // the figure of test/models/translate-en-ja.test.ts and the README
+    expect(r.stdout).toMatch(/^BLEU\|nrefs:1\|case:mixed\|eff:no\|tok:13a\|smooth:exp\|version:2\.6\.0 = 98\.9 /m);
+  });
+
+  it('generate.ts writes four WAVs of middle C whose fundamentals are within 2 % of 261.6 Hz', () => {
+    const out = mkdtempSync(join(tmpdir(), 'hibiki-sample-'));
+    const r = runSample('generate.ts', out);
+    expect(r.status, r.stderr).toBe(0);
+    const found = [...r.stdout.matchAll(/c4-(\d)\.wav: 1\.00 s at 8000 Hz, fundamental ([\d.]+) Hz/g)];
+    expect(found.map((m) => m[1])).toEqual(['0', '1', '2', '3']);
+    for (const m of found) expect(Math.abs(Number(m[2]) / 261.63 - 1)).toBeLessThan(0.02);
+    for (const i of [0, 1, 2, 3]) {
+      const { samples, sampleRate } = decodeWav(readFileSync(join(out, `c4-${i}.wav`)), `c4-${i}.wav`);
+      expect([samples.length, sampleRate]).toEqual([8000, 8000]);
+    }
+  });
+
+  it('serve.ts starts the HTTP service in process, translates through it, and is refused past its limit', () => {
+    const r = runSample('serve.ts');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe([
+      '200: neko wa chiisai desu. | satou san wa hana ga suki deshita.',
+      'BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0 = 100.0',
+      '400: {"error":"E_BAD_INPUT","message":"body/texts must NOT have more than 16 items"}',
+      '',
+    ].join('\n'));
   });
 });
