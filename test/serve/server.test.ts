@@ -92,6 +92,9 @@ describe('hibiki serve', () => {
     const cases: Array<[string, Record<string, unknown>, number, RegExp]> = [
       ['/v1/translate', { texts: ['a', 'b', 'c', 'd', 'e'] }, 400, /must NOT have more than 4 items/],
       ['/v1/translate', { texts: ['x'.repeat(101)] }, 400, /must NOT have more than 100 characters/],
+      // a 10⁶-token text: over the body limit (1 MiB here), or over the characters per text within it
+      ['/v1/translate', { texts: ['a '.repeat(1e6)] }, 413, /"error":"E_TOO_LARGE".*Request body is too large/],
+      ['/v1/translate', { texts: ['a'.repeat(5e5)] }, 400, /"error":"E_BAD_INPUT".*must NOT have more than 100 characters/],
       ['/v1/translate', { texts: ['a'], references: ['a', 'b'] }, 400, /2 references for 1 texts/],
       ['/v1/translate', { texts: 'a' }, 400, /must be array/],
       ['/v1/generate', { seconds: 1e9 }, 400, /seconds must be <= 2/],
