@@ -47,25 +47,30 @@ def main():
         model.load_state_dict(torch.load(a.weights, map_location="cpu"))
     model.eval()
 
-    if a.model == "mobilenet_v2":
-        config = {"architecture": "mobilenet_v2", "width_mult": a.width_mult}
+    labels = open(a.labels).read().splitlines() if a.labels else [str(i) for i in range(a.num_classes)]
+    weights = a.weights or ("torchvision DEFAULT" if a.pretrained else "random")
+    write_model_dir(a.out, a.model, model, labels, weights, a.width_mult)
+
+
+def write_model_dir(out, name, model, labels, weights, width_mult=1.0):
+    """config.json + model.safetensors for a torchvision mobilenet_v2 or densenet in eval mode."""
+    if name == "mobilenet_v2":
+        config = {"architecture": "mobilenet_v2", "width_mult": width_mult}
     else:
-        growth, blocks, init = DENSENETS[a.model]
+        growth, blocks, init = DENSENETS[name]
         config = {"architecture": "densenet", "growth_rate": growth, "block_config": blocks, "num_init_features": init,
                   "bn_size": 4, "stem": "imagenet"}
-    labels = open(a.labels).read().splitlines() if a.labels else [str(i) for i in range(a.num_classes)]
     config.update({
-        "format_version": 1, "num_classes": a.num_classes, "labels": labels,
+        "format_version": 1, "num_classes": len(labels), "labels": labels,
         "input": {"size": [224, 224], "channels": 3, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
-        "provenance": {"torchvision": torchvision.__version__, "model": a.model,
-                       "weights": a.weights or ("torchvision DEFAULT" if a.pretrained else "random")},
+        "provenance": {"torchvision": torchvision.__version__, "model": name, "weights": weights},
     })
-    os.makedirs(a.out, exist_ok=True)
+    os.makedirs(out, exist_ok=True)
     tensors = {k: v.float().contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
-    save(os.path.join(a.out, "model.safetensors"), tensors)
-    with open(os.path.join(a.out, "config.json"), "w") as f:
+    save(os.path.join(out, "model.safetensors"), tensors)
+    with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
-    print(f"{a.model}: {sum(t.numel() for t in tensors.values())} numbers -> {a.out}")
+    print(f"{name}: {sum(t.numel() for t in tensors.values())} numbers -> {out}")
 
 
 if __name__ == "__main__":

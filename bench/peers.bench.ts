@@ -1,0 +1,90 @@
+// npm run bench:peers — hibiki against the engines a user would pick instead, on the same models,
+// weights and inputs, in one run:
+//   onnxruntime-web 1.30 (WASM SIMD; 1 and 2 threads), TensorFlow.js 4.22 wasm (XNNPACK; the SGEMM
+//   rows), onnxruntime-node 1.30 (native: the ceiling, not the target) and PyTorch eager (Debian's
+//   python3-torch with OpenBLAS; PYTHON overrides the interpreter; skipped when it is missing).
+// Needs the peers (cd bench/peers && npm ci) and the exported models (tools/export_peers.py).
+// Every engine runs each case in a process of its own (bench/peers/run.ts, tools/peers_torch.py):
+// outputs are checked against PyTorch's (1e-3) before any time is taken, and the process's peak
+// resident memory is that engine's for that model. Prints one table; writes bench/results/peers.json.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { formatSystemLine, systemInfo } from '../src/bench/system.js';
+
+interface Row { engine: string; threads: number; case: string; ms: number; perSecond: number; maxError: number; rssMiB: number }
+
+const MODELS = new URL('./peers/models/', import.meta.url).pathname;
+const ORDER = ['sgemm_256', 'sgemm_512', 'sgemm_1024', 'mobilenet_v2', 'densenet121', 'wavenet'];
+if (!existsSync(MODELS)) throw new Error('no bench/peers/models: run tools/export_peers.py first (and cd bench/peers && npm ci)');
+const cases = ORDER.filter((c) => existsSync(`${MODELS}${c}/io.safetensors`)).concat(readdirSync(MODELS).filter((c) => !ORDER.includes(c)));
+const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
+
+/** Engine × threads, per case kind. hibiki's 2-thread figure is a pool of 2 workers (throughput). */
+function configs(name: string): Array<[string, number]> {
+  const sgemm = name.startsWith('sgemm');
+  return [
+    ['hibiki', 1], ...(name === 'mobilenet_v2' || name === 'densenet121' ? [['hibiki', 2] as [string, number]] : []),
+    ['ort-web', 1], ['ort-web', 2], ...(sgemm ? [['tfjs-wasm', 1] as [string, number]] : []), ['ort-node', 1], ['pytorch', 1],
+  ];
+}
+
+function measure(engine: string, threads: number, name: string): Row | string {
+  const r = engine === 'pytorch'
+    ? spawnSync(PYTHON, [new URL('../tools/peers_torch.py', import.meta.url).pathname, name, String(threads)],
+      { encoding: 'utf8', env: { ...process.env, LD_LIBRARY_PATH: OPENBLAS } })
+    : spawnSync(process.execPath, ['--import', 'tsx', new URL('./peers/run.ts', import.meta.url).pathname, engine, String(threads), name], { encoding: 'utf8' });
+  const line = r.stdout?.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) return `${engine} ×${threads} on ${name}: ${(r.stderr || r.error?.message || 'failed').trim().split('\n').filter((l) => !/^\s+at /.test(l)).slice(-3).join(' ')}`;
+  return JSON.parse(line) as Row;
+}
+
+console.log(formatSystemLine(systemInfo(2)));
+const rows: Row[] = [];
+const problems: string[] = [];
+for (const name of cases) {
+  for (const [engine, threads] of configs(name)) {
+    const r = measure(engine, threads, name);
+    if (typeof r === 'string') {
+      problems.push(r);
+      console.log(`  ${r}`);
+      continue;
+    }
+    rows.push(r);
+    console.log(`  ${name} ${engine} ×${threads}: ${r.ms.toFixed(2)} ms, ${r.rssMiB.toFixed(0)} MiB peak, error ${r.maxError.toExponential(1)}`);
+  }
+}
+
+const find = (name: string, engine: string, threads = 1) => rows.find((r) => r.case === name && r.engine === engine && r.threads === threads);
+const cell = (name: string, engine: string, threads = 1) => {
+  const ours = find(name, 'hibiki', threads);
+  const theirs = find(name, engine, threads);
+  if (!theirs) return '—';
+  return ours ? `${theirs.ms.toFixed(2)} (${(theirs.ms / ours.ms).toFixed(2)}×)` : theirs.ms.toFixed(2);
+};
+const gflops = (name: string, ms: number) => (name.startsWith('sgemm') ? ` = ${((2 * Number(name.split('_')[1]) ** 3) / ms / 1e6).toFixed(1)} GFLOP/s` : '');
+
+console.log('\none thread: median ms (peer ÷ hibiki: above 1× hibiki is faster); peak resident MiB hibiki / onnxruntime-web\n');
+console.log('| case | hibiki | onnxruntime-web | TF.js wasm | onnxruntime-node | PyTorch | memory hibiki / ort-web |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const name of cases) {
+  const ours = find(name, 'hibiki');
+  const web = find(name, 'ort-web');
+  const memory = ours && web ? `${ours.rssMiB.toFixed(0)} / ${web.rssMiB.toFixed(0)}` : '—';
+  console.log(`| ${name} | ${ours ? `${ours.ms.toFixed(2)}${gflops(name, ours.ms)}` : '—'} | ${cell(name, 'ort-web')} | ${cell(name, 'tfjs-wasm')} | ${cell(name, 'ort-node')} | ${cell(name, 'pytorch')} | ${memory} |`);
+}
+console.log('\ntwo threads: ms per input (hibiki: a pool of 2 workers over 8 inputs; the peers: 2 intra-op threads)\n');
+console.log('| case | hibiki ×2 (vs its ×1) | onnxruntime-web ×2 |');
+console.log('| --- | ---: | ---: |');
+for (const name of cases) {
+  const two = find(name, 'hibiki', 2);
+  const one = find(name, 'hibiki');
+  if (!two) continue;
+  console.log(`| ${name} | ${two.ms.toFixed(2)} (${one ? (one.ms / two.ms).toFixed(2) : '?'}×) | ${cell(name, 'ort-web', 2)} |`);
+}
+if (problems.length) console.log(`\nnot measured:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+
+const out = new URL('./results/peers.json', import.meta.url);
+mkdirSync(new URL('.', out), { recursive: true });
+writeFileSync(out, `${JSON.stringify({ version: 1, date: new Date().toISOString(), system: systemInfo(2), rows, problems }, null, 2)}\n`);
+console.log(`wrote ${out.pathname}`);

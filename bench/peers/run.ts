@@ -1,0 +1,166 @@
+// One engine on one case of `npm run bench:peers`, in a process of its own so
+// that its peak resident memory is its own:
+//
+//   node --import tsx bench/peers/run.ts ENGINE THREADS CASE
+//
+// ENGINE: hibiki | ort-web | ort-node | tfjs-wasm. CASE: a directory of
+// bench/peers/models/ (tools/export_peers.py). Checks the engine's output
+// against PyTorch's (io.safetensors) before timing, then prints one JSON line:
+// {engine, threads, case, ms (tinybench median), perSecond, maxError, rssMiB}.
+// With THREADS 2, hibiki runs a batch of 8 inputs on a pool of two workers and
+// reports the time per input (throughput); the peers run one input on two
+// intra-op threads.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Bench } from 'tinybench';
+import { readSafetensors } from '../../src/io/safetensors.js';
+import { readModelConfig } from '../../src/io/model-dir.js';
+import { type Image } from '../../src/io/image.js';
+import { denseNetForward, loadDenseNet, parseDenseNetConfig } from '../../src/models/densenet.js';
+import { loadMobileNetV2, mobileNetV2Forward, parseMobileNetV2Config } from '../../src/models/mobilenet.js';
+import { WaveNet, parseWaveNetConfig } from '../../src/models/wavenet.js';
+import { loadModel } from '../../src/models/index.js';
+import { readModelDir } from '../../src/io/model-dir.js';
+import { Pool } from '../../src/pool/pool.js';
+import { gemm, packMatrix } from '../../src/runtime/ops/gemm.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+
+const [engine, threadsText, caseName] = process.argv.slice(2);
+const threads = Number(threadsText);
+const dir = new URL(`./models/${caseName}/`, import.meta.url).pathname;
+if (!existsSync(`${dir}io.safetensors`)) throw new Error(`${dir}: no io.safetensors; run tools/export_peers.py`);
+const io = readSafetensors(`${dir}io.safetensors`);
+const meta = JSON.parse(io.metadata.case!) as { kind: 'sgemm' | 'classifier' | 'wavenet'; n?: number; model?: string };
+const floats = (name: string) => io.get(name).data as Float32Array;
+
+/** A prepared run: `call` computes once; `output` is what to check against `expected`. */
+interface Prepared {
+  call: () => unknown | Promise<unknown>;
+  output: () => Float32Array | Promise<Float32Array>;
+  expected: Float32Array;
+  /** Inputs one call processes (8 for hibiki's pool runs). */
+  items: number;
+  /** Channel order of `output` against `expected`, when they differ (logits [T, classes] vs [classes, T]). */
+  transposed?: [number, number];
+  close?: () => Promise<void>;
+}
+
+/** NCHW → NHWC for one image. */
+function channelsLast(x: Float32Array, C: number, H: number, W: number): Float32Array {
+  const y = new Float32Array(x.length);
+  for (let c = 0; c < C; c++) for (let i = 0; i < H * W; i++) y[i * C + c] = x[c * H * W + i]!;
+  return y;
+}
+
+async function hibiki(): Promise<Prepared> {
+  const rt = Runtime.create();
+  if (meta.kind === 'sgemm') {
+    const n = meta.n!;
+    const b = packMatrix(rt, rt.tensor([n, n], floats('b')));
+    const a = rt.tensor([n, n], floats('a'));
+    const c = rt.tensor([n, n]);
+    const call = () => gemm(rt, a, b, { out: c });
+    return { call, output: () => (call(), c.toArray()), expected: floats('c'), items: 1 };
+  }
+  if (meta.kind === 'classifier') {
+    const config = readModelConfig(dir);
+    const weights = readSafetensors(`${dir}model.safetensors`);
+    const x = channelsLast(floats('x'), 3, 224, 224);
+    if (threads > 1) {
+      // throughput on the pool: eight 224×224 images whose preprocessing gives exactly x
+      // (the pool's items are images; mean 0 std 1 over values in [-1, 1] is not a byte image, so the
+      // pool runs its own input path and is checked by its own logits against a one-thread run)
+      const pool = await Pool.open(dir, { workers: threads });
+      const image: Image = { width: 224, height: 224, channels: 3, data: Uint8Array.from(x, (v) => Math.round((v + 1) * 127.5)) };
+      const batch = Array.from({ length: 8 }, () => image);
+      await pool.run(batch.slice(0, threads));
+      const single = loadModel(Runtime.create(), readModelDir(dir));
+      const want = single.run([image], () => {})[0]!;
+      let last: Float32Array[] = [];
+      return {
+        call: async () => { last = (await pool.run(batch)).outputs as Float32Array[]; },
+        output: async () => { if (!last.length) last = (await pool.run(batch)).outputs as Float32Array[]; return last[7]!; },
+        expected: want, items: batch.length, close: () => pool.close(),
+      };
+    }
+    const forward = config.architecture === 'mobilenet_v2'
+      ? (() => { const w = loadMobileNetV2(rt, weights, parseMobileNetV2Config(dir, config)); return () => rt.scope(() => mobileNetV2Forward(rt, w, rt.tensor([1, 224, 224, 3], x)).toArray()); })()
+      : (() => { const w = loadDenseNet(rt, weights, parseDenseNetConfig(dir, config)); return () => rt.scope(() => denseNetForward(rt, w, rt.tensor([1, 224, 224, 3], x)).toArray()); })();
+    return { call: forward, output: forward, expected: floats('logits'), items: 1 };
+  }
+  const model = loadModel(rt, readModelDir(dir)) as WaveNet;
+  parseWaveNetConfig(dir, readModelConfig(dir));
+  const x = Int32Array.from(io.get('x').data as BigInt64Array, Number);
+  const cond = Number((io.get('cond').data as BigInt64Array)[0]);
+  const T = x.length;
+  const forward = () => model.logits(x, cond);
+  return { call: forward, output: forward, expected: floats('logits'), items: 1, transposed: [T, 256] };
+}
+
+/** onnxruntime-web (WASM, SIMD) or onnxruntime-node (native) on model.onnx. */
+async function onnxruntime(kind: 'web' | 'node'): Promise<Prepared> {
+  const peers = createRequire(new URL('./package.json', import.meta.url).pathname);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const ort: any = kind === 'web' ? await import(peers.resolve('onnxruntime-web')) : peers('onnxruntime-node');
+  const options: Record<string, unknown> = { graphOptimizationLevel: 'all' };
+  if (kind === 'web') {
+    ort.env.wasm.numThreads = threads;
+    ort.env.wasm.simd = true;
+    ort.env.wasm.wasmPaths = `${new URL('./node_modules/onnxruntime-web/dist/', import.meta.url).pathname}`;
+    options.executionProviders = ['wasm'];
+  } else {
+    options.intraOpNumThreads = threads;
+    options.interOpNumThreads = 1;
+    options.executionProviders = ['cpu'];
+  }
+  const session = await ort.InferenceSession.create(readFileSync(`${dir}model.onnx`), options);
+  const feeds: Record<string, unknown> = {};
+  for (const name of session.inputNames as string[]) {
+    const t = io.get(name);
+    feeds[name] = new ort.Tensor(t.dtype === 'I64' ? 'int64' : 'float32', t.data, t.shape);
+  }
+  const outputName = (session.outputNames as string[])[0]!;
+  const run = async () => (await session.run(feeds))[outputName].data as Float32Array;
+  const expected = floats(meta.kind === 'sgemm' ? 'c' : 'logits');
+  return { call: run, output: run, expected, items: 1, close: () => session.release() };
+}
+
+/** TensorFlow.js on its wasm backend (XNNPACK): the SGEMM rows. */
+async function tfjsWasm(): Promise<Prepared> {
+  if (meta.kind !== 'sgemm') throw new Error('tfjs-wasm: only the sgemm cases are built in TensorFlow.js ops');
+  const peers = createRequire(new URL('./package.json', import.meta.url).pathname);
+  const tf = peers('@tensorflow/tfjs');
+  const wasm = peers('@tensorflow/tfjs-backend-wasm');
+  wasm.setWasmPaths(new URL('./node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url).pathname);
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threads > 1);
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const n = meta.n!;
+  const a = tf.tensor2d(floats('a'), [n, n]);
+  const b = tf.tensor2d(floats('b'), [n, n]);
+  const run = () => { const c = tf.matMul(a, b); const data = c.dataSync() as Float32Array; c.dispose(); return data; };
+  return { call: run, output: run, expected: floats('c'), items: 1 };
+}
+
+const prepared = await ({ hibiki, 'ort-web': () => onnxruntime('web'), 'ort-node': () => onnxruntime('node'), 'tfjs-wasm': tfjsWasm } as Record<string, () => Promise<Prepared>>)[engine!]!();
+
+// outputs checked first: within 1e-3 of PyTorch's, relative to the output's scale
+const got = await prepared.output();
+const [rows, cols] = prepared.transposed ?? [0, 0];
+let maxError = 0;
+let scale = 1;
+for (let i = 0; i < prepared.expected.length; i++) scale = Math.max(scale, Math.abs(prepared.expected[i]!));
+for (let i = 0; i < prepared.expected.length; i++) {
+  // expected [classes, T] (PyTorch's NCW) against ours [T, classes]
+  const j = prepared.transposed ? (i % rows) * cols + Math.floor(i / rows) : i;
+  maxError = Math.max(maxError, Math.abs(got[j]! - prepared.expected[i]!) / scale);
+}
+if (!(maxError <= 1e-3)) throw new Error(`${engine} on ${caseName}: output differs from PyTorch's by ${maxError} (relative)`);
+
+const bench = new Bench({ time: Number(process.env.PEERS_TIME_MS ?? 2000), iterations: 5, warmupTime: 200, warmupIterations: 2 });
+bench.add('call', prepared.call);
+const [task] = await bench.run();
+const result = task!.result as { latency: { p50: number } };
+const ms = result.latency.p50 / prepared.items;
+await prepared.close?.();
+console.log(JSON.stringify({ engine, threads, case: caseName, ms, perSecond: 1000 / ms, maxError, rssMiB: process.resourceUsage().maxRSS / 1024 }));

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""PyTorch eager (CPU, OpenBLAS) on one case of `npm run bench:peers`: what
+researchers run. Checks the output against io.safetensors first, then prints
+one JSON line like bench/peers/run.ts: {engine, threads, case, ms (median),
+perSecond, maxError, rssMiB}.
+
+    LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread \\
+      /usr/bin/python3 tools/peers_torch.py CASE [THREADS]
+"""
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from safetensors_io import load  # noqa: E402
+
+MODELS = os.path.join(os.path.dirname(__file__), "..", "bench", "peers", "models")
+
+
+def main():
+    case, threads = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    torch.set_num_threads(threads)
+    torch.set_grad_enabled(False)
+    d = os.path.join(MODELS, case)
+    io = load(os.path.join(d, "io.safetensors"))
+    with open(os.path.join(d, "io.safetensors"), "rb") as f:
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    meta = json.loads(header["__metadata__"]["case"])
+    if meta["kind"] == "sgemm":
+        a, b = io["a"], io["b"]
+        call, expected = (lambda: a @ b), io["c"]
+    elif meta["kind"] == "classifier":
+        import torchvision
+        model = getattr(torchvision.models, meta["model"])(num_classes=1000).eval()
+        model.load_state_dict(load(os.path.join(d, "model.safetensors")), strict=False)
+        x = io["x"]
+        call, expected = (lambda: model(x)), io["logits"]
+    else:
+        from wavenet_bench import load_model
+        model = load_model(d)
+        call, expected = (lambda: model(io["x"], io["cond"])), io["logits"]
+    got = call()
+    error = float(((got - expected).abs().max() / max(1.0, float(expected.abs().max()))))
+    if not error <= 1e-3:
+        sys.exit(f"pytorch on {case}: output differs from the exported one by {error}")
+    for _ in range(2):
+        call()
+    times, spent = [], 0.0
+    while len(times) < 5 or spent < 2.0:
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+        spent += times[-1]
+    ms = statistics.median(times) * 1000
+    print(json.dumps({"engine": "pytorch", "threads": threads, "case": case, "ms": ms, "perSecond": 1000 / ms,
+                      "maxError": error, "rssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+if __name__ == "__main__":
+    main()
