@@ -40,6 +40,17 @@ def main():
         model.load_state_dict(load(os.path.join(d, "model.safetensors")), strict=False)
         x = io["x"]
         call, expected = (lambda: model(x)), io["logits"]
+    elif meta["kind"] == "mha":
+        model = torch.nn.MultiheadAttention(256, meta["heads"], batch_first=True).eval()
+        model.load_state_dict({k[len("mha."):]: v for k, v in load(os.path.join(d, "model.safetensors")).items()})
+        x = io["x"]
+        call, expected = (lambda: model(x, x, x, need_weights=False)[0]), io["y"]
+    elif meta["kind"] == "transformer":
+        from transformer_torch import Transformer
+        with open(os.path.join(d, "config.json")) as f:
+            model = Transformer(json.load(f)).eval()
+        model.load_state_dict(load(os.path.join(d, "model.safetensors")))
+        call, expected = (lambda: model(io["src"], io["tgt"])), io["logits"]
     else:
         from wavenet_bench import load_model
         model = load_model(d)

@@ -20,6 +20,8 @@ import { denseNetForward, loadDenseNet, parseDenseNetConfig } from '../../src/mo
 import { loadMobileNetV2, mobileNetV2Forward, parseMobileNetV2Config } from '../../src/models/mobilenet.js';
 import { WaveNet, parseWaveNetConfig } from '../../src/models/wavenet.js';
 import { loadModel } from '../../src/models/index.js';
+import { loadTransformer } from '../../src/models/transformer.js';
+import { loadMultiHeadAttention, multiHeadSelfAttention } from '../../src/nn/attention.js';
 import { readModelDir } from '../../src/io/model-dir.js';
 import { Pool } from '../../src/pool/pool.js';
 import { gemm, packMatrix } from '../../src/runtime/ops/gemm.js';
@@ -30,7 +32,7 @@ const threads = Number(threadsText);
 const dir = new URL(`./models/${caseName}/`, import.meta.url).pathname;
 if (!existsSync(`${dir}io.safetensors`)) throw new Error(`${dir}: no io.safetensors; run tools/export_peers.py`);
 const io = readSafetensors(`${dir}io.safetensors`);
-const meta = JSON.parse(io.metadata.case!) as { kind: 'sgemm' | 'classifier' | 'wavenet'; n?: number; model?: string };
+const meta = JSON.parse(io.metadata.case!) as { kind: 'sgemm' | 'classifier' | 'wavenet' | 'mha' | 'transformer'; n?: number; model?: string; heads?: number };
 const floats = (name: string) => io.get(name).data as Float32Array;
 
 /** A prepared run: `call` computes once; `output` is what to check against `expected`. */
@@ -88,6 +90,29 @@ async function hibiki(): Promise<Prepared> {
       : (() => { const w = loadDenseNet(rt, weights, parseDenseNetConfig(dir, config)); return () => rt.scope(() => denseNetForward(rt, w, rt.tensor([1, 224, 224, 3], x)).toArray()); })();
     return { call: forward, output: forward, expected: floats('logits'), items: 1 };
   }
+  if (meta.kind === 'mha') {
+    const layer = loadMultiHeadAttention(rt, readSafetensors(`${dir}model.safetensors`), 'mha', meta.heads!);
+    const x = rt.tensor([1, 128, 256], floats('x'));
+    const forward = () => rt.scope(() => multiHeadSelfAttention(rt, layer, x).toArray());
+    return { call: forward, output: forward, expected: floats('y'), items: 1 };
+  }
+  if (meta.kind === 'transformer') {
+    const model = loadTransformer(rt, readModelDir(dir));
+    const rows = (name: string) => {
+      const t = io.get(name);
+      const ids = Array.from(t.data as BigInt64Array, Number);
+      return Array.from({ length: t.shape[0]! }, (_, b) => ids.slice(b * t.shape[1]!, (b + 1) * t.shape[1]!));
+    };
+    const [src, tgt] = [rows('src'), rows('tgt')];
+    const forward = () => {
+      const logits = model.forward(src, tgt);
+      const all = new Float32Array(logits.reduce((n, l) => n + l.length, 0));
+      let at = 0;
+      for (const l of logits) { all.set(l, at); at += l.length; }
+      return all;
+    };
+    return { call: forward, output: forward, expected: floats('logits'), items: 1 };
+  }
   const model = loadModel(rt, readModelDir(dir)) as WaveNet;
   parseWaveNetConfig(dir, readModelConfig(dir));
   const x = Int32Array.from(io.get('x').data as BigInt64Array, Number);
@@ -121,7 +146,7 @@ async function onnxruntime(kind: 'web' | 'node'): Promise<Prepared> {
   }
   const outputName = (session.outputNames as string[])[0]!;
   const run = async () => (await session.run(feeds))[outputName].data as Float32Array;
-  const expected = floats(meta.kind === 'sgemm' ? 'c' : 'logits');
+  const expected = floats({ sgemm: 'c', mha: 'y' }[meta.kind as string] ?? 'logits');
   return { call: run, output: run, expected, items: 1, close: () => session.release() };
 }
 

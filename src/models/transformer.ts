@@ -24,6 +24,7 @@ import { ACTIVATION_CODES } from '../runtime/ops/activation.js';
 import { type PackedMatrix, packMatrixValues } from '../runtime/ops/gemm.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
+import { type HeadBlocks, attendRows, gatherHeads, headBlocks } from '../nn/attention.js';
 
 export interface TransformerConfig {
   srcVocab: number;
@@ -299,16 +300,15 @@ export class Transformer {
     }
   }
 
-  /** Copies rows [S, stride] of head h (dk columns at h·dk) into a contiguous [S, dk] block, or back. */
-  private heads(S: number, rows: number, stride: number, blocks: number, toBlocks: boolean): void {
-    const { heads: H } = this.config;
-    const dk = this.dk;
-    for (let h = 0; h < H; h++) {
-      const row = rows + h * dk * 4;
-      const block = blocks + h * S * dk * 4;
-      if (toBlocks) this.rt.kernels.f32_copy_rows(S, dk, row, stride, block, dk);
-      else this.rt.kernels.f32_copy_rows(S, dk, block, dk, row, stride);
-    }
+  /** Self-attention of each sentence over its own rows of qkv [N, 3d] into attended [N, d]. */
+  private selfAttend(blocks: HeadBlocks, qkv: number, attended: number, lengths: readonly number[], offsets: readonly number[], causal: boolean): void {
+    const { d } = this.config;
+    lengths.forEach((T, b) => {
+      const rows = qkv + offsets[b]! * 3 * d * 4;
+      attendRows(this.rt, blocks, T, { ptr: rows, stride: 3 * d }, T,
+        { k: { ptr: rows + d * 4, stride: 3 * d }, v: { ptr: rows + 2 * d * 4, stride: 3 * d } },
+        { ptr: attended + offsets[b]! * d * 4, stride: d }, this.scale, causal);
+    });
   }
 
   /**
@@ -338,25 +338,13 @@ export class Transformer {
     const qkv = f(N * 3 * d);
     const attended = f(N * d);
     const hidden = f(N * c.dFF);
-    const q = f(H * Smax * dk);
-    const kk = f(H * Smax * dk);
-    const v = f(H * Smax * dk);
-    const y = f(H * Smax * dk);
-    const scratch = f(k.f32_attention_scratch_size(Smax, Smax, dk, dk));
+    const blocks = headBlocks(rt, H, dk, Smax, Smax);
     const pre = c.norm === 'pre';
     for (const layer of layout.encoder) {
       const input = pre ? h : x;
       if (pre) this.layerNorm(N, x, layer.norm1, h);
       k.f32_gemm_packed(N, 3 * d, d, input, d, layer.qkv.ptr, qkv, 3 * d, layer.qkvBias, 0, 0);
-      sentences.forEach((_, b) => {
-        const S = lengths[b]!;
-        const rows = qkv + offsets[b]! * 3 * d * 4;
-        this.heads(S, rows, 3 * d, q, true);
-        this.heads(S, rows + d * 4, 3 * d, kk, true);
-        this.heads(S, rows + 2 * d * 4, 3 * d, v, true);
-        k.f32_attention(1, H, S, S, dk, dk, q, kk, v, y, this.scale, 0, 0, scratch);
-        this.heads(S, attended + offsets[b]! * d * 4, d, y, false);
-      });
+      this.selfAttend(blocks, qkv, attended, lengths, offsets, false);
       this.closeLayer(N, attended, layer.o, layer.oBias, layer.norm1, layer.norm2, layer.ff, x, h, hidden);
     }
     if (layout.encoderNorm) this.layerNorm(N, x, layout.encoderNorm, x);
@@ -374,8 +362,8 @@ export class Transformer {
       k.f32_gemm_packed(N, 2 * d, d, x, d, layer.crossKv.ptr, kv, 2 * d, layer.crossKvBias, 0, 0);
       sentences.forEach((_, b) => {
         const rows = kv + offsets[b]! * 2 * d * 4;
-        this.heads(lengths[b]!, rows, 2 * d, crossK[l]! + offsets[b]! * d * 4, true);
-        this.heads(lengths[b]!, rows + d * 4, 2 * d, crossV[l]! + offsets[b]! * d * 4, true);
+        gatherHeads(rt, H, dk, lengths[b]!, rows, 2 * d, crossK[l]! + offsets[b]! * d * 4);
+        gatherHeads(rt, H, dk, lengths[b]!, rows + d * 4, 2 * d, crossV[l]! + offsets[b]! * d * 4);
       });
     });
     rt.heap.release(inner);
@@ -455,6 +443,67 @@ export class Transformer {
       k.f32_gemm_packed(R, c.tgtVocab, d, x, d, layout.output.ptr, logits, c.tgtVocab, 0, 0, 0);
     });
     state.position++;
+  }
+
+  /**
+   * The teacher-forced decoder over whole target sequences (each starting
+   * with bos), every position at once: masked self-attention over the
+   * sentence's own targets, then encoder–decoder attention, as PyTorch's
+   * forward computes it; what scoring a given translation needs. Gives
+   * logits [T_b, tgtVocab] per sentence, target b attending to encoded
+   * sentence b.
+   */
+  decodeAll(encoded: Encoded, targets: readonly ArrayLike<number>[]): Float32Array[] {
+    const { rt, layout } = this;
+    const c = this.config;
+    const k = rt.kernels;
+    const { d, heads: H, tgtVocab: V } = c;
+    const dk = this.dk;
+    if (targets.length !== encoded.lengths.length) throw badInput(`decodeAll: ${targets.length} targets for ${encoded.lengths.length} encoded sentences`);
+    targets.forEach((t, i) => this.checkTokens(t, V, `target ${i}`));
+    const lengths = targets.map((t) => t.length);
+    const offsets = lengths.map((_, i) => lengths.slice(0, i).reduce((a, b) => a + b, 0));
+    const N = lengths.reduce((a, b) => a + b, 0);
+    const Tmax = Math.max(...lengths);
+    const Smax = Math.max(...encoded.lengths);
+    return rt.scope(() => {
+      const f = (n: number) => rt.scratch(n);
+      const x = f(N * d);
+      const positionOf = new Int32Array(N);
+      targets.forEach((t, b) => { for (let i = 0; i < t.length; i++) positionOf[offsets[b]! + i] = i; });
+      this.embed(layout.tgtEmbed, V, layout.tgtPositions, targets.flatMap((t) => Array.from(t)), (r) => positionOf[r]!, x);
+      const h = f(N * d);
+      const qkv = f(N * 3 * d);
+      const q = f(N * d);
+      const attended = f(N * d);
+      const hidden = f(N * c.dFF);
+      const blocks = headBlocks(rt, H, dk, Tmax, Math.max(Tmax, Smax));
+      const pre = c.norm === 'pre';
+      layout.decoder.forEach((layer, l) => {
+        if (pre) this.layerNorm(N, x, layer.norm1, h);
+        k.f32_gemm_packed(N, 3 * d, d, pre ? h : x, d, layer.qkv.ptr, qkv, 3 * d, layer.qkvBias, 0, 0);
+        this.selfAttend(blocks, qkv, attended, lengths, offsets, true);
+        k.f32_gemm_packed(N, d, d, attended, d, layer.o.ptr, x, d, layer.oBias, 0, 1);
+        if (pre) this.layerNorm(N, x, layer.norm2, h);
+        else this.layerNorm(N, x, layer.norm1, x);
+        k.f32_gemm_packed(N, d, d, pre ? h : x, d, layer.crossQ.ptr, q, d, layer.crossQBias, 0, 0);
+        lengths.forEach((T, b) => {
+          const block = encoded.offsets[b]! * d * 4; // this sentence's [H, S, dk] keys and values
+          attendRows(rt, blocks, T, { ptr: q + offsets[b]! * d * 4, stride: d }, encoded.lengths[b]!,
+            { kBlocks: encoded.crossK[l]! + block, vBlocks: encoded.crossV[l]! + block }, { ptr: attended + offsets[b]! * d * 4, stride: d }, this.scale);
+        });
+        this.closeLayer(N, attended, layer.crossO, layer.crossOBias, layer.norm2, layer.norm3, layer.ff, x, h, hidden);
+      });
+      if (layout.decoderNorm) this.layerNorm(N, x, layout.decoderNorm, x);
+      const logits = f(N * V);
+      k.f32_gemm_packed(N, V, d, x, d, layout.output.ptr, logits, V, 0, 0, 0);
+      return targets.map((_, b) => rt.heap.f32(logits + offsets[b]! * V * 4, lengths[b]! * V).slice());
+    });
+  }
+
+  /** encode + decodeAll: teacher-forced logits [T_b, tgtVocab] for each (source, target) pair. */
+  forward(sources: readonly ArrayLike<number>[], targets: readonly ArrayLike<number>[]): Float32Array[] {
+    return this.rt.scope(() => this.decodeAll(this.encode(sources), targets));
   }
 
   /** The longest output allowed for a source of `sourceLength` tokens. */

@@ -34,6 +34,12 @@ for (const name of ['transformer-post', 'transformer-pre']) {
       }
     });
 
+    it('gives the same logits decoding every position at once, for a batch of unequal sentences', () => {
+      const got = model.forward(parity.pairs.map((p) => parity.sources[p.source]!), parity.pairs.map((p) => p.target));
+      expect(new Set(parity.pairs.map((p) => p.target.length)).size).toBeGreaterThan(1);
+      parity.pairs.forEach((pair, i) => expectClose(got[i]!, Float32Array.from(pair.logits), 1e-4));
+    });
+
     it('decodes greedily to PyTorch’s tokens, batched over unequal lengths', () => {
       const got = parity.sources.map((s, b) => model.search([s], { maxLength: maxLength(b) })[0]![0]!);
       got.forEach((h, b) => {
