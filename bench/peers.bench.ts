@@ -1,7 +1,7 @@
 // npm run bench:peers — hibiki against the engines a user would pick instead, on the same models,
 // weights and inputs, in one run:
-//   onnxruntime-web 1.30 (WASM SIMD; 1 and 2 threads), TensorFlow.js 4.22 wasm (XNNPACK; the SGEMM
-//   rows), onnxruntime-node 1.30 (native: the ceiling, not the target) and PyTorch eager (Debian's
+//   onnxruntime-web 1.30 (WASM SIMD; 1 and 2 threads), TensorFlow.js 4.22 wasm (XNNPACK; SGEMM,
+//   MobileNet v2, MHA and WaveNet written in TF.js ops, bench/peers/tfjs-models.ts), onnxruntime-node 1.30 (native: the ceiling, not the target) and PyTorch eager (Debian's
 //   python3-torch with OpenBLAS; PYTHON overrides the interpreter; skipped when it is missing).
 // Needs the peers (cd bench/peers && npm ci) and the exported models (tools/export_peers.py).
 // Every engine runs each case in a process of its own (bench/peers/run.ts, tools/peers_torch.py):
@@ -14,7 +14,7 @@ import { formatSystemLine, systemInfo } from '../src/bench/system.js';
 interface Row { engine: string; threads: number; case: string; ms: number; perSecond: number; maxError: number; rssMiB: number }
 
 const MODELS = new URL('./peers/models/', import.meta.url).pathname;
-const ORDER = ['sgemm_256', 'sgemm_512', 'sgemm_1024', 'mobilenet_v2', 'densenet121', 'wavenet'];
+const ORDER = ['sgemm_256', 'sgemm_512', 'sgemm_1024', 'mobilenet_v2', 'densenet121', 'wavenet', 'mha', 'transformer'];
 if (!existsSync(MODELS)) throw new Error('no bench/peers/models: run tools/export_peers.py first (and cd bench/peers && npm ci)');
 const cases = ORDER.filter((c) => existsSync(`${MODELS}${c}/io.safetensors`)).concat(readdirSync(MODELS).filter((c) => !ORDER.includes(c)));
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
@@ -22,10 +22,10 @@ const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
 
 /** Engine × threads, per case kind. hibiki's 2-thread figure is a pool of 2 workers (throughput). */
 function configs(name: string): Array<[string, number]> {
-  const sgemm = name.startsWith('sgemm');
+  const tfjs = name.startsWith('sgemm') || ['mobilenet_v2', 'mha', 'wavenet'].includes(name);
   return [
     ['hibiki', 1], ...(name === 'mobilenet_v2' || name === 'densenet121' ? [['hibiki', 2] as [string, number]] : []),
-    ['ort-web', 1], ['ort-web', 2], ...(sgemm ? [['tfjs-wasm', 1] as [string, number]] : []), ['ort-node', 1], ['pytorch', 1],
+    ['ort-web', 1], ['ort-web', 2], ...(tfjs ? [['tfjs-wasm', 1] as [string, number]] : []), ['ort-node', 1], ['pytorch', 1],
   ];
 }
 

@@ -26,6 +26,7 @@ import { readModelDir } from '../../src/io/model-dir.js';
 import { Pool } from '../../src/pool/pool.js';
 import { gemm, packMatrix } from '../../src/runtime/ops/gemm.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { tfjsMobileNetV2, tfjsSelfAttention, tfjsWaveNet } from './tfjs-models.js';
 
 const [engine, threadsText, caseName] = process.argv.slice(2);
 const threads = Number(threadsText);
@@ -150,9 +151,8 @@ async function onnxruntime(kind: 'web' | 'node'): Promise<Prepared> {
   return { call: run, output: run, expected, items: 1, close: () => session.release() };
 }
 
-/** TensorFlow.js on its wasm backend (XNNPACK): the SGEMM rows. */
+/** TensorFlow.js on its wasm backend (XNNPACK): SGEMM, MobileNet v2, MHA and WaveNet in TF.js ops (tfjs-models.ts). */
 async function tfjsWasm(): Promise<Prepared> {
-  if (meta.kind !== 'sgemm') throw new Error('tfjs-wasm: only the sgemm cases are built in TensorFlow.js ops');
   const peers = createRequire(new URL('./package.json', import.meta.url).pathname);
   const tf = peers('@tensorflow/tfjs');
   const wasm = peers('@tensorflow/tfjs-backend-wasm');
@@ -160,11 +160,36 @@ async function tfjsWasm(): Promise<Prepared> {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threads > 1);
   await tf.setBackend('wasm');
   await tf.ready();
-  const n = meta.n!;
-  const a = tf.tensor2d(floats('a'), [n, n]);
-  const b = tf.tensor2d(floats('b'), [n, n]);
-  const run = () => { const c = tf.matMul(a, b); const data = c.dataSync() as Float32Array; c.dispose(); return data; };
-  return { call: run, output: run, expected: floats('c'), items: 1 };
+  /** Runs `fn` and reads its output back (TF.js computes lazily: the read is part of the time). */
+  const prepared = (fn: () => unknown, expected: Float32Array): Prepared => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const run = () => { const y = fn() as any; const data = y.dataSync() as Float32Array; y.dispose(); return data; };
+    return { call: run, output: run, expected, items: 1 };
+  };
+  if (meta.kind === 'sgemm') {
+    const n = meta.n!;
+    const a = tf.tensor2d(floats('a'), [n, n]);
+    const b = tf.tensor2d(floats('b'), [n, n]);
+    return prepared(() => tf.matMul(a, b), floats('c'));
+  }
+  const weights = existsSync(`${dir}model.safetensors`) ? readSafetensors(`${dir}model.safetensors`) : undefined;
+  if (meta.kind === 'classifier' && meta.model === 'mobilenet_v2') {
+    const forward = tfjsMobileNetV2(tf, weights!);
+    const x = tf.tensor4d(channelsLast(floats('x'), 3, 224, 224), [1, 224, 224, 3]);
+    return prepared(() => forward(x), floats('logits'));
+  }
+  if (meta.kind === 'mha') {
+    const forward = tfjsSelfAttention(tf, weights!, meta.heads!);
+    const x = tf.tensor2d(floats('x'), [128, 256]);
+    return prepared(() => forward(x), floats('y'));
+  }
+  if (meta.kind === 'wavenet') {
+    const forward = tfjsWaveNet(tf, weights!, readModelConfig(dir) as never);
+    const x = tf.tensor1d(Int32Array.from(io.get('x').data as BigInt64Array, Number), 'int32');
+    const cond = Number((io.get('cond').data as BigInt64Array)[0]);
+    return { ...prepared(() => forward(x, cond), floats('logits')), transposed: [16000, 256] };
+  }
+  throw new Error(`tfjs-wasm: ${caseName} is not written in TF.js ops`);
 }
 
 const prepared = await ({ hibiki, 'ort-web': () => onnxruntime('web'), 'ort-node': () => onnxruntime('node'), 'tfjs-wasm': tfjsWasm } as Record<string, () => Promise<Prepared>>)[engine!]!();
