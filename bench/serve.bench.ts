@@ -28,8 +28,16 @@ const endpoints = {
   detect: { path: '/v1/detect', type: 'image/png', body: readFileSync(new URL('../samples/images/astronaut.png', import.meta.url)) },
 };
 
+/** Waits until no request is in flight (the previous run's clients may have given up on some); returns the ms waited. */
+async function idle(): Promise<number> {
+  const started = performance.now();
+  while ((await server.app.inject({ method: 'GET', url: '/healthz' })).json().inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  return performance.now() - started;
+}
+
 async function load(name: keyof typeof endpoints, connections: number, options: { duration?: number; amount?: number } = {}) {
   const e = endpoints[name];
+  const drainedMs = await idle();
   const r = await autocannon({
     url: `${address}${e.path}`, method: 'POST', headers: { 'content-type': e.type }, body: e.body,
     connections, ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? SECONDS }),
@@ -37,7 +45,7 @@ async function load(name: keyof typeof endpoints, connections: number, options: 
   const rejected = r.statusCodeStats?.['503']?.count ?? 0;
   const errors = r.non2xx - rejected + r.errors + r.timeouts;
   // served: the 200s per second; latency percentiles are over every answer, 503s included
-  return { endpoint: name, connections, servedPerS: r['2xx'] / (r.duration || 1), p50Ms: r.latency.p50, p99Ms: r.latency.p99, total: r.requests.total, rejected503: rejected, errors };
+  return { endpoint: name, connections, drainedMs, servedPerS: r['2xx'] / (r.duration || 1), p50Ms: r.latency.p50, p99Ms: r.latency.p99, total: r.requests.total, rejected503: rejected, errors };
 }
 
 const rows = [];
@@ -45,13 +53,12 @@ for (const name of ['translate', 'generate', 'detect'] as const) {
   for (const connections of [1, 8, 64]) {
     const row = await load(name, connections);
     rows.push(row);
-    console.log(`${name.padEnd(9)} ${String(connections).padStart(2)} connections: ${row.servedPerS.toFixed(1).padStart(6)} served/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms; ${row.total} requests, ${row.rejected503} × 503, ${row.errors} errors`);
+    console.log(`${name.padEnd(9)} ${String(connections).padStart(2)} connections: ${row.servedPerS.toFixed(1).padStart(6)} served/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms; ${row.total} requests, ${row.rejected503} × 503, ${row.errors} errors (idle after ${row.drainedMs.toFixed(0)} ms)`);
   }
 }
 
-// requests the clients of the last run gave up on may still be finishing: start each soak from idle
 async function soak(name: keyof typeof endpoints) {
-  while ((await server.app.inject({ method: 'GET', url: '/healthz' })).json().inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  await idle();
   const before = process.memoryUsage().rss;
   const r = await load(name, 8, { amount: 10_000 });
   const after = process.memoryUsage().rss;
