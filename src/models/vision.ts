@@ -87,12 +87,12 @@ abstract class VisionModel {
     return (this.config.labels ?? []) as string[];
   }
 
-  /** Stops the workers, if any. */
   /** The worker pool, when the model runs on one (for its stats and threads). */
   get pool(): Pool | undefined {
     return this.runner instanceof Pool ? this.runner : undefined;
   }
 
+  /** Stops the workers, if any. */
   async close(): Promise<void> {
     if (this.runner instanceof Pool) await this.runner.close();
   }
