@@ -1,7 +1,7 @@
 // npm run bench:peers — hibiki against the engines a user would pick instead, on the same models,
 // weights and inputs, in one run:
-//   onnxruntime-web 1.30 (WASM SIMD; 1 and 2 threads), TensorFlow.js 4.22 wasm (XNNPACK; SGEMM,
-//   MobileNet v2, MHA and WaveNet written in TF.js ops, bench/peers/tfjs-models.ts), onnxruntime-node 1.30 (native: the ceiling, not the target) and PyTorch eager (Debian's
+//   onnxruntime-web 1.30 (WASM SIMD; 1 and 2 threads), TensorFlow.js 4.22 wasm (XNNPACK; every case but
+//   the Transformer written in TF.js ops, bench/peers/tfjs-models.ts), onnxruntime-node 1.30 (native: the ceiling, not the target) and PyTorch eager (Debian's
 //   python3-torch with OpenBLAS; PYTHON overrides the interpreter; skipped when it is missing).
 // Needs the peers (cd bench/peers && npm ci) and the exported models (tools/export_peers.py).
 // Every engine runs each case in a process of its own (bench/peers/run.ts, tools/peers_torch.py):
@@ -22,7 +22,7 @@ const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
 
 /** Engine × threads, per case kind. hibiki's 2-thread figure is a pool of 2 workers (throughput). */
 function configs(name: string): Array<[string, number]> {
-  const tfjs = name.startsWith('sgemm') || ['mobilenet_v2', 'mha', 'wavenet'].includes(name);
+  const tfjs = name.startsWith('sgemm') || ['mobilenet_v2', 'densenet121', 'mha', 'wavenet'].includes(name);
   return [
     ['hibiki', 1], ...(name === 'mobilenet_v2' || name === 'densenet121' ? [['hibiki', 2] as [string, number]] : []),
     ['ort-web', 1], ['ort-web', 2], ...(tfjs ? [['tfjs-wasm', 1] as [string, number]] : []), ['ort-node', 1], ['pytorch', 1],

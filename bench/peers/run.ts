@@ -26,7 +26,7 @@ import { readModelDir } from '../../src/io/model-dir.js';
 import { Pool } from '../../src/pool/pool.js';
 import { gemm, packMatrix } from '../../src/runtime/ops/gemm.js';
 import { Runtime } from '../../src/runtime/runtime.js';
-import { tfjsMobileNetV2, tfjsSelfAttention, tfjsWaveNet } from './tfjs-models.js';
+import { tfjsDenseNet121, tfjsMobileNetV2, tfjsSelfAttention, tfjsWaveNet } from './tfjs-models.js';
 
 const [engine, threadsText, caseName] = process.argv.slice(2);
 const threads = Number(threadsText);
@@ -151,7 +151,7 @@ async function onnxruntime(kind: 'web' | 'node'): Promise<Prepared> {
   return { call: run, output: run, expected, items: 1, close: () => session.release() };
 }
 
-/** TensorFlow.js on its wasm backend (XNNPACK): SGEMM, MobileNet v2, MHA and WaveNet in TF.js ops (tfjs-models.ts). */
+/** TensorFlow.js on its wasm backend (XNNPACK): every case but the Transformer, in TF.js ops (tfjs-models.ts). */
 async function tfjsWasm(): Promise<Prepared> {
   const peers = createRequire(new URL('./package.json', import.meta.url).pathname);
   const tf = peers('@tensorflow/tfjs');
@@ -173,8 +173,8 @@ async function tfjsWasm(): Promise<Prepared> {
     return prepared(() => tf.matMul(a, b), floats('c'));
   }
   const weights = existsSync(`${dir}model.safetensors`) ? readSafetensors(`${dir}model.safetensors`) : undefined;
-  if (meta.kind === 'classifier' && meta.model === 'mobilenet_v2') {
-    const forward = tfjsMobileNetV2(tf, weights!);
+  if (meta.kind === 'classifier') {
+    const forward = (meta.model === 'mobilenet_v2' ? tfjsMobileNetV2 : tfjsDenseNet121)(tf, weights!);
     const x = tf.tensor4d(channelsLast(floats('x'), 3, 224, 224), [1, 224, 224, 3]);
     return prepared(() => forward(x), floats('logits'));
   }

@@ -81,6 +81,50 @@ export function tfjsMobileNetV2(tf: Tf, file: SafeTensorsFile): (x: T) => T {
   });
 }
 
+/** torchvision's densenet121: x [1, 224, 224, 3] → logits [1, 1000]. Batch norms come before their convolutions
+ * (BN → ReLU → conv), so they cannot be folded: each is a scale and shift computed once, then tf.fused.conv2d
+ * with no bias. */
+export function tfjsDenseNet121(tf: Tf, file: SafeTensorsFile): (x: T) => T {
+  const norm = (name: string) => {
+    const gamma = floats(file, `${name}.weight`), beta = floats(file, `${name}.bias`);
+    const mean = floats(file, `${name}.running_mean`), variance = floats(file, `${name}.running_var`);
+    const scale = Float32Array.from(gamma, (g, c) => g / Math.sqrt(variance[c]! + 1e-5));
+    return { scale: tf.tensor1d(scale), shift: tf.tensor1d(Float32Array.from(beta, (b, c) => b - mean[c]! * scale[c]!)) };
+  };
+  const conv = (name: string) => {
+    const [OC, C, KH, KW] = shapeOf(file, `${name}.weight`) as [number, number, number, number];
+    const w = floats(file, `${name}.weight`);
+    const filter = new Float32Array(w.length);
+    for (let o = 0; o < OC; o++) for (let c = 0; c < C; c++) for (let i = 0; i < KH * KW; i++) filter[(i * C + c) * OC + o] = w[(o * C + c) * KH * KW + i]!;
+    return tf.tensor4d(filter, [KH, KW, C, OC]);
+  };
+  const bnRelu = (x: T, n: { scale: T; shift: T }) => tf.relu(tf.add(tf.mul(x, n.scale), n.shift));
+  const stem = { conv: conv('features.conv0'), norm: norm('features.norm0') };
+  const blocks = [6, 12, 24, 16].map((layers, b) => ({
+    layers: Array.from({ length: layers }, (_, l) => {
+      const p = `features.denseblock${b + 1}.denselayer${l + 1}`;
+      return { norm1: norm(`${p}.norm1`), conv1: conv(`${p}.conv1`), norm2: norm(`${p}.norm2`), conv2: conv(`${p}.conv2`) };
+    }),
+    transition: b < 3 ? { norm: norm(`features.transition${b + 1}.norm`), conv: conv(`features.transition${b + 1}.conv`) } : undefined,
+  }));
+  const norm5 = norm('features.norm5');
+  const fc = linear(tf, file, 'classifier');
+  const pad1 = [[0, 0], [1, 1], [1, 1], [0, 0]];
+  return (x) => tf.tidy(() => {
+    let h = bnRelu(tf.conv2d(x, stem.conv, 2, [[0, 0], [3, 3], [3, 3], [0, 0]]), stem.norm);
+    h = tf.maxPool(tf.pad(h, [[0, 0], [1, 1], [1, 1], [0, 0]], -Infinity), 3, 2, 'valid');
+    for (const block of blocks) {
+      for (const l of block.layers) {
+        const y = tf.conv2d(bnRelu(tf.conv2d(bnRelu(h, l.norm1), l.conv1, 1, 'valid'), l.norm2), l.conv2, 1, pad1);
+        h = tf.concat([h, y], 3);
+      }
+      if (block.transition) h = tf.avgPool(tf.conv2d(bnRelu(h, block.transition.norm), block.transition.conv, 1, 'valid'), 2, 2, 'valid');
+    }
+    h = tf.mean(bnRelu(h, norm5), [1, 2]);
+    return tf.add(tf.matMul(h, fc.w), fc.b);
+  });
+}
+
 /** nn.MultiheadAttention(256, 8) self-attention: x [128, 256] → [128, 256]. */
 export function tfjsSelfAttention(tf: Tf, file: SafeTensorsFile, heads: number): (x: T) => T {
   const [threeD, d] = shapeOf(file, 'mha.in_proj_weight') as [number, number];
