@@ -1,8 +1,11 @@
 // npm run bench:peers — hibiki against the engines a user would pick instead, on the same models,
 // weights and inputs, in one run:
-//   onnxruntime-web 1.30 (WASM SIMD; 1 and 2 threads), TensorFlow.js 4.22 wasm (XNNPACK; every case but
-//   the Transformer written in TF.js ops, bench/peers/tfjs-models.ts), onnxruntime-node 1.30 (native: the ceiling, not the target) and PyTorch eager (Debian's
-//   python3-torch with OpenBLAS; PYTHON overrides the interpreter; skipped when it is missing).
+//   - onnxruntime-web 1.30 (WASM SIMD; 1 and 2 threads);
+//   - TensorFlow.js 4.22 on its wasm backend (XNNPACK): every case but the Transformer, written in
+//     TF.js ops (bench/peers/tfjs-models.ts);
+//   - onnxruntime-node 1.30 (native: the ceiling, not the target);
+//   - PyTorch (Debian's python3-torch with OpenBLAS, eager or traced and frozen, whichever is faster;
+//     PYTHON overrides the interpreter).
 // Needs the peers (cd bench/peers && npm ci) and the exported models (tools/export_peers.py).
 // Every engine runs each case in a process of its own (bench/peers/run.ts, tools/peers_torch.py):
 // outputs are checked against PyTorch's (1e-3) before any time is taken, and the process's peak
