@@ -7,7 +7,7 @@
 // and each tile is gathered and multiplied in turn.
 
 import { f32_gemm_packed_size, gemmPacked } from './gemm';
-import { ACT_GELU, ACT_NONE, ACT_RELU, ACT_RELU6, ACT_SIGMOID, ACT_TANH, activate4, activate1, f32_activation } from './activation';
+import { ACT_GELU, ACT_NONE, ACT_RELU, ACT_RELU6, ACT_SIGMOID, ACT_TANH, activate4, activate1, f32_activation, f32_gated_tanh } from './activation';
 
 /**
  * y [N, OH, OW, OC] = act(conv2d(x [N, H, W, C]) + bias). wp holds `groups`
@@ -285,9 +285,14 @@ export function f32_conv_transpose2d_nhwc(N: i32, H: i32, W: i32, C: i32, x: usi
  * Dilated causal conv1d over x [N, T, C]: y [N, T, OC] =
  * act(bias + Σ_k W_k · x[n, t − (K−1−k)·dilation]), zero before t = 0.
  * wp is packed [K·C, OC] with row k·C + c; scratch holds tileRows × K·C floats.
+ * act = ACT_GATED gives WaveNet's gated unit instead (below).
  */
 export function f32_causal_conv1d(N: i32, T: i32, C: i32, x: usize, OC: i32, K: i32, dilation: i32,
   wp: usize, bias: usize, act: i32, y: usize, scratch: usize, tileRows: i32): void {
+  if (act == ACT_GATED) {
+    causalConv1dGated(N, T, C, x, OC, K, dilation, wp, bias, y, scratch, tileRows);
+    return;
+  }
   if (K == 1) {
     gemmPacked(N * T, OC, C, x, C, wp, C, y, OC, bias, act, 0);
     return;
@@ -298,16 +303,52 @@ export function f32_causal_conv1d(N: i32, T: i32, C: i32, x: usize, OC: i32, K: 
     const xn = x + <usize>(n * T) * cB;
     for (let t0 = 0; t0 < T; t0 += tileRows) {
       const rows = min(tileRows, T - t0);
-      let dst = scratch;
-      for (let t = t0; t < t0 + rows; t++) {
-        for (let k = 0; k < K; k++) {
-          const ts = t - (K - 1 - k) * dilation;
-          if (ts < 0) zeroFloats(dst, C);
-          else copyFloats(dst, xn + <usize>ts * cB, C);
-          dst += cB;
-        }
-      }
+      causalIm2col(xn, C, K, dilation, t0, rows, scratch);
       gemmPacked(rows, OC, KC, scratch, KC, wp, KC, y + ((<usize>(n * T + t0) * <usize>OC) << 2), OC, bias, act, 0);
+    }
+  }
+}
+
+/**
+ * `act` of f32_causal_conv1d for WaveNet's gated unit: y [N, T, OC/2] =
+ * tanh(z[:, :OC/2]) ⊙ σ(z[:, OC/2:]) of the convolution z. z is computed one
+ * tile of rows at a time into scratch (after the tile's im2col rows) and
+ * gated while it is still in cache, so it never goes out to memory. Scratch:
+ * tileRows · (K·C + OC) floats.
+ */
+export const ACT_GATED: i32 = 16;
+
+function causalConv1dGated(N: i32, T: i32, C: i32, x: usize, OC: i32, K: i32, dilation: i32,
+  wp: usize, bias: usize, y: usize, scratch: usize, tileRows: i32): void {
+  const KC = K * C;
+  const cB = <usize>C << 2;
+  const half = OC >> 1;
+  const z = scratch + (<usize>(tileRows * KC) << 2);
+  for (let n = 0; n < N; n++) {
+    const xn = x + <usize>(n * T) * cB;
+    for (let t0 = 0; t0 < T; t0 += tileRows) {
+      const rows = min(tileRows, T - t0);
+      if (K == 1) {
+        gemmPacked(rows, OC, C, xn + <usize>t0 * cB, C, wp, C, z, OC, bias, 0, 0);
+      } else {
+        causalIm2col(xn, C, K, dilation, t0, rows, scratch);
+        gemmPacked(rows, OC, KC, scratch, KC, wp, KC, z, OC, bias, 0, 0);
+      }
+      f32_gated_tanh(rows, half, z, y + ((<usize>(n * T + t0) * <usize>half) << 2));
+    }
+  }
+}
+
+/** Rows t0 … t0 + rows − 1 of the causal im2col matrix: per row, the K taps' inputs (zeros before t = 0). */
+// @ts-ignore: decorator
+@inline function causalIm2col(xn: usize, C: i32, K: i32, dilation: i32, t0: i32, rows: i32, dst: usize): void {
+  const cB = <usize>C << 2;
+  for (let t = t0; t < t0 + rows; t++) {
+    for (let k = 0; k < K; k++) {
+      const ts = t - (K - 1 - k) * dilation;
+      if (ts < 0) zeroFloats(dst, C);
+      else copyFloats(dst, xn + <usize>ts * cB, C);
+      dst += cB;
     }
   }
 }

@@ -21,7 +21,7 @@ import { muLawDecode } from '../io/mulaw.js';
 import type { ModelDir } from '../io/model-dir.js';
 import { sampleCategorical } from '../decode/sample.js';
 import { ACTIVATION_CODES, activation, gatedTanh } from '../runtime/ops/activation.js';
-import { type PackedCausalConv1d, causalConv1d, packCausalConv1dWeight } from '../runtime/ops/conv.js';
+import { type PackedCausalConv1d, causalConv1d, causalConv1dGated, packCausalConv1dWeight } from '../runtime/ops/conv.js';
 import { type PackedMatrix, gemm, packMatrixValues } from '../runtime/ops/gemm.js';
 import { Rng } from '../runtime/rng.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -219,9 +219,14 @@ export class WaveNet implements BatchModel<GenerateRequest> {
       layout.layers.forEach((layer, i) =>
         rt.scope(() => {
           this.layerBias(i, condition, bias.ptr);
-          const z = causalConv1d(rt, h, layer.conv, { dilation: c.dilations[i]!, bias }); // (T, 2D)
-          if (localUp && layer.local) gemm(rt, localUp, layer.local, { out: z, accumulate: true });
-          const g = gatedTanh(rt, z); // (T, D)
+          let g: Tensor; // (T, D)
+          if (localUp && layer.local) {
+            const z = causalConv1d(rt, h, layer.conv, { dilation: c.dilations[i]!, bias }); // (T, 2D)
+            gemm(rt, localUp, layer.local, { out: z, accumulate: true });
+            g = gatedTanh(rt, z);
+          } else {
+            g = causalConv1dGated(rt, h, layer.conv, { dilation: c.dilations[i]!, bias }); // z stays in cache
+          }
           gemm(rt, g, layer.residual, { bias: this.bias(layer.residualBias, c.residual), out: h, accumulate: true });
           gemm(rt, g, layer.skip, { bias: this.bias(layer.skipBias, c.skip), out: skips, accumulate: true });
         }),

@@ -37,7 +37,11 @@ export interface KernelExports {
     dilationH: number, dilationW: number, wp: number, bias: number, act: number, y: number,
     scratch: number, tilePixels: number,
   ): void;
-  /** y[n, t] = act(bias + Σ_k W_k · x[n, t − (K−1−k)·dilation]); wp packed [K·C, OC], row k·C + c. */
+  /**
+   * y[n, t] = act(bias + Σ_k W_k · x[n, t − (K−1−k)·dilation]); wp packed [K·C, OC], row k·C + c.
+   * act = 16 (GATED_ACT): y [N, T, OC/2] = tanh(z[:, :OC/2]) ⊙ σ(z[:, OC/2:]) of that z, with
+   * scratch tileRows · (K·C + OC) floats.
+   */
   f32_causal_conv1d(
     N: number, T: number, C: number, x: number, OC: number, K: number, dilation: number,
     wp: number, bias: number, act: number, y: number, scratch: number, tileRows: number,

@@ -324,3 +324,30 @@ export function causalConv1d(rt: Runtime, x: Tensor, w: PackedCausalConv1d, opti
     ));
   return y;
 }
+
+/** The kernel's act code for WaveNet's gated unit (assembly/conv.ts ACT_GATED). */
+export const GATED_ACT = 16;
+
+/**
+ * WaveNet's dilated convolution and gated unit in one kernel call: y [..., T, OC/2] =
+ * tanh(z[..., :OC/2]) ⊙ σ(z[..., OC/2:]) with z = causalConv1d(x, w, {dilation, bias}). The same
+ * numbers as causalConv1d then gatedTanh, without z ever leaving cache.
+ */
+export function causalConv1dGated(rt: Runtime, x: Tensor, w: PackedCausalConv1d, options: Omit<CausalConv1dOptions, 'activation'> = {}): Tensor {
+  const where = 'causalConv1dGated';
+  if (x.shape.length === 2) expectShape(where, 'x', x, [-1, w.inChannels]);
+  else expectShape(where, 'x', x, [-1, -1, w.inChannels]);
+  if (w.outChannels % 2 !== 0) throw shapeError(`${where}: ${w.outChannels} output channels; the filter and gate halves need an even number`);
+  const [N, T] = x.shape.length === 2 ? [1, x.shape[0]!] : [x.shape[0]!, x.shape[1]!];
+  const dilation = positiveInt(where, 'dilation', options.dilation ?? 1);
+  if (options.bias) expectShape(where, 'bias', options.bias, [w.outChannels]);
+  const y = output(rt, where, [...x.shape.slice(0, -1), w.outChannels / 2], options.out);
+  const rowFloats = w.kernelSize * w.inChannels + w.outChannels;
+  const tile = Math.min(tileRows(rowFloats), T);
+  withScratch(rt, tile * rowFloats, (scratch) =>
+    rt.kernels.f32_causal_conv1d(
+      N, T, w.inChannels, x.ptr, w.outChannels, w.kernelSize, dilation, w.ptr, options.bias?.ptr ?? 0, GATED_ACT, y.ptr,
+      scratch, tile,
+    ));
+  return y;
+}

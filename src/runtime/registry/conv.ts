@@ -1,7 +1,7 @@
 import { type KernelEntry, type Problem, withTarget } from './problem.js';
 import type { Activation } from '../ops/activation.js';
 import {
-  causalConv1d, conv2d, convTranspose2d, depthwiseConv2d, packCausalConv1dWeight, packConv2dWeight,
+  causalConv1d, causalConv1dGated, conv2d, convTranspose2d, depthwiseConv2d, packCausalConv1dWeight, packConv2dWeight,
   packConvTranspose2dWeight, packDepthwiseWeight,
 } from '../ops/conv.js';
 import type { Rng } from '../rng.js';
@@ -9,6 +9,7 @@ import {
   type CausalConv1dParams, type Conv2dParams, type ConvTranspose2dParams, causalConv1dRef, conv2dRef,
   convTranspose2dRef, depthwiseConv2dRef,
 } from '../../reference/conv.js';
+import { gatedTanhRef } from '../../reference/activation.js';
 
 const ODD_CHANNELS = [1, 3, 7, 17, 33];
 const ACTIVATIONS: Activation[] = ['none', 'none', 'relu', 'relu6', 'gelu', 'tanh', 'sigmoid'];
@@ -165,32 +166,41 @@ function randomConvTranspose(rng: Rng): Problem {
   });
 }
 
-function causalProblem(rng: Rng, p: CausalConv1dParams, label?: string): Problem {
-  const { N, T, C, OC, K, dilation } = p;
+/** A causal conv1d problem; `gated` runs WaveNet's gated unit in the kernel (causalConv1dGated) instead of an activation. */
+function causalProblem(rng: Rng, p: CausalConv1dParams & { gated?: boolean }, label?: string): Problem {
+  const { N, T, C, OC, K, dilation, gated } = p;
   const x = rng.uniform(N * T * C);
   const weight = rng.uniform(OC * C * K, -0.5, 0.5);
   const bias = p.bias ?? (rng.next() < 0.5 ? rng.uniform(OC) : undefined);
+  const outChannels = gated ? OC / 2 : OC;
   return {
-    label: label ?? `causal conv1d K${K} d${dilation} ${C}→${OC} ${N}×${T}${bias ? ' +bias' : ''}${actLabel(p.activation)}`,
+    label: label ?? `causal conv1d K${K} d${dilation} ${C}→${OC} ${N}×${T}${bias ? ' +bias' : ''}${gated ? ' gated' : actLabel(p.activation)}`,
     flops: 2 * N * T * OC * K * C,
     prepare(rt) {
       const xt = rt.tensor([N, T, C], x);
       const w = packCausalConv1dWeight(rt, weight, [OC, C, K]);
       const biasT = bias ? rt.tensor([OC], bias) : undefined;
-      const out = rt.tensor([N, T, OC]);
-      const opts = { dilation, activation: p.activation, bias: biasT, out };
-      return { call: () => causalConv1d(rt, xt, w, opts), output: () => out.toArray() };
+      const out = rt.tensor([N, T, outChannels]);
+      const call = gated
+        ? () => causalConv1dGated(rt, xt, w, { dilation, bias: biasT, out })
+        : () => causalConv1d(rt, xt, w, { dilation, activation: p.activation, bias: biasT, out });
+      return { call, output: () => out.toArray() };
     },
-    reference: () => causalConv1dRef(x, weight, { ...p, bias }),
+    reference: () => {
+      const z = causalConv1dRef(x, weight, { ...p, bias, activation: gated ? undefined : p.activation });
+      return gated ? gatedTanhRef(z, N * T, OC / 2) : z;
+    },
   };
 }
 
 function randomCausal(rng: Rng): Problem {
   const K = rng.pick([1, 2, 3, 5]);
   const dilation = rng.pick([1, 2, 4, 16, 64]);
+  const gated = rng.next() < 0.3;
+  const OC = rng.pick(ODD_CHANNELS);
   return causalProblem(rng, {
-    N: rng.int(1, 2), T: rng.int(1, (K - 1) * dilation + 40), C: rng.pick(ODD_CHANNELS), OC: rng.pick(ODD_CHANNELS),
-    K, dilation, activation: rng.pick(ACTIVATIONS),
+    N: rng.int(1, 2), T: rng.int(1, (K - 1) * dilation + 40), C: rng.pick(ODD_CHANNELS), OC: gated ? 2 * OC : OC,
+    K, dilation, activation: rng.pick(ACTIVATIONS), gated,
   });
 }
 
@@ -239,6 +249,8 @@ export const convKernels: KernelEntry[] = [
     bench: (rng) => [
       withTarget(causalProblem(rng, { N: 1, T: 16000, C: 64, OC: 128, K: 2, dilation: 64, bias: rng.uniform(128) },
         'WaveNet causal conv K2 d64 64→128 T16000'), 0.6),
+      causalProblem(rng, { N: 1, T: 16000, C: 32, OC: 64, K: 2, dilation: 64, bias: rng.uniform(64), gated: true },
+        'WaveNet causal conv + gated unit K2 d64 32→64 T16000'),
     ],
   },
 ];
