@@ -87,14 +87,14 @@ def periodicity(wave, pitch, sample_rate):
 
 def render_steady_notes(sample_rate, seconds, velocity, soundfonts, steady_below):
     """{pitch: samples} from the first soundfont, except where its note is less periodic than steady_below:
-    there the most periodic note among the other soundfonts is taken. Returns (notes, {pitch: soundfont})."""
+    there the most periodic of all the soundfonts' notes is taken. Returns (notes, {pitch: soundfont})."""
     rendered = [render_notes(sample_rate, seconds, velocity, font) for font in soundfonts]
     notes, chosen = {}, {}
     for pitch in rendered[0]:
         scores = [periodicity(r[pitch], pitch, sample_rate) for r in rendered]
         best = 0
         if scores[0] < steady_below and len(rendered) > 1:
-            best = max(range(1, len(rendered)), key=lambda i: scores[i])
+            best = max(range(len(rendered)), key=lambda i: scores[i])  # the first stays where no fallback is steadier
         notes[pitch], chosen[pitch] = rendered[best][pitch], soundfonts[best]
         if best:
             print(f"pitch {pitch}: {soundfonts[0]} periodicity {scores[0]:.3f}, "
