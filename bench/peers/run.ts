@@ -14,15 +14,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Bench } from 'tinybench';
 import { readSafetensors } from '../../src/io/safetensors.js';
-import { readModelConfig } from '../../src/io/model-dir.js';
+import { readModelConfig, readModelDir } from '../../src/io/model-dir.js';
 import { type Image } from '../../src/io/image.js';
 import { denseNetForward, loadDenseNet, parseDenseNetConfig } from '../../src/models/densenet.js';
 import { loadMobileNetV2, mobileNetV2Forward, parseMobileNetV2Config } from '../../src/models/mobilenet.js';
-import { WaveNet, parseWaveNetConfig } from '../../src/models/wavenet.js';
+import type { WaveNet } from '../../src/models/wavenet.js';
 import { loadModel } from '../../src/models/index.js';
 import { loadTransformer } from '../../src/models/transformer.js';
 import { loadMultiHeadAttention, multiHeadSelfAttention } from '../../src/nn/attention.js';
-import { readModelDir } from '../../src/io/model-dir.js';
 import { Pool } from '../../src/pool/pool.js';
 import { gemm, packMatrix } from '../../src/runtime/ops/gemm.js';
 import { Runtime } from '../../src/runtime/runtime.js';
@@ -70,9 +69,8 @@ async function hibiki(): Promise<Prepared> {
     const weights = readSafetensors(`${dir}model.safetensors`);
     const x = channelsLast(floats('x'), 3, 224, 224);
     if (threads > 1) {
-      // throughput on the pool: eight 224×224 images whose preprocessing gives exactly x
-      // (the pool's items are images; mean 0 std 1 over values in [-1, 1] is not a byte image, so the
-      // pool runs its own input path and is checked by its own logits against a one-thread run)
+      // Throughput on the pool, whose items are byte images: eight copies of x turned into bytes. Their
+      // logits are checked against the same image run in this thread (the bytes are not exactly x).
       const pool = await Pool.open(dir, { workers: threads });
       const image: Image = { width: 224, height: 224, channels: 3, data: Uint8Array.from(x, (v) => Math.round((v + 1) * 127.5)) };
       const batch = Array.from({ length: 8 }, () => image);
@@ -115,7 +113,6 @@ async function hibiki(): Promise<Prepared> {
     return { call: forward, output: forward, expected: floats('logits'), items: 1 };
   }
   const model = loadModel(rt, readModelDir(dir)) as WaveNet;
-  parseWaveNetConfig(dir, readModelConfig(dir));
   const x = Int32Array.from(io.get('x').data as BigInt64Array, Number);
   const cond = Number((io.get('cond').data as BigInt64Array)[0]);
   const T = x.length;
