@@ -201,11 +201,12 @@ export interface ClassMask {
 export function classMasks(result: SegmentationResult, labels: readonly string[]): ClassMask[] {
   const { width, height } = result;
   const present = [...new Set(result.labels)].filter((k) => k !== 0).sort((a, b) => a - b);
+  // COCO masks are column-major: transpose the labels once, then one pass per class
+  const columns = new Uint8Array(width * height);
+  for (let x = 0; x < width; x++) for (let y = 0; y < height; y++) columns[x * height + y] = result.labels[y * width + x]!;
   const mask = new Uint8Array(width * height);
   return present.map((index) => {
-    for (let x = 0; x < width; x++) {
-      for (let y = 0; y < height; y++) mask[x * height + y] = result.labels[y * width + x] === index ? 1 : 0;
-    }
+    for (let i = 0; i < mask.length; i++) mask[i] = columns[i] === index ? 1 : 0;
     const rle = rleEncode(mask, height, width);
     return { index, label: labels[index] ?? String(index), area: rleArea(rle), bbox: rleToBbox(rle), segmentation: { size: [height, width], counts: rleToString(rle) } };
   });

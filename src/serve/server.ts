@@ -230,9 +230,9 @@ export async function startServer(options: ServeOptions): Promise<Server> {
    * An endpoint that takes one image as the body: checks the bytes are PNG or JPEG and the pixels within the
    * limit from the header alone, then runs `work` on the image as one admitted request.
    */
-  function imageRoute<Q extends Record<string, string | undefined>>(
-    url: string, what: string, model: object | undefined, query: Record<string, { type: 'string'; pattern: string }>,
-    work: (bytes: Buffer, query: Q, signal: AbortSignal) => Promise<object>,
+  function imageRoute<M, Q extends Record<string, string | undefined>>(
+    url: string, what: string, model: M | undefined, query: Record<string, { type: 'string'; pattern: string }>,
+    work: (model: M, bytes: Buffer, query: Q, signal: AbortSignal) => Promise<object>,
   ): void {
     app.post(url, { schema: { querystring: { type: 'object', additionalProperties: false, properties: query } } }, async (request, reply) => {
       if (!model) return notLoaded(reply, what);
@@ -247,7 +247,7 @@ export async function startServer(options: ServeOptions): Promise<Server> {
       if (header.width * header.height > limits.imagePixels) {
         return refuse(reply, 413, 'E_TOO_LARGE', `image is ${header.width}×${header.height}, over the limit of ${limits.imagePixels} pixels`);
       }
-      return admitted(request, reply, async (signal) => ({ width: header.width, height: header.height, ...(await work(bytes, request.query as Q, signal)) }));
+      return admitted(request, reply, async (signal) => ({ width: header.width, height: header.height, ...(await work(model, bytes, request.query as Q, signal)) }));
     });
   }
   /** Query values arrive as text: checked by the schema's pattern, converted here. */
@@ -258,18 +258,18 @@ export async function startServer(options: ServeOptions): Promise<Server> {
     return results[0]!;
   };
 
-  imageRoute<{ score?: string; iou?: string; maxResults?: string }>('/v1/detect', 'detection', detector,
+  imageRoute<Detector, { score?: string; iou?: string; maxResults?: string }>('/v1/detect', 'detection', detector,
     { score: { type: 'string', pattern: FRACTION }, iou: { type: 'string', pattern: FRACTION }, maxResults: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' } },
-    async (bytes, query, signal) => {
-      const found = only(await detector!.detect([bytes], { score: number(query.score), iou: number(query.iou), maxResults: number(query.maxResults), signal }));
+    async (model, bytes, query, signal) => {
+      const found = only(await model.detect([bytes], { score: number(query.score), iou: number(query.iou), maxResults: number(query.maxResults), signal }));
       return { detections: found.map((d) => ({ category_id: 1, label: d.label, bbox: d.bbox, score: d.score })) };
     });
 
-  imageRoute<{ top?: string }>('/v1/classify', 'classification', classifier, { top: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' } },
-    async (bytes, query, signal) => ({ classes: only(await classifier!.classify([bytes], { top: number(query.top), signal })) }));
+  imageRoute<Classifier, { top?: string }>('/v1/classify', 'classification', classifier, { top: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' } },
+    async (model, bytes, query, signal) => ({ classes: only(await model.classify([bytes], { top: number(query.top), signal })) }));
 
   imageRoute('/v1/segment', 'segmentation', segmenter, {},
-    async (bytes, _query, signal) => ({ segments: classMasks(only(await segmenter!.segment([bytes], { signal })), segmenter!.labels) }));
+    async (model, bytes, _query, signal) => ({ segments: classMasks(only(await model.segment([bytes], { signal })), model.labels) }));
 
   app.get('/healthz', async () => ({ status: 'ok', version: VERSION, inFlight, models: { translate: !!translator, generate: !!generator, detect: !!detector, classify: !!classifier, segment: !!segmenter } }));
   app.get('/metrics', async (_request, reply) => {

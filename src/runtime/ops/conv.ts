@@ -307,22 +307,8 @@ export interface CausalConv1dOptions {
  * padded on the left by (K−1)·dilation. Output [N, T, OC] (or [T, OC]).
  */
 export function causalConv1d(rt: Runtime, x: Tensor, w: PackedCausalConv1d, options: CausalConv1dOptions = {}): Tensor {
-  const where = 'causalConv1d';
-  if (x.shape.length === 2) expectShape(where, 'x', x, [-1, w.inChannels]);
-  else expectShape(where, 'x', x, [-1, -1, w.inChannels]);
-  const [N, T] = x.shape.length === 2 ? [1, x.shape[0]!] : [x.shape[0]!, x.shape[1]!];
-  const dilation = positiveInt(where, 'dilation', options.dilation ?? 1);
-  if (options.bias) expectShape(where, 'bias', options.bias, [w.outChannels]);
-  const act = activationCode(options.activation);
-  const y = output(rt, where, [...x.shape.slice(0, -1), w.outChannels], options.out);
-  const depth = w.kernelSize * w.inChannels;
-  const tile = Math.min(tileRows(depth), T);
-  withScratch(rt, w.kernelSize === 1 ? 0 : tile * depth, (scratch) =>
-    rt.kernels.f32_causal_conv1d(
-      N, T, w.inChannels, x.ptr, w.outChannels, w.kernelSize, dilation, w.ptr, options.bias?.ptr ?? 0, act, y.ptr,
-      scratch, tile,
-    ));
-  return y;
+  const im2col = w.kernelSize === 1 ? 0 : w.kernelSize * w.inChannels;
+  return runCausalConv1d(rt, 'causalConv1d', x, w, options, activationCode(options.activation), w.outChannels, im2col);
 }
 
 /** The kernel's act code for WaveNet's gated unit (assembly/conv.ts ACT_GATED). */
@@ -335,18 +321,25 @@ export const GATED_ACT = 16;
  */
 export function causalConv1dGated(rt: Runtime, x: Tensor, w: PackedCausalConv1d, options: Omit<CausalConv1dOptions, 'activation'> = {}): Tensor {
   const where = 'causalConv1dGated';
+  if (w.outChannels % 2 !== 0) throw shapeError(`${where}: ${w.outChannels} output channels; the filter and gate halves need an even number`);
+  // scratch per row: the im2col row and the row of z
+  return runCausalConv1d(rt, where, x, w, options, GATED_ACT, w.outChannels / 2, w.kernelSize * w.inChannels + w.outChannels);
+}
+
+/** Checks x and the options, then runs f32_causal_conv1d with `rowFloats` of scratch per row of a tile. */
+function runCausalConv1d(
+  rt: Runtime, where: string, x: Tensor, w: PackedCausalConv1d, options: CausalConv1dOptions, act: number, outChannels: number, rowFloats: number,
+): Tensor {
   if (x.shape.length === 2) expectShape(where, 'x', x, [-1, w.inChannels]);
   else expectShape(where, 'x', x, [-1, -1, w.inChannels]);
-  if (w.outChannels % 2 !== 0) throw shapeError(`${where}: ${w.outChannels} output channels; the filter and gate halves need an even number`);
   const [N, T] = x.shape.length === 2 ? [1, x.shape[0]!] : [x.shape[0]!, x.shape[1]!];
   const dilation = positiveInt(where, 'dilation', options.dilation ?? 1);
   if (options.bias) expectShape(where, 'bias', options.bias, [w.outChannels]);
-  const y = output(rt, where, [...x.shape.slice(0, -1), w.outChannels / 2], options.out);
-  const rowFloats = w.kernelSize * w.inChannels + w.outChannels;
-  const tile = Math.min(tileRows(rowFloats), T);
+  const y = output(rt, where, [...x.shape.slice(0, -1), outChannels], options.out);
+  const tile = Math.min(tileRows(Math.max(rowFloats, w.kernelSize * w.inChannels)), T);
   withScratch(rt, tile * rowFloats, (scratch) =>
     rt.kernels.f32_causal_conv1d(
-      N, T, w.inChannels, x.ptr, w.outChannels, w.kernelSize, dilation, w.ptr, options.bias?.ptr ?? 0, GATED_ACT, y.ptr,
+      N, T, w.inChannels, x.ptr, w.outChannels, w.kernelSize, dilation, w.ptr, options.bias?.ptr ?? 0, act, y.ptr,
       scratch, tile,
     ));
   return y;
