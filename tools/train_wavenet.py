@@ -15,6 +15,7 @@ Writes OUT/config.json, OUT/model.safetensors and OUT/training.json (the
 command, steps, losses, time).
 """
 import argparse
+import copy
 import json
 import os
 import struct
@@ -129,6 +130,13 @@ def main():
                         help="largest std of Gaussian noise added to the input waveform (each crop draws its own "
                              "std in [0, this]); targets stay clean, so the model learns to steer noisy context "
                              "back to the note, as generation needs")
+    parser.add_argument("--checkpoint-every", type=int, default=0,
+                        help="also write the weights every N steps to OUT/checkpoints/step-N (and step-N-ema with --ema), "
+                             "so a run can be judged by where it went, not only where it ended")
+    parser.add_argument("--ema", type=float, default=0.0,
+                        help="keep an exponential moving average of the weights with this decay (e.g. 0.995) and "
+                             "write it as the final model; generation samples its own output, so weights that "
+                             "jitter from step to step show up as notes that collapse")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -162,6 +170,16 @@ def main():
           f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
 
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    ema = copy.deepcopy(model).eval() if args.ema else None
+
+    def write_model(out, net):
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "config.json"), "w") as f:
+            json.dump(config, f, indent=2)
+            f.write("\n")
+        save(os.path.join(out, "model.safetensors"), net.state_dict_for_hibiki(),
+             {"generator": "tools/train_wavenet.py", "torch": torch.__version__})
+
     note_loss = torch.full((len(pitches),), 5.0)
     started = time.time()
     deadline = started + args.minutes * 60
@@ -198,6 +216,14 @@ def main():
         loss.backward()
         opt.step()
         step += 1
+        if ema is not None:
+            with torch.no_grad():
+                for e, p in zip(ema.parameters(), model.parameters()):
+                    e.lerp_(p, 1 - args.ema)
+        if args.checkpoint_every and step % args.checkpoint_every == 0:
+            write_model(os.path.join(args.out, "checkpoints", f"step-{step}"), model)
+            if ema is not None:
+                write_model(os.path.join(args.out, "checkpoints", f"step-{step}-ema"), ema)
         losses.append(float(loss))
         if step % 50 == 0:
             elapsed = time.time() - started
@@ -206,18 +232,13 @@ def main():
                 for g in opt.param_groups:
                     g["lr"] = max(2e-4, g["lr"] * 0.7)
 
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-        f.write("\n")
-    save(os.path.join(args.out, "model.safetensors"), model.state_dict_for_hibiki(),
-         {"generator": "tools/train_wavenet.py", "torch": torch.__version__})
+    write_model(args.out, ema if ema is not None else model)
     with open(os.path.join(args.out, "training.json"), "w") as f:
         json.dump({"command": " ".join(sys.argv), "steps": step, "minutes": (time.time() - started) / 60,
                    "previous": previous,
                    "final_loss": sum(losses[-100:]) / min(100, len(losses)), "batch": args.batch, "crop": args.crop,
                    "seed": args.seed, "wave_noise": args.wave_noise, "balance": args.balance, "input_noise": args.input_noise,
-                   "velocities": args.velocities, "lr": args.lr, "torch": torch.__version__, "soundfont": args.soundfont,
+                   "velocities": args.velocities, "lr": args.lr, "ema": args.ema, "torch": torch.__version__, "soundfont": args.soundfont,
                    "steady_below": args.steady_below, "soundfont_per_pitch": chosen,
                    "pitches": [LOWEST, HIGHEST]}, f, indent=2)
         f.write("\n")

@@ -12,6 +12,7 @@ import { registerInfo } from './info.js';
 import { registerSegment } from './segment.js';
 import { registerServe } from './serve.js';
 import { registerTranslate } from './translate.js';
+import { registerWorker } from './worker.js';
 
 import { VERSION } from '../version.js';
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerBleu(program);
   registerServe(program);
+  registerWorker(program);
   return program;
 }
 

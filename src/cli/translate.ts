@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
 import { accessSync, appendFileSync, closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../io/atomic.js';
+import { modelContentHash } from '../io/model-dir.js';
 import { corpusBleu } from '../metrics/bleu.js';
 import { Translator } from '../models/translator.js';
 import type { Progress } from '../pool/job.js';
+import { type QueueRun, runOnQueue } from '../queue/producer.js';
+import { parseQueueUrl } from '../queue/redis.js';
+import { type TranslateSearch, type TranslateShard, type TranslateShardResult, planTranslateShards } from '../queue/translate.js';
 import { VERSION } from '../version.js';
 import { parseNumber } from './options.js';
 
@@ -28,6 +32,9 @@ interface TranslateFlags {
   maxBatchTokens: number;
   workers?: number;
   resume?: boolean;
+  queue?: string;
+  shardTokens: number;
+  attempts: number;
 }
 
 /** Lines of a text file or stdin ('-'), without line ends; a final newline does not make an extra line. */
@@ -82,6 +89,9 @@ export function registerTranslate(program: Command): void {
     .option('--max-batch-tokens <n>', 'source tokens decoded together per batch', parseNumber('--max-batch-tokens', 1, 1e6), 4096)
     .option('-w, --workers <n>', 'worker threads (default: one per core; 0 = in process)', parseNumber('--workers', 0, 256))
     .option('--resume', 'continue a run that was stopped, from OUTPUT.partial')
+    .option('-q, --queue <url>', 'run on the hibiki workers of this Redis queue (redis://HOST:PORT) instead of here')
+    .option('--shard-tokens <n>', 'with --queue: source tokens per shard (one queue job)', parseNumber('--shard-tokens', 16, 1e7), 8192)
+    .option('--attempts <n>', 'with --queue: runs of a shard before it fails for good', parseNumber('--attempts', 1, 100), 3)
     .action(async (flags: TranslateFlags) => {
       const usage = (message: string): never => program.error(`error: ${message}`, { exitCode: 2 });
       for (const [flag, v] of [['--beam', flags.beam], ['--n-best', flags.nBest], ['--max-batch-tokens', flags.maxBatchTokens]] as const) {
@@ -89,6 +99,15 @@ export function registerTranslate(program: Command): void {
       }
       if (flags.nBest > flags.beam) usage(`--n-best ${flags.nBest} is more than --beam ${flags.beam}`);
       if (flags.resume && !flags.output) usage('--resume needs --output (the journal lives beside it)');
+      if (flags.resume && flags.queue) usage('--resume is for local runs; with --queue a rerun takes the finished shards from the queue');
+      let queueUrl: URL | undefined;
+      if (flags.queue) {
+        try {
+          queueUrl = parseQueueUrl(flags.queue);
+        } catch (e) {
+          usage((e as Error).message);
+        }
+      }
       if (flags.output) {
         try {
           if (!statSync(dirname(flags.output)).isDirectory()) usage(`cannot write ${flags.output}: not a directory`);
@@ -115,6 +134,14 @@ export function registerTranslate(program: Command): void {
       });
 
       const search = { beam: flags.beam, nBest: flags.nBest, lengthPenalty: flags.lengthPenalty, maxBatchTokens: flags.maxBatchTokens };
+      if (queueUrl) {
+        const queued = await translateOnQueue(queueUrl, flags, lines, search, usage);
+        if (!queued) return;
+        await finish(flags, queued.output, refs);
+        // Only now that the output is written may the finished shards go.
+        await queued.remove().catch((e: Error) => console.error(`warning: the job's shards stay in Redis: ${e.message}`));
+        return;
+      }
       let translator: Translator;
       try {
         translator = await Translator.open(flags.model, { workers: flags.workers ?? os.availableParallelism() });
@@ -172,21 +199,89 @@ export function registerTranslate(program: Command): void {
           process.exitCode = 1;
           return;
         }
-        const output = lines.map((_, i) => done.get(i)!);
-        const text = output.length ? `${output.join('\n')}\n` : '';
-        if (flags.output) {
-          writeFileAtomic(flags.output, new TextEncoder().encode(text), 'translation');
-          rmSync(journal!, { force: true });
-          console.error(`${flags.output}: ${lines.length} lines`);
-        } else {
-          process.stdout.write(text);
-        }
-        if (refs.length) {
-          const best = flags.nBest > 1 ? output.map((l) => l.split('\t')[0]!) : output;
-          console.error(corpusBleu(best, refs).format({ signature: true }));
-        }
+        await finish(flags, lines.map((_, i) => done.get(i)!), refs);
+        if (journal) rmSync(journal, { force: true });
       } finally {
         await translator.close();
       }
     });
+}
+
+/** Writes the whole output (atomically to --output, or to stdout) and prints BLEU against --ref. */
+async function finish(flags: TranslateFlags, output: string[], refs: string[][]): Promise<void> {
+  const text = output.length ? `${output.join('\n')}\n` : '';
+  if (flags.output) {
+    writeFileAtomic(flags.output, new TextEncoder().encode(text), 'translation');
+    console.error(`${flags.output}: ${output.length} lines`);
+  } else {
+    await new Promise<void>((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
+  }
+  if (refs.length) {
+    const best = flags.nBest > 1 ? output.map((l) => l.split('\t')[0]!) : output;
+    console.error(corpusBleu(best, refs).format({ signature: true }));
+  }
+}
+
+/**
+ * The same job on the queue's workers: shards of consecutive lines with ids
+ * from the input, model and options, so a rerun after a kill finds the
+ * finished ones. Returns the lines in order and how to delete the job's
+ * shards from Redis, or undefined (exit code 1) after printing what failed.
+ */
+async function translateOnQueue(
+  url: URL, flags: TranslateFlags, lines: string[], search: TranslateSearch, usage: (m: string) => never,
+): Promise<{ output: string[]; remove: () => Promise<void> } | undefined> {
+  let shards: TranslateShard[];
+  let model: string;
+  try {
+    shards = planTranslateShards(lines, flags.model, flags.shardTokens, search);
+    model = modelContentHash(flags.model);
+  } catch (e) {
+    return usage(`--model: ${(e as Error).message}`);
+  }
+  const jobKey = createHash('sha256')
+    .update(JSON.stringify({ hibiki: 1, kind: 'translate', model, search, shardTokens: flags.shardTokens }))
+    .update(lines.join('\n'))
+    .digest('hex');
+  const bar = new SingleBar({
+    format: '{bar} {percentage}% | {value}/{total} lines | {shards} shards | ETA {eta_formatted}',
+    stream: process.stderr, hideCursor: true, etaBuffer: 50,
+  });
+  bar.start(lines.length, 0, { shards: `0/${shards.length}` });
+  let run: QueueRun<TranslateShardResult>;
+  try {
+    run = await runOnQueue<TranslateShard, TranslateShardResult>({
+      url, kind: 'translate', jobKey, model, modelName: basename(flags.model), attempts: flags.attempts,
+      onProgress: (p) => bar.update(p.itemsDone, { shards: `${p.shardsDone}/${p.shards}` }),
+      log: (line) => process.stderr.write(`\n${line}\n`),
+    }, shards.map((data) => ({ data, items: data.lines.length })));
+  } finally {
+    bar.stop();
+  }
+  let failed = 0;
+  for (const f of run.failures) {
+    const shard = shards[f.shard]!;
+    console.error(`lines ${shard.first + 1}–${shard.first + shard.lines.length} (shard ${f.shard + 1} of ${shards.length}) ` +
+      `failed after ${f.attempts} attempt(s): ${f.reason}`);
+    failed += shard.lines.length;
+  }
+  const output: string[] = new Array(lines.length);
+  run.results.forEach((result, s) => {
+    if (!result) return;
+    const { first } = shards[s]!;
+    result.translations.forEach((t, k) => {
+      if (t) output[first + k] = flags.nBest > 1 ? t.hypotheses.map((h) => `${h.text}\t${h.score.toFixed(4)}`).join('\t') : t.text;
+    });
+    for (const f of result.failures) {
+      console.error(`line ${first + f.index + 1}: ${f.message}`);
+      failed++;
+    }
+  });
+  if (failed) {
+    console.error(`${failed} line(s) failed; the finished shards stay in the queue: rerun the same command to retry the rest`);
+    process.exitCode = 1;
+    return undefined;
+  }
+  if (run.resumed) console.error(`${run.resumed} of ${shards.length} shards came from an earlier run`);
+  return { output, remove: run.remove };
 }

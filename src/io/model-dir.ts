@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HibikiError, modelFormat } from '../errors.js';
@@ -40,4 +41,27 @@ export function readModelConfig(dir: string): ModelDir['config'] {
   const architecture = (config as Record<string, unknown>).architecture;
   if (typeof architecture !== 'string') throw modelFormat(configPath, '"architecture" must be a string');
   return config as ModelDir['config'];
+}
+
+/**
+ * A model's identity by content: SHA-256 over config.json, model.safetensors
+ * and every file config.json names (tokenizers), so two directories hash
+ * equal exactly when they compute the same thing. Jobs sent to other
+ * machines carry it; a worker holding different weights refuses them.
+ */
+export function modelContentHash(dir: string): string {
+  const config = readModelConfig(dir);
+  const named = Object.values(config).filter((v): v is string => typeof v === 'string' && /\.(spm|model|json|safetensors)$/.test(v));
+  const hash = createHash('sha256');
+  for (const file of ['config.json', 'model.safetensors', ...new Set(named)]) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(dir, file));
+    } catch (cause) {
+      throw new HibikiError('E_IO', `cannot read ${join(dir, file)} to hash the model`, { cause });
+    }
+    // The name and length go in too, so files cannot trade bytes unnoticed.
+    hash.update(`${file}\0${bytes.length}\0`).update(bytes);
+  }
+  return hash.digest('hex');
 }

@@ -1,0 +1,55 @@
+import os from 'node:os';
+import type { Command } from 'commander';
+import { parseQueueUrl } from '../queue/redis.js';
+import { startQueueWorker } from '../queue/worker.js';
+import { DEFAULT_TRANSLATOR } from './translate.js';
+import { parseNumber } from './options.js';
+
+interface WorkerFlags {
+  queue: string;
+  model: string;
+  workers?: number;
+  concurrency?: number;
+  lockSeconds: number;
+}
+
+/** `hibiki worker`: serves a Redis queue's shards on this machine's pool until SIGINT or SIGTERM. */
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('run shards of distributed jobs from a Redis queue (one per machine)')
+    .requiredOption('-q, --queue <url>', 'the Redis server holding the queue (redis://HOST:PORT)')
+    .option('-m, --model <dir>', 'model directory; it decides which jobs this worker runs', DEFAULT_TRANSLATOR)
+    .option('-w, --workers <n>', 'pool threads (default: one per core)', parseNumber('--workers', 1, 256))
+    .option('--concurrency <n>', 'shards run at once (default: one per pool thread)', parseNumber('--concurrency', 1, 256))
+    .option('--lock-seconds <s>', "how soon a dead worker's shard is handed to another", parseNumber('--lock-seconds', 1, 3600), 30)
+    .action(async (flags: WorkerFlags) => {
+      const usage = (message: string): never => program.error(`error: ${message}`, { exitCode: 2 });
+      let url: URL;
+      try {
+        url = parseQueueUrl(flags.queue);
+      } catch (e) {
+        return usage((e as Error).message);
+      }
+      for (const [flag, v] of [['--workers', flags.workers], ['--concurrency', flags.concurrency]] as const) {
+        if (v !== undefined && !Number.isInteger(v)) usage(`${flag} must be a whole number, got ${v}`);
+      }
+      const worker = await startQueueWorker({
+        url, modelDir: flags.model, workers: flags.workers ?? os.availableParallelism(),
+        concurrency: flags.concurrency, lockMs: flags.lockSeconds * 1000,
+      });
+      // Stop taking shards, finish the running ones, exit 0; a second signal exits at once.
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          console.error(`${worker.name}: ${signal}: finishing the running shards`);
+          process.once('SIGINT', () => process.exit(130));
+          process.once('SIGTERM', () => process.exit(143));
+          resolve();
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+      await worker.close();
+      console.error(`${worker.name}: stopped`);
+    });
+}
