@@ -1,12 +1,16 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../io/atomic.js';
 import { drawBoxes } from '../io/draw-boxes.js';
 import { readModelConfig } from '../io/model-dir.js';
-import { Detector } from '../models/vision.js';
+import { type Image, decodeImage } from '../io/image.js';
+import { type DetectOptions, type DetectedObject, Detector } from '../models/vision.js';
+import { type DetectShard, type DetectShardResult, planDetectShards } from '../queue/detect.js';
+import { parseQueueUrl } from '../queue/redis.js';
 import { parseNumber } from './options.js';
 import { failureLine, readImages, workersFor } from './images.js';
+import { removeQueuedJob, runQueuedJob } from './queue.js';
 
 /** The model `hibiki detect` uses when --model is not given: face-api's SSD MobileNet V1 face detector. */
 export const DEFAULT_DETECTOR = new URL('../../models/face-detector', import.meta.url).pathname;
@@ -19,6 +23,9 @@ interface DetectFlags {
   json?: string;
   draw?: string;
   workers?: number;
+  queue?: string;
+  shardImages: number;
+  attempts: number;
 }
 
 /** One detection in COCO's results format, with the file it was found in. */
@@ -43,38 +50,100 @@ export function registerDetect(program: Command): void {
     .option('--json <file>', 'write the detections as COCO results JSON (image_id = position on the command line, from 1)')
     .option('--draw <dir>', 'write each image with its boxes drawn to DIR/NAME.png')
     .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per image; 0 = in process)', parseNumber('--workers', 0, 256))
+    .option('-q, --queue <url>', 'run on the hibiki workers of this Redis queue (redis://HOST:PORT) instead of here')
+    .option('--shard-images <n>', 'with --queue: images per shard (one queue job)', parseNumber('--shard-images', 1, 10000), 8)
+    .option('--attempts <n>', 'with --queue: runs of a shard before it fails for good', parseNumber('--attempts', 1, 100), 3)
     .action(async (paths: string[], flags: DetectFlags) => {
       const config = readModelConfig(flags.model);
       if (!['ssd-mobilenet-v1-face'].includes(config.architecture)) {
         program.error(`error: ${flags.model} is a ${config.architecture} model, not a detector (ssd-mobilenet-v1-face)`, { exitCode: 2 });
       }
+      let queueUrl: URL | undefined;
+      if (flags.queue) {
+        try {
+          queueUrl = parseQueueUrl(flags.queue);
+        } catch (e) {
+          program.error(`error: ${(e as Error).message}`, { exitCode: 2 });
+        }
+      }
+      if (!Number.isInteger(flags.shardImages)) program.error(`error: --shard-images must be a whole number, got ${flags.shardImages}`, { exitCode: 2 });
       if (flags.draw) mkdirSync(flags.draw, { recursive: true });
-      const { images, errors } = readImages(paths);
-      const detector = await Detector.open(flags.model, { workers: workersFor(images.length, flags.workers) });
+      const options = { score: flags.score, iou: flags.iou, maxResults: flags.maxResults && Math.round(flags.maxResults) };
       const started = performance.now();
-      const result = await detector.detect(images.map((i) => i.image), {
-        score: flags.score, iou: flags.iou, maxResults: flags.maxResults && Math.round(flags.maxResults),
-      }).finally(() => detector.close());
+      const found = queueUrl ? await detectOnQueue(queueUrl, paths, flags, options) : await detectHere(paths, flags, options);
       const seconds = (performance.now() - started) / 1000;
-      const failed = new Map(errors.map((e) => [e.index, e.message]));
-      for (const f of result.failures) failed.set(images[f.index]!.index, f.error.message);
-      const label = detector.labels[0] ?? 'face';
+      const label = found.label;
       const records: CocoResultRecord[] = [];
-      images.forEach((im, i) => {
-        const found = result.results[i];
-        if (!found) return;
-        for (const d of found) records.push({ image_id: im.index + 1, file_name: im.path, category_id: 1, bbox: d.bbox, score: d.score });
-        const summary = found.map((d) => `${d.score.toFixed(3)} at [${d.bbox.map((v) => v.toFixed(1)).join(', ')}]`).join('; ');
-        console.log(`${im.path}: ${found.length} ${label}${found.length === 1 ? '' : 's'}${found.length ? `: ${summary}` : ''}`);
+      found.results.forEach((boxes, index) => {
+        if (!boxes) return;
+        const path = paths[index]!;
+        for (const d of boxes) records.push({ image_id: index + 1, file_name: path, category_id: 1, bbox: d.bbox, score: d.score });
+        const summary = boxes.map((d) => `${d.score.toFixed(3)} at [${d.bbox.map((v) => v.toFixed(1)).join(', ')}]`).join('; ');
+        console.log(`${path}: ${boxes.length} ${label}${boxes.length === 1 ? '' : 's'}${boxes.length ? `: ${summary}` : ''}`);
         if (flags.draw) {
-          const name = `${basename(im.path, extname(im.path))}.png`;
-          writeFileAtomic(join(flags.draw, name), drawBoxes(im.image, found), 'PNG image');
+          const name = `${basename(path, extname(path))}.png`;
+          writeFileAtomic(join(flags.draw, name), drawBoxes(found.image(index), boxes), 'PNG image');
         }
       });
       if (flags.json) writeFileAtomic(flags.json, new TextEncoder().encode(`${JSON.stringify(records, null, 1)}\n`), 'COCO results JSON');
-      for (const [i, message] of failed) console.error(failureLine(paths[i]!, message));
-      const done = images.length - result.failures.length;
+      for (const [i, message] of found.failed) console.error(failureLine(paths[i]!, message));
+      const done = paths.length - found.failed.size;
       console.error(`${done} image${done === 1 ? '' : 's'} in ${seconds.toFixed(2)} s (${(done / seconds).toFixed(2)} images/s)`);
-      if (failed.size) process.exitCode = 1;
+      if (found.failed.size) process.exitCode = 1;
+      await found.finished?.();
     });
+}
+
+/** Boxes per image path (undefined where it failed), the failures by path index, and each image's pixels for --draw. */
+interface Found {
+  results: Array<DetectedObject[] | undefined>;
+  failed: Map<number, string>;
+  label: string;
+  image: (index: number) => Image;
+  /** Called once the outputs are written (a queued job's shards are removed then). */
+  finished?: () => Promise<void>;
+}
+
+async function detectHere(paths: string[], flags: DetectFlags, options: DetectOptions): Promise<Found> {
+  const { images, errors } = readImages(paths);
+  const detector = await Detector.open(flags.model, { workers: workersFor(images.length, flags.workers) });
+  const result = await detector.detect(images.map((i) => i.image), options).finally(() => detector.close());
+  const failed = new Map(errors.map((e) => [e.index, e.message]));
+  for (const f of result.failures) failed.set(images[f.index]!.index, f.error.message);
+  const results: Found['results'] = paths.map(() => undefined);
+  images.forEach((im, i) => (results[im.index] = result.results[i]));
+  const byIndex = new Map(images.map((im) => [im.index, im.image]));
+  return { results, failed, label: detector.labels[0] ?? 'face', image: (index) => byIndex.get(index)! };
+}
+
+/** The files' bytes go to the queue's workers, which decode and detect; here only --draw decodes. */
+async function detectOnQueue(url: URL, paths: string[], flags: DetectFlags, options: DetectOptions): Promise<Found> {
+  const failed = new Map<number, string>();
+  const files = paths.map((path, index) => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      failed.set(index, (e as Error).message);
+      return new Uint8Array(0); // sent anyway, so shards stay aligned with paths; its failure above is the one reported
+    }
+  });
+  const outcome = await runQueuedJob<DetectShard, DetectShardResult, DetectedObject[]>({
+    url, kind: 'detect', modelDir: flags.model, attempts: flags.attempts, unit: 'images',
+    options: { ...options, shardImages: flags.shardImages }, content: files,
+    shards: planDetectShards(files, flags.shardImages, options), sizeOf: (s) => s.images.length,
+    unpack: (r) => ({ outputs: r.detections, failures: r.failures }),
+  });
+  for (const line of outcome.failedShards) console.error(line);
+  outcome.outputs.forEach((r, i) => {
+    if (!r && !failed.has(i)) failed.set(i, outcome.failures.find((f) => f.index === i)?.message ?? 'its shard failed (see above)');
+  });
+  const labels = readModelConfig(flags.model).labels;
+  return {
+    results: outcome.outputs, failed, label: Array.isArray(labels) && typeof labels[0] === 'string' ? labels[0] : 'face',
+    image: (index) => decodeImage(files[index]!, paths[index]!),
+    // Written: the job's shards can go, unless a failed shard is left for a rerun to retry.
+    finished: async () => {
+      if (!outcome.failedShards.length) await removeQueuedJob(outcome);
+    },
+  };
 }

@@ -9,7 +9,10 @@ import { type WavFormat, writeWav } from '../io/wav.js';
 import { DEFAULT_WAVENET, type GenerateResult, Generator } from '../models/generator.js';
 import type { GenerateRequest } from '../models/wavenet.js';
 import type { Progress } from '../pool/job.js';
+import { type GenerateShard, type GenerateShardResult, decodeClip, planGenerateShards } from '../queue/generate.js';
+import { parseQueueUrl } from '../queue/redis.js';
 import { parseNumber } from './options.js';
+import { type QueuedOutcome, removeQueuedJob, runQueuedJob } from './queue.js';
 
 export { DEFAULT_WAVENET } from '../models/generator.js';
 
@@ -24,6 +27,9 @@ interface GenerateFlags {
   workers?: number;
   format: WavFormat;
   verbose?: boolean;
+  queue?: string;
+  shardSeconds: number;
+  attempts: number;
 }
 
 /** out.wav for one file; out-1.wav, out-2.wav, … for several. */
@@ -49,6 +55,9 @@ export function registerGenerate(program: Command): void {
     .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per file; 0 = in process)', parseNumber('--workers', 0, 256))
     .option('--format <format>', 'pcm16 (16-bit PCM) or f32 (32-bit float)', 'pcm16')
     .option('-v, --verbose', 'print the system line')
+    .option('-q, --queue <url>', 'run on the hibiki workers of this Redis queue (redis://HOST:PORT) instead of here')
+    .option('--shard-seconds <s>', 'with --queue: seconds of audio per shard (one queue job; at least one file)', parseNumber('--shard-seconds', 0.001, 1e6), 8)
+    .option('--attempts <n>', 'with --queue: runs of a shard before it fails for good', parseNumber('--attempts', 1, 100), 3)
     .action(async (flags: GenerateFlags) => {
       const usage = (message: string): never => program.error(`error: ${message}`, { exitCode: 2 });
       if (!Number.isInteger(flags.count)) usage(`--count must be a whole number, got ${flags.count}`);
@@ -64,8 +73,17 @@ export function registerGenerate(program: Command): void {
         writable = (e as Error).message;
       }
       if (writable) usage(`cannot write ${flags.out}: ${writable}`);
+      let queueUrl: URL | undefined;
+      if (flags.queue) {
+        try {
+          queueUrl = parseQueueUrl(flags.queue);
+        } catch (e) {
+          usage((e as Error).message);
+        }
+      }
 
-      const workers = flags.workers ?? Math.min(flags.count, os.availableParallelism());
+      // With --queue the model only plans the requests here; the queue's workers run them.
+      const workers = queueUrl ? 0 : flags.workers ?? Math.min(flags.count, os.availableParallelism());
       const asked = { seconds: flags.seconds, count: flags.count, condition: flags.condition, temperature: flags.temperature, seed: flags.seed };
       const message = (e: unknown) => (e instanceof HibikiError ? e.message : String(e));
       let generator: Generator;
@@ -86,31 +104,51 @@ export function registerGenerate(program: Command): void {
       const samples = requests[0]!.samples;
       if (flags.verbose) console.error(formatSystemLine(systemInfo(workers)));
 
-      const bar = new SingleBar({
-        format: '{bar} {percentage}% | {value}/{total} samples | {rate} samples/s | {rtf}× real time | ETA {eta_formatted}',
-        stream: process.stderr,
-        hideCursor: true,
-      });
-      bar.start(samples * flags.count, 0, { rate: 0, rtf: '0.00' });
-      const onProgress = (p: Progress) =>
-        bar.update(p.units, { rate: Math.round(p.rate), rtf: (p.rate / config.sampleRate).toFixed(2) });
-      let result: GenerateResult;
-      try {
-        result = await generator.generate({ ...asked, onProgress });
-      } finally {
+      let clips: Array<Float32Array | undefined>;
+      let failures: Array<{ index: number; message: string }>;
+      let queued: QueuedOutcome<Float32Array> | undefined;
+      if (queueUrl) {
         await generator.close();
+        queued = await runQueuedJob<GenerateShard, GenerateShardResult, Float32Array>({
+          url: queueUrl, kind: 'generate', modelDir: flags.model, attempts: flags.attempts, unit: 'files',
+          options: { shardSeconds: flags.shardSeconds }, content: [JSON.stringify(requests)],
+          shards: planGenerateShards(requests, config.sampleRate, flags.shardSeconds), sizeOf: (s) => s.requests.length,
+          unpack: (r) => ({ outputs: r.clips.map((c) => (c === null ? null : decodeClip(c))), failures: r.failures }),
+        });
+        ({ outputs: clips, failures } = queued);
+        for (const line of queued.failedShards) console.error(line);
+        if (queued.failed) process.exitCode = 1;
+      } else {
+        const bar = new SingleBar({
+          format: '{bar} {percentage}% | {value}/{total} samples | {rate} samples/s | {rtf}× real time | ETA {eta_formatted}',
+          stream: process.stderr,
+          hideCursor: true,
+        });
+        bar.start(samples * flags.count, 0, { rate: 0, rtf: '0.00' });
+        const onProgress = (p: Progress) =>
+          bar.update(p.units, { rate: Math.round(p.rate), rtf: (p.rate / config.sampleRate).toFixed(2) });
+        let result: GenerateResult;
+        try {
+          result = await generator.generate({ ...asked, onProgress });
+        } finally {
+          await generator.close();
+        }
+        bar.stop();
+        clips = result.clips;
+        failures = result.failures.map((f) => ({ index: f.index, message: f.error.message }));
       }
-      bar.stop();
 
       const paths = outputPaths(flags.out, flags.count);
       const label = condition === undefined ? '' : ` ${config.globalName}=${config.globalLabels[condition]}`;
-      result.clips.forEach((audio, i) => {
+      clips.forEach((audio, i) => {
         if (!audio) return;
         writeWav(paths[i]!, audio, config.sampleRate, flags.format,
           `${flags.model}${label} temperature=${flags.temperature} seed=${requests[i]!.seed}`);
         console.log(`${paths[i]}: ${(audio.length / config.sampleRate).toFixed(2)} s at ${config.sampleRate} Hz${label}`);
       });
-      for (const f of result.failures) console.error(`${paths[f.index]}: ${f.error.message}`);
-      if (result.failures.length) process.exitCode = 1;
+      for (const f of failures) console.error(`${paths[f.index]}: ${f.message}`);
+      if (failures.length) process.exitCode = 1;
+      // The files are written: a queued job's shards can go, unless a failed shard is left for a rerun to retry.
+      if (queued && !queued.failedShards.length) await removeQueuedJob(queued);
     });
 }

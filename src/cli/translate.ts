@@ -1,17 +1,16 @@
 import { createHash } from 'node:crypto';
 import { accessSync, appendFileSync, closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { basename, dirname } from 'node:path';
+import { dirname } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../io/atomic.js';
-import { modelContentHash } from '../io/model-dir.js';
 import { corpusBleu } from '../metrics/bleu.js';
-import { Translator } from '../models/translator.js';
+import { type Translation, Translator } from '../models/translator.js';
 import type { Progress } from '../pool/job.js';
-import { type QueueRun, runOnQueue } from '../queue/producer.js';
 import { parseQueueUrl } from '../queue/redis.js';
 import { type TranslateSearch, type TranslateShard, type TranslateShardResult, planTranslateShards } from '../queue/translate.js';
+import { type QueuedOutcome, removeQueuedJob, runQueuedJob } from './queue.js';
 import { VERSION } from '../version.js';
 import { parseNumber } from './options.js';
 
@@ -137,9 +136,9 @@ export function registerTranslate(program: Command): void {
       if (queueUrl) {
         const queued = await translateOnQueue(queueUrl, flags, lines, search, usage);
         if (!queued) return;
-        await finish(flags, queued.output, refs);
+        await finish(flags, queued.outputs as string[], refs);
         // Only now that the output is written may the finished shards go.
-        await queued.remove().catch((e: Error) => console.error(`warning: the job's shards stay in Redis: ${e.message}`));
+        await removeQueuedJob(queued);
         return;
       }
       let translator: Translator;
@@ -225,63 +224,36 @@ async function finish(flags: TranslateFlags, output: string[], refs: string[][])
 /**
  * The same job on the queue's workers: shards of consecutive lines with ids
  * from the input, model and options, so a rerun after a kill finds the
- * finished ones. Returns the lines in order and how to delete the job's
- * shards from Redis, or undefined (exit code 1) after printing what failed.
+ * finished ones. Returns the lines in order, or undefined (exit code 1)
+ * after printing what failed; finished shards stay in Redis for the rerun.
  */
 async function translateOnQueue(
   url: URL, flags: TranslateFlags, lines: string[], search: TranslateSearch, usage: (m: string) => never,
-): Promise<{ output: string[]; remove: () => Promise<void> } | undefined> {
+): Promise<QueuedOutcome<string> | undefined> {
   let shards: TranslateShard[];
-  let model: string;
   try {
     shards = planTranslateShards(lines, flags.model, flags.shardTokens, search);
-    model = modelContentHash(flags.model);
   } catch (e) {
     return usage(`--model: ${(e as Error).message}`);
   }
-  const jobKey = createHash('sha256')
-    .update(JSON.stringify({ hibiki: 1, kind: 'translate', model, search, shardTokens: flags.shardTokens }))
-    .update(lines.join('\n'))
-    .digest('hex');
-  const bar = new SingleBar({
-    format: '{bar} {percentage}% | {value}/{total} lines | {shards} shards | ETA {eta_formatted}',
-    stream: process.stderr, hideCursor: true, etaBuffer: 50,
+  const show = (t: Translation) => (flags.nBest > 1 ? t.hypotheses.map((h) => `${h.text}\t${h.score.toFixed(4)}`).join('\t') : t.text);
+  const outcome = await runQueuedJob<TranslateShard, TranslateShardResult, string>({
+    url, kind: 'translate', modelDir: flags.model, attempts: flags.attempts, unit: 'lines',
+    options: { search, shardTokens: flags.shardTokens }, content: lines, shards, sizeOf: (s) => s.lines.length,
+    unpack: (r) => ({ outputs: r.translations.map((t) => (t ? show(t) : null)), failures: r.failures }),
   });
-  bar.start(lines.length, 0, { shards: `0/${shards.length}` });
-  let run: QueueRun<TranslateShardResult>;
-  try {
-    run = await runOnQueue<TranslateShard, TranslateShardResult>({
-      url, kind: 'translate', jobKey, model, modelName: basename(flags.model), attempts: flags.attempts,
-      onProgress: (p) => bar.update(p.itemsDone, { shards: `${p.shardsDone}/${p.shards}` }),
-      log: (line) => process.stderr.write(`\n${line}\n`),
-    }, shards.map((data) => ({ data, items: data.lines.length })));
-  } finally {
-    bar.stop();
-  }
-  let failed = 0;
-  for (const f of run.failures) {
-    const shard = shards[f.shard]!;
-    console.error(`lines ${shard.first + 1}–${shard.first + shard.lines.length} (shard ${f.shard + 1} of ${shards.length}) ` +
-      `failed after ${f.attempts} attempt(s): ${f.reason}`);
-    failed += shard.lines.length;
-  }
-  const output: string[] = new Array(lines.length);
-  run.results.forEach((result, s) => {
-    if (!result) return;
-    const { first } = shards[s]!;
-    result.translations.forEach((t, k) => {
-      if (t) output[first + k] = flags.nBest > 1 ? t.hypotheses.map((h) => `${h.text}\t${h.score.toFixed(4)}`).join('\t') : t.text;
-    });
-    for (const f of result.failures) {
-      console.error(`line ${first + f.index + 1}: ${f.message}`);
-      failed++;
+  for (const line of outcome.failedShards) console.error(line);
+  for (const f of outcome.failures) console.error(`line ${f.index + 1}: ${f.message}`);
+  if (outcome.failed) {
+    // Lines the model refused fail the same on any rerun: only failed shards are worth keeping the job for.
+    if (outcome.failedShards.length) {
+      console.error(`${outcome.failed} line(s) failed; the finished shards stay in the queue: rerun the same command to retry the rest`);
+    } else {
+      console.error(`${outcome.failed} line(s) failed; nothing written`);
+      await removeQueuedJob(outcome);
     }
-  });
-  if (failed) {
-    console.error(`${failed} line(s) failed; the finished shards stay in the queue: rerun the same command to retry the rest`);
     process.exitCode = 1;
     return undefined;
   }
-  if (run.resumed) console.error(`${run.resumed} of ${shards.length} shards came from an earlier run`);
-  return { output, remove: run.remove };
+  return outcome;
 }

@@ -83,9 +83,16 @@ export class Generator {
   }
 
   async generate(options: GenerateOptions): Promise<GenerateResult> {
-    const requests = this.requests(options);
+    return this.run(this.requests(options), options);
+  }
+
+  /**
+   * Runs requests as `requests()` makes them, e.g. a shard of a job planned
+   * on another machine; each is checked by the model, and a bad one fails alone.
+   */
+  async run(requests: readonly GenerateRequest[], options: Pick<GenerateOptions, 'signal' | 'onProgress'> = {}): Promise<GenerateResult> {
     const { outputs, failures } = await this.runner.run(requests, { signal: options.signal, onProgress: options.onProgress });
-    return { clips: outputs, failures, requests };
+    return { clips: outputs, failures, requests: [...requests] };
   }
 
   /** A clip as WAV bytes (16-bit PCM by default). */

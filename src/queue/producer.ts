@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis';
 import { QUEUE_PREFIX, connectRedis, redactedUrl } from './redis.js';
 
 /** The job kinds, one queue each; a worker serves the queue its model's architecture belongs to. */
-export type QueueKind = 'translate' | 'generate';
+export type QueueKind = 'translate' | 'generate' | 'detect';
 
 /** What every shard job carries besides its kind's own data. */
 export interface ShardEnvelope<D> {

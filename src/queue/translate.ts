@@ -7,6 +7,7 @@ import { readModelConfig } from '../io/model-dir.js';
 import { type Translation, Translator } from '../models/translator.js';
 import { parseTransformerConfig } from '../models/transformer.js';
 import { SentencePiece } from '../text/sentencepiece.js';
+import { type QueuedFailure, shardFailures } from './failures.js';
 
 /** The search options a translate job carries; every shard of the job uses the same. */
 export interface TranslateSearch {
@@ -27,7 +28,7 @@ export interface TranslateShard {
 export interface TranslateShardResult {
   translations: Array<Translation | null>;
   /** Lines that failed (e.g. longer than the model allows), by index within the shard; the message does not name the line. */
-  failures: Array<{ index: number; code: string; message: string }>;
+  failures: QueuedFailure[];
 }
 
 /**
@@ -56,9 +57,6 @@ export function planTranslateShards(lines: readonly string[], modelDir: string, 
   return shards;
 }
 
-/** Failures of the line itself, which no retry would change. */
-const PERMANENT = new Set(['E_BAD_INPUT', 'E_SHAPE']);
-
 const isCount = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
 /** Checks a shard read from Redis: anything malformed is refused for good (retrying cannot mend it). */
@@ -82,14 +80,8 @@ export async function translateShard(
   translator: Translator, shard: TranslateShard, progress: (linesDone: number) => void,
 ): Promise<TranslateShardResult> {
   const result = await translator.translate(shard.lines, { ...shard.search, onProgress: (p) => progress(p.done) });
-  // A line the model refuses fails the same way anywhere: it is part of the
-  // result. A lost pool thread or a timeout is this machine's trouble: the
-  // shard is retried, here or elsewhere.
-  const transient = result.failures.find((f) => !PERMANENT.has(f.error.code));
-  if (transient) throw new Error(`line ${shard.first + transient.index + 1}: ${transient.error.message.replace(/^line \d+: /, '')}`);
   return {
     translations: result.translations.map((t) => t ?? null),
-    // The producer names the line by its number in the whole input.
-    failures: result.failures.map((f) => ({ index: f.index, code: f.error.code, message: f.error.message.replace(/^line \d+: /, '') })),
+    failures: shardFailures(result.failures, (i) => `line ${shard.first + i + 1}`),
   };
 }

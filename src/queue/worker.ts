@@ -13,7 +13,11 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import { badInput } from '../errors.js';
 import { modelContentHash, readModelConfig } from '../io/model-dir.js';
+import { Generator } from '../models/generator.js';
 import { Translator } from '../models/translator.js';
+import { Detector } from '../models/vision.js';
+import { checkDetectShard, detectShard } from './detect.js';
+import { checkGenerateShard, generateShard } from './generate.js';
 import { type QueueKind, type ShardEnvelope, workerName } from './producer.js';
 import { QUEUE_PREFIX, connectRedis, redactedUrl } from './redis.js';
 import { checkTranslateShard, translateShard } from './translate.js';
@@ -50,7 +54,23 @@ async function openRunner(modelDir: string, workers: number): Promise<ShardRunne
       close: () => translator.close(),
     };
   }
-  throw badInput(`${modelDir}: a ${architecture} model cannot serve a queue yet (transformer models can)`);
+  if (architecture === 'wavenet') {
+    const generator = await Generator.open(modelDir, { workers });
+    return {
+      kind: 'generate',
+      run: (data, where, progress) => generateShard(generator, checkGenerateShard(data, where), progress),
+      close: () => generator.close(),
+    };
+  }
+  if (architecture === 'ssd-mobilenet-v1-face') {
+    const detector = await Detector.open(modelDir, { workers });
+    return {
+      kind: 'detect',
+      run: (data, where, progress) => detectShard(detector, checkDetectShard(data, where), progress),
+      close: () => detector.close(),
+    };
+  }
+  throw badInput(`${modelDir}: a ${architecture} model cannot serve a queue (transformer, wavenet and detector models can)`);
 }
 
 export interface QueueWorker {

@@ -16,6 +16,9 @@ import { startRedis } from '../helpers/redis.js';
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const MODEL = new URL('../../models/translate-en-ja', import.meta.url).pathname;
 const HELD_OUT = new URL('../../samples/test.en', import.meta.url).pathname;
+const WAVENET = new URL('../../models/wavenet-piano', import.meta.url).pathname;
+const DETECTOR = new URL('../../models/face-detector', import.meta.url).pathname;
+const IMAGES = new URL('../../samples/images/', import.meta.url).pathname;
 const SEARCH = { beam: 1, nBest: 1, lengthPenalty: 1, maxBatchTokens: 4096 };
 
 /** Runs `hibiki` from source without blocking this process (worker logs keep flowing). */
@@ -40,7 +43,7 @@ class WorkerProcess {
     const worker = new WorkerProcess(child);
     child.stderr!.on('data', (d) => (worker.log += d));
     await new Promise<void>((resolve, reject) => {
-      const check = () => /serving the translate queue/.test(worker.log) && resolve();
+      const check = () => /serving the \w+ queue/.test(worker.log) && resolve();
       child.stderr!.on('data', check);
       child.once('exit', (code) => reject(new Error(`worker exited with ${code} before serving: ${worker.log}`)));
     });
@@ -49,7 +52,7 @@ class WorkerProcess {
 
   /** Shard ids this worker finished. */
   get finished(): string[] {
-    return [...this.log.matchAll(/translate shard (\S+) \(\d+\/\d+\) done/g)].map((m) => m[1]!);
+    return [...this.log.matchAll(/\w+ shard (\S+) \(\d+\/\d+\) done/g)].map((m) => m[1]!);
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
@@ -57,6 +60,18 @@ class WorkerProcess {
     const exited = new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)));
     this.child.kill(signal);
     return exited;
+  }
+}
+
+/** Jobs of a queue by state, straight from Redis. */
+async function jobCounts(url: string, kind: string): Promise<Record<string, number>> {
+  const client = await connectRedis(parseQueueUrl(url));
+  const queue = new Queue(kind, { connection: client, prefix: QUEUE_PREFIX });
+  try {
+    return await queue.getJobCounts('completed', 'failed', 'wait', 'active');
+  } finally {
+    await queue.close();
+    client.disconnect();
   }
 }
 
@@ -159,7 +174,7 @@ describe('translation on a BullMQ queue', () => {
     const other = join(dir, 'other-model');
     cpSync(MODEL, other, { recursive: true });
     const weights = readFileSync(join(MODEL, 'model.safetensors'));
-    weights[weights.length - 1] ^= 1; // one bit of one weight
+    weights[weights.length - 1]! ^= 1; // one bit of one weight
     writeFileSync(join(other, 'model.safetensors'), weights);
     expect(modelContentHash(other)).not.toBe(modelContentHash(MODEL));
     const stranger = await start(other);
@@ -171,6 +186,54 @@ describe('translation on a BullMQ queue', () => {
     expect(r.stderr).toMatch(/lines 1–20 \(shard 1 of 1\) failed after 1 attempt\(s\): worker \S+ holds model .*other-model \(sha256 [0-9a-f]{12}…\), but the job was submitted for translate-en-ja/);
     expect(existsSync(out)).toBe(false);
     await stranger.stop();
+  }, 120_000);
+});
+
+describe('generation and detection on a BullMQ queue', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  const workers: WorkerProcess[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'hibiki-queue-media-'));
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+    await redis?.stop();
+  });
+
+  it('generate: the same WAV files, bit for bit, as the local pool', async () => {
+    const worker = await WorkerProcess.start(redis.url, WAVENET);
+    workers.push(worker);
+    const common = ['generate', '--seconds', '0.1', '--count', '3', '--condition', '64', '--seed', '7'];
+    const here = await hibiki(...common, '--out', join(dir, 'here.wav'), '--workers', '2').done;
+    expect(here.code, here.stderr).toBe(0);
+    const queued = await hibiki(...common, '--out', join(dir, 'queued.wav'), '--queue', redis.url, '--shard-seconds', '0.2').done;
+    expect(queued.code, queued.stderr).toBe(0);
+    expect(worker.finished).toHaveLength(2); // 2 + 1 files
+    expect(await jobCounts(redis.url, 'generate')).toEqual({ completed: 0, failed: 0, wait: 0, active: 0 });
+    for (const k of [1, 2, 3]) {
+      expect(readFileSync(join(dir, `queued-${k}.wav`)).equals(readFileSync(join(dir, `here-${k}.wav`)))).toBe(true);
+    }
+    await worker.stop();
+  }, 120_000);
+
+  it('detect: the same boxes as the local pool; a broken file fails alone, named', async () => {
+    const worker = await WorkerProcess.start(redis.url, DETECTOR);
+    workers.push(worker);
+    writeFileSync(join(dir, 'notes.png'), 'not an image at all');
+    const images = [join(IMAGES, 'astronaut.png'), join(dir, 'notes.png'), join(IMAGES, 'astronaut-camera.jpg'), join(dir, 'missing.png')];
+    const here = await hibiki('detect', ...images, '--json', join(dir, 'here.json'), '--workers', '2').done;
+    const queued = await hibiki('detect', ...images, '--json', join(dir, 'queued.json'), '--queue', redis.url, '--shard-images', '2').done;
+    expect([here.code, queued.code]).toEqual([1, 1]);
+    expect(queued.stdout).toBe(here.stdout);
+    expect(readFileSync(join(dir, 'queued.json'), 'utf8')).toBe(readFileSync(join(dir, 'here.json'), 'utf8'));
+    expect(JSON.parse(readFileSync(join(dir, 'queued.json'), 'utf8')).length).toBeGreaterThan(0);
+    expect(queued.stderr).toMatch(/notes\.png: not a PNG or JPEG file/);
+    expect(queued.stderr).toMatch(/missing\.png: .*ENOENT/);
+    expect(worker.finished).toHaveLength(2);
+    // Every shard finished: the refused images would fail the same on a rerun, so nothing is kept.
+    expect(await jobCounts(redis.url, 'detect')).toEqual({ completed: 0, failed: 0, wait: 0, active: 0 });
+    await worker.stop();
   }, 120_000);
 });
 
