@@ -4,11 +4,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelContentHash } from '../../src/io/model-dir.js';
-import { shardJobId } from '../../src/queue/producer.js';
+import { runOnQueue, shardJobId } from '../../src/queue/producer.js';
 import { QUEUE_PREFIX, connectRedis, parseQueueUrl } from '../../src/queue/redis.js';
 import { planTranslateShards } from '../../src/queue/translate.js';
 import { startRedis } from '../helpers/redis.js';
@@ -235,6 +235,45 @@ describe('generation and detection on a BullMQ queue', () => {
     expect(await jobCounts(redis.url, 'detect')).toEqual({ completed: 0, failed: 0, wait: 0, active: 0 });
     await worker.stop();
   }, 120_000);
+});
+
+describe('retries', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => redis?.stop());
+
+  it('a shard that throws is retried with backoff; one that always throws is reported after its last attempt', async () => {
+    const url = parseQueueUrl(redis.url);
+    const client = await connectRedis(url);
+    const runs: Array<{ shard: number; at: number }> = [];
+    // A stand-in for a flaky machine: shard 0 fails once, shard 1 every time.
+    const worker = new Worker('translate', async (job) => {
+      const { shard } = job.data as { shard: number };
+      runs.push({ shard, at: Date.now() });
+      if (shard === 1 || job.attemptsMade === 0) throw new Error(`disk full on attempt ${job.attemptsMade + 1}`);
+      return { ok: shard };
+    }, { connection: client, prefix: QUEUE_PREFIX });
+    try {
+      const run = await runOnQueue<string, { ok: number }>({
+        url, kind: 'translate', jobKey: 'f'.repeat(64), model: 'm', modelName: 'test', attempts: 3, backoffMs: 300, log: () => {},
+      }, [{ data: 'a', items: 1 }, { data: 'b', items: 1 }]);
+      expect(run.results).toEqual([{ ok: 0 }, undefined]);
+      expect(run.failures).toEqual([{ shard: 1, reason: 'disk full on attempt 3', attempts: 3 }]);
+      const times = (k: number) => runs.filter((r) => r.shard === k).map((r) => r.at);
+      expect(times(0)).toHaveLength(2);
+      const [t1, t2, t3] = times(1);
+      expect(times(1)).toHaveLength(3);
+      // Exponential backoff: 300 ms, then 600 ms.
+      expect(t2! - t1!).toBeGreaterThanOrEqual(290);
+      expect(t3! - t2!).toBeGreaterThanOrEqual(590);
+      await run.remove();
+    } finally {
+      await worker.close();
+      client.disconnect();
+    }
+  }, 60_000);
 });
 
 describe('queue plumbing', () => {

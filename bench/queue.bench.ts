@@ -1,0 +1,91 @@
+// npm run bench:queue — distributed translation through BullMQ on a private
+// redis-server (Debian's redis-server must be installed), on this machine:
+//  - the local pool of 2 threads on the held-out set (the baseline);
+//  - the same job through the queue with 1 worker process of 2 threads and
+//    with 2 worker processes of 1 thread each, at several shard sizes;
+//  - the queue's overhead per shard: (queued − local) / shards, same input,
+//    same threads.
+// Each figure is the best of a few rounds. Writes bench/results/queue.json.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { formatSystemLine, systemInfo } from '../src/bench/system.js';
+import { readLines } from '../src/cli/translate.js';
+import { modelContentHash } from '../src/io/model-dir.js';
+import { Translator } from '../src/models/translator.js';
+import { runOnQueue } from '../src/queue/producer.js';
+import { parseQueueUrl } from '../src/queue/redis.js';
+import { type TranslateShard, type TranslateShardResult, planTranslateShards } from '../src/queue/translate.js';
+import { startRedis } from '../test/helpers/redis.js';
+import { bestMs } from './rounds.js';
+
+const ROUNDS = 3;
+const MODEL = new URL('../models/translate-en-ja', import.meta.url).pathname;
+const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const SHARD_TOKENS = [512, 2048, 8192];
+const SEARCH = { beam: 1, nBest: 1, lengthPenalty: 1, maxBatchTokens: 4096 };
+
+const lines = readLines(new URL('../samples/test.en', import.meta.url).pathname);
+const redis = await startRedis();
+const url = parseQueueUrl(redis.url);
+const model = modelContentHash(MODEL);
+console.log(formatSystemLine(systemInfo(2)));
+console.log(`${lines.length} sentences of samples/test.en, greedy; redis-server on loopback`);
+
+const translator = await Translator.open(MODEL, { workers: 2 });
+const reference = (await translator.translate(lines, SEARCH)).translations.map((t) => t?.text);
+const localMs = await bestMs(ROUNDS, () => translator.translate(lines, SEARCH));
+await translator.close();
+console.log(`local pool, 2 threads: ${(lines.length / (localMs / 1000)).toFixed(1)} sentences/s`);
+
+/** `hibiki worker` processes, resolved once each serves the queue. */
+async function startWorkers(processes: number, threads: number): Promise<ChildProcess[]> {
+  return Promise.all(Array.from({ length: processes }, () => new Promise<ChildProcess>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker', '--queue', redis.url, '--model', MODEL, '--workers', String(threads)],
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr!.on('data', (d) => {
+      log += d;
+      if (/serving the translate queue/.test(log)) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${log}`)));
+  })));
+}
+
+let round = 0;
+async function queued(shards: TranslateShard[]): Promise<void> {
+  // A fresh job key each round, so no round finds the last one's results.
+  const run = await runOnQueue<TranslateShard, TranslateShardResult>({
+    url, kind: 'translate', jobKey: `${String(round++).padStart(8, '0')}${model}`, model, modelName: 'translate-en-ja', log: () => {},
+  }, shards.map((data) => ({ data, items: data.lines.length })));
+  const out = run.results.flatMap((r) => r!.translations.map((t) => t?.text));
+  if (run.failures.length || out.some((t, i) => t !== reference[i])) throw new Error('the queue translated differently from the local pool');
+  await run.remove();
+}
+
+const rows = [];
+for (const [processes, threads] of [[1, 2], [2, 1]] as const) {
+  const workers = await startWorkers(processes, threads);
+  for (const shardTokens of SHARD_TOKENS) {
+    const shards = planTranslateShards(lines, MODEL, shardTokens, SEARCH);
+    const ms = await bestMs(ROUNDS, () => queued(shards));
+    const row = {
+      processes, threads, shardTokens, shards: shards.length,
+      sentencesPerS: lines.length / (ms / 1000), overLocal: localMs / ms, overheadMsPerShard: (ms - localMs) / shards.length,
+    };
+    rows.push(row);
+    console.log(`${processes} worker process${processes > 1 ? 'es' : ''} × ${threads} thread${threads > 1 ? 's' : ''}, ` +
+      `${String(shardTokens).padStart(4)} tokens/shard (${String(shards.length).padStart(3)} shards): ${row.sentencesPerS.toFixed(1)} sentences/s, ` +
+      `${row.overLocal.toFixed(2)}× the local pool, ${row.overheadMsPerShard.toFixed(1)} ms overhead per shard`);
+  }
+  for (const w of workers) w.kill('SIGTERM');
+}
+await redis.stop();
+
+const out = new URL('./results/queue.json', import.meta.url);
+mkdirSync(new URL('.', out), { recursive: true });
+writeFileSync(out, `${JSON.stringify({
+  version: 1, date: new Date().toISOString(), system: systemInfo(2), sentences: lines.length,
+  local: { sentencesPerS: lines.length / (localMs / 1000) }, queue: rows,
+}, null, 2)}\n`);
+console.log(`wrote ${out.pathname}`);
+process.exit(0);
