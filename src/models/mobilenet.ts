@@ -13,11 +13,11 @@
 import { modelFormat } from '../errors.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
 import { type Conv2dLayer, type LinearLayer, loadConv2d, loadLinear, runConv2d, runLinear, vectorTensor } from '../nn/conv.js';
-import type { PackedConv2d } from '../runtime/ops/conv.js';
+import { type DepthwiseWeight, type PackedConv2d, depthwiseConv2dBand } from '../runtime/ops/conv.js';
 import { gemm } from '../runtime/ops/gemm.js';
 import { globalAvgPool } from '../runtime/ops/pool.js';
 import type { Runtime } from '../runtime/runtime.js';
-import type { Tensor } from '../runtime/tensor.js';
+import { Tensor } from '../runtime/tensor.js';
 import { classifierArchitecture } from './classifier.js';
 
 export interface MobileNetV2Config {
@@ -92,17 +92,81 @@ export function loadMobileNetV2(rt: Runtime, file: SafeTensorsFile, config: Mobi
   return { config, stem, blocks, head, classifier };
 }
 
+/** Bytes of expanded activations a band aims at: well inside a core's L2, with the band's other rows beside them. */
+const BAND_BYTES = 256 * 1024;
+
+/**
+ * One inverted residual block, band by band: for a few output rows at a
+ * time, the 1×1 expansion of just the input rows they need, the depthwise
+ * 3×3 over that band, and the 1×1 projection straight into the output. The
+ * expanded tensor (t = 6 times the block's channels, the biggest in the
+ * network) is never written out whole: each band of it is read back while
+ * still in cache. Rows two bands share are kept, not expanded twice.
+ *
+ * The arithmetic is the unbanded block's, row for row. With a residual, the
+ * output is the input itself (out = x + projection): a band writes rows
+ * the later bands no longer read.
+ */
+function invertedResidualBanded(rt: Runtime, b: InvertedResidual & { expand: Conv2dLayer }, h: Tensor): Tensor {
+  const [N, H, W, C] = h.shape as [number, number, number, number];
+  const expand = b.expand.weight as PackedConv2d;
+  const project = b.project.weight as PackedConv2d;
+  const hidden = expand.outChannels;
+  const s = (Array.isArray(b.depthwise.stride) ? b.depthwise.stride[0] : b.depthwise.stride) as number;
+  const OH = Math.floor((H - 1) / s) + 1;
+  const OW = Math.floor((W - 1) / s) + 1;
+  const OC = project.outChannels;
+  const out = b.residual ? h : rt.tensor([N, OH, OW, OC]);
+  const bandRows = Math.max(1, Math.floor(BAND_BYTES / (W * hidden * 4 * s)));
+  const maxInRows = Math.min(H, (bandRows - 1) * s + 3);
+  const expanded = rt.tensor([maxInRows * W * hidden]);
+  const depthwised = rt.tensor([bandRows * OW * hidden]);
+  const rowFloats = W * hidden;
+  const expandBias = vectorTensor(rt, b.expand.bias);
+  const depthwiseBias = vectorTensor(rt, b.depthwise.bias);
+  const projectBias = vectorTensor(rt, b.project.bias);
+  for (let n = 0; n < N; n++) {
+    let heldLo = 0; // image rows [heldLo, heldHi) are expanded at the start of `expanded`
+    let heldHi = 0;
+    for (let oh0 = 0; oh0 < OH; oh0 += bandRows) {
+      const oh1 = Math.min(OH, oh0 + bandRows);
+      const lo = Math.max(0, oh0 * s - 1);
+      const hi = Math.min(H, (oh1 - 1) * s + 2);
+      // Keep the rows this band shares with the last one, then expand the rest.
+      const kept = Math.max(0, heldHi - lo);
+      if (kept > 0) rt.heap.f32(expanded.ptr, expanded.size).copyWithin(0, (lo - heldLo) * rowFloats, (heldHi - heldLo) * rowFloats);
+      const fresh = lo + kept;
+      gemm(rt, new Tensor(rt.heap, h.ptr + (n * H + fresh) * W * C * 4, [(hi - fresh) * W, C]), { ptr: expand.ptr, K: C, N: hidden }, {
+        bias: expandBias, activation: b.expand.activation, out: new Tensor(rt.heap, expanded.ptr + kept * rowFloats * 4, [(hi - fresh) * W, hidden]),
+      });
+      heldLo = lo;
+      heldHi = hi;
+      const bandOut = new Tensor(rt.heap, depthwised.ptr, [1, oh1 - oh0, OW, hidden]);
+      depthwiseConv2dBand(rt, new Tensor(rt.heap, expanded.ptr, [1, hi - lo, W, hidden]), b.depthwise.weight as DepthwiseWeight,
+        { height: H, firstRow: lo, rowStart: oh0, rowEnd: oh1, out: bandOut },
+        { stride: b.depthwise.stride, padding: b.depthwise.padding, bias: depthwiseBias, activation: b.depthwise.activation });
+      gemm(rt, bandOut.reshape([(oh1 - oh0) * OW, hidden]), { ptr: project.ptr, K: hidden, N: OC }, {
+        bias: projectBias, out: new Tensor(rt.heap, out.ptr + (n * OH + oh0) * OW * OC * 4, [(oh1 - oh0) * OW, OC]), accumulate: b.residual,
+      });
+    }
+  }
+  return out;
+}
+
 /** x [N, H, W, 3] (normalised as the model was trained) → logits [N, classes]. */
 export function mobileNetV2Forward(rt: Runtime, w: MobileNetV2Weights, x: Tensor): Tensor {
   let h = runConv2d(rt, x, w.stem); // [N, H/2, W/2, 32α]
   for (const b of w.blocks) {
-    const e = b.expand ? runConv2d(rt, h, b.expand) : h; // [N, H, W, t·C]
-    const d = runConv2d(rt, e, b.depthwise); // [N, H/s, W/s, t·C]
+    if (b.expand) {
+      h = invertedResidualBanded(rt, { ...b, expand: b.expand }, h);
+      continue;
+    }
+    // t = 1: no expansion to keep in cache.
+    const d = runConv2d(rt, h, b.depthwise);
     if (!b.residual) {
       h = runConv2d(rt, d, b.project);
       continue;
     }
-    // h += d·W_project + b: the projection's packed 1×1 weight is a GEMM matrix [t·C, C]
     const [N, H, W, C] = h.shape as [number, number, number, number];
     const project = b.project.weight as PackedConv2d;
     gemm(rt, d.reshape([N * H * W, project.inChannels]), { ptr: project.ptr, K: project.inChannels, N: C }, {

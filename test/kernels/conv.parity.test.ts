@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Pair } from '../../src/runtime/ops/args.js';
 import { type Activation } from '../../src/runtime/ops/activation.js';
 import {
-  causalConv1d, conv2d, convTranspose2d, depthwiseConv2d, packCausalConv1dWeight, packConv2dWeight,
+  causalConv1d, conv2d, convTranspose2d, depthwiseConv2d, depthwiseConv2dBand, packCausalConv1dWeight, packConv2dWeight,
   packConvTranspose2dWeight, packDepthwiseWeight,
 } from '../../src/runtime/ops/conv.js';
 import { Runtime } from '../../src/runtime/runtime.js';
@@ -87,6 +87,33 @@ describe("TensorFlow's SAME padding (padding: 'same')", () => {
       expectClose(dsame.toArray(), depthwiseConv2d(rt, padded(x, 0, 1, 1, 1), dw, { stride: 2, activation: 'relu6' }).toArray(), 1e-6, 'depthwise same'); // border taps sum in another order
       // stride 1: ⌈n/1⌉ = n, one on each side, as PyTorch's padding 1
       expectClose(conv2d(rt, x, w, { padding: 'same' }).toArray(), conv2d(rt, x, w, { padding: 1 }).toArray(), 0, 'stride 1');
+    });
+  });
+
+  // MobileNet computes its inverted residuals band by band (src/models/mobilenet.ts).
+  it('a band of depthwise output rows equals those rows of the whole convolution, bit for bit', () => {
+    rt.scope(() => {
+      const [H, W, C] = [13, 9, 12];
+      const x = rt.tensor([1, H, W, C], random(H * W * C, 4));
+      const dw = packDepthwiseWeight(rt, random(C * 9, 5), [C, 1, 3, 3]);
+      const bias = rt.tensor([C], random(C, 6));
+      for (const stride of [1, 2]) {
+        const options = { stride, padding: 1, bias, activation: 'relu6' as const };
+        const whole = depthwiseConv2d(rt, x, dw, options);
+        const [, OH, OW] = whole.shape as [number, number, number, number];
+        for (const [r0, r1] of [[0, 1], [0, 3], [2, 5], [OH - 2, OH], [0, OH]] as const) {
+          const lo = Math.max(0, r0 * stride - 1);
+          const hi = Math.min(H, (r1 - 1) * stride + 2);
+          const band = rt.tensor([1, hi - lo, W, C], x.data.subarray(lo * W * C, hi * W * C));
+          const out = rt.tensor([1, r1 - r0, OW, C]);
+          depthwiseConv2dBand(rt, band, dw, { height: H, firstRow: lo, rowStart: r0, rowEnd: r1, out }, options);
+          expect(Array.from(out.data), `stride ${stride}, rows ${r0}–${r1}`).toEqual(Array.from(whole.data.subarray(r0 * OW * C, r1 * OW * C)));
+        }
+        // A band missing a row its outputs read is refused, naming the rows.
+        const short = rt.tensor([1, 2, W, C]);
+        expect(() => depthwiseConv2dBand(rt, short, dw, { height: H, firstRow: 1, rowStart: 2, rowEnd: 3, out: rt.tensor([1, 1, OW, C]) }, options))
+          .toThrow(/depthwiseConv2dBand: output rows \[2, 3\) of \d+ need image rows \[\d+, \d+\), the band holds \[1, 3\)/);
+      }
     });
   });
 });

@@ -185,6 +185,50 @@ export function depthwiseConv2d(rt: Runtime, x: Tensor, w: DepthwiseWeight, opti
   return y;
 }
 
+/** Which output rows a band computes, and which input rows it holds. */
+export interface DepthwiseBand {
+  /** The whole image's height (the band's own tensor holds only some of its rows). */
+  height: number;
+  /** The image row the band's first row is. */
+  firstRow: number;
+  /** Output rows [rowStart, rowEnd) of the whole convolution. */
+  rowStart: number;
+  rowEnd: number;
+  /** [1, rowEnd − rowStart, OW, C] */
+  out: Tensor;
+}
+
+/**
+ * Output rows [rowStart, rowEnd) of depthwiseConv2d over one image of
+ * `height` rows, from `x` [1, rows, W, C] holding only image rows
+ * [firstRow, firstRow + rows): every row those outputs read, and no more.
+ * It lets a network compute an image band by band while the band's
+ * activations are still in cache (MobileNet's inverted residuals), with the
+ * same arithmetic as the whole convolution: the rows outside the band are
+ * exactly the image's padding.
+ */
+export function depthwiseConv2dBand(rt: Runtime, x: Tensor, w: DepthwiseWeight, band: DepthwiseBand, options: DepthwiseConv2dOptions = {}): Tensor {
+  const where = 'depthwiseConv2dBand';
+  expectShape(where, 'x', x, [1, -1, -1, w.channels]);
+  const [, rows, W, C] = x.shape as [number, number, number, number];
+  const { height, firstRow, rowStart, rowEnd } = band;
+  const { stride, padding, dilation, OH, OW } = geometry(where, options, height, W, w.kernelH, w.kernelW);
+  const need = [Math.max(0, rowStart * stride[0] - padding[0]), Math.min(height, (rowEnd - 1) * stride[0] - padding[0] + (w.kernelH - 1) * dilation[0] + 1)];
+  if (!(rowStart >= 0 && rowEnd <= OH && rowStart < rowEnd) || firstRow !== need[0] || firstRow + rows !== need[1]) {
+    throw shapeError(`${where}: output rows [${rowStart}, ${rowEnd}) of ${OH} need image rows [${need[0]}, ${need[1]}), ` +
+      `the band holds [${firstRow}, ${firstRow + rows})`);
+  }
+  if (options.bias) expectShape(where, 'bias', options.bias, [C]);
+  expectShape(where, 'out', band.out, [1, rowEnd - rowStart, OW, C]);
+  // With the band's first row as row 0, output row r of the band reads rows r·s − pad′: pad′ shifts by the band's offset.
+  const padTop = padding[0] + firstRow - rowStart * stride[0];
+  rt.kernels.f32_dwconv2d_nhwc(
+    1, rows, W, C, x.ptr, rowEnd - rowStart, OW, w.kernelH, w.kernelW, stride[0], stride[1], padTop, padding[1],
+    dilation[0], dilation[1], w.ptr, options.bias?.ptr ?? 0, activationCode(options.activation), band.out.ptr,
+  );
+  return band.out;
+}
+
 // ---- transposed conv2d ----
 
 /** A transposed-conv weight packed as B [C, KH·KW·OC], column (kh·KW + kw)·OC + oc. */
