@@ -127,9 +127,12 @@ export async function runOnQueue<D, R>(
     const failureOf = (job: Job, i: number): ShardFailure => ({ shard: i, reason: job.failedReason ?? 'unknown', attempts: job.attemptsMade });
     /** Reads a shard's state and settles it if it is finished. */
     const check = async (i: number, rerun: boolean) => {
+      // The state first, then the job: read the other way round, a shard that
+      // finishes in between would be seen completed without its result.
+      const state = await queue!.getJobState(ids[i]!);
+      if (state !== 'completed' && state !== 'failed') return;
       const job = await queue!.getJob(ids[i]!);
       if (!job) return;
-      const state = await job.getState();
       if (state === 'completed') {
         if (rerun) resumed++;
         settle(i, { result: job.returnvalue as R });
