@@ -93,7 +93,7 @@ export function loadMobileNetV2(rt: Runtime, file: SafeTensorsFile, config: Mobi
 }
 
 /** Bytes of expanded activations a band aims at: well inside a core's L2, with the band's other rows beside them. */
-const BAND_BYTES = 256 * 1024;
+const BAND_BYTES = 128 * 1024;
 
 /**
  * One inverted residual block, band by band: for a few output rows at a
