@@ -29,6 +29,16 @@ const SEARCH = { beam: 1, nBest: 1, lengthPenalty: 1, maxBatchTokens: 4096 };
 
 const lines = readLines(new URL('../samples/test.en', import.meta.url).pathname);
 const redis = await startRedis();
+const spawned: ChildProcess[] = [];
+// Whatever happens, no worker process or redis-server outlives the bench.
+process.on('exit', () => {
+  for (const child of spawned) child.kill('SIGKILL');
+  try {
+    process.kill(redis.pid, 'SIGKILL');
+  } catch {
+    // already stopped
+  }
+});
 const url = parseQueueUrl(redis.url);
 const model = modelContentHash(MODEL);
 console.log(formatSystemLine(systemInfo(2)));
@@ -60,6 +70,7 @@ async function startWorkers(processes: number, threads: number): Promise<ChildPr
   return Promise.all(Array.from({ length: processes }, () => new Promise<ChildProcess>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker', '--queue', redis.url, '--model', MODEL, '--workers', String(threads)],
       { stdio: ['ignore', 'ignore', 'pipe'] });
+    spawned.push(child);
     let log = '';
     child.stderr!.on('data', (d) => {
       log += d;

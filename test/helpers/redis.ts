@@ -21,7 +21,7 @@ export async function freePort(): Promise<number> {
  * A private redis-server on loopback for one test file, with nothing saved to
  * disk. `.ci/run` installs redis-server from Debian's packages.
  */
-export async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startRedis(): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hibiki-redis-'));
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
@@ -46,6 +46,7 @@ export async function startRedis(): Promise<{ url: string; stop: () => Promise<v
   await Promise.race([ready, spawned]);
   return {
     url,
+    pid: child.pid!,
     stop: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());
