@@ -160,19 +160,26 @@ export async function runOnQueue<D, R>(
       }
     });
 
+    // What an earlier run left: finished shards are taken as they are, failed
+    // ones retried; only shards Redis does not hold yet are added. (Checked
+    // before adding, so a shard this run adds and a worker finishes at once
+    // is not taken for one an earlier run finished.)
+    const fresh: number[] = [];
     for (let start = 0; start < shards.length; start += BATCH) {
-      await queue.addBulk(shards.slice(start, start + BATCH).map((shard, k) => {
-        const i = start + k;
-        const envelope: ShardEnvelope<D> = { model: options.model, modelName: options.modelName, shard: i, shards: shards.length, data: shard.data };
+      const states = await Promise.all(ids.slice(start, start + BATCH).map((id) => queue!.getJobState(id)));
+      const held: number[] = [];
+      for (const [k, state] of states.entries()) (state === 'unknown' ? fresh : held).push(start + k);
+      await Promise.all(held.map((i) => check(i, true)));
+    }
+    for (let start = 0; start < fresh.length; start += BATCH) {
+      await queue.addBulk(fresh.slice(start, start + BATCH).map((i) => {
+        const envelope: ShardEnvelope<D> = { model: options.model, modelName: options.modelName, shard: i, shards: shards.length, data: shards[i]!.data };
         return {
           name: kind,
           data: envelope,
           opts: { jobId: ids[i]!, attempts, backoff: { type: 'exponential', delay: backoffMs }, removeOnComplete: false, removeOnFail: false },
         };
       }));
-    }
-    for (let start = 0; start < shards.length; start += BATCH) {
-      await Promise.all(ids.slice(start, start + BATCH).map((_, k) => check(start + k, true)));
     }
     if (resumed) log(`${resumed} of ${shards.length} shards were already finished`);
     report();

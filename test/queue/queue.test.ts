@@ -118,6 +118,7 @@ describe('translation on a BullMQ queue', () => {
     const out = join(dir, 'two.ja');
     const r = await hibiki('translate', '--queue', redis.url, '--input', HELD_OUT, '--output', out, '--shard-tokens', '1024').done;
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/already finished|earlier run/); // a fresh job resumes nothing
     expect(readFileSync(out, 'utf8')).toBe(local);
     // Both took part, and each shard was run to completion once.
     const finished = [...a!.finished, ...b!.finished];
