@@ -5,7 +5,8 @@
 //     TF.js ops (bench/peers/tfjs-models.ts);
 //   - onnxruntime-node 1.30 (native: the ceiling, not the target);
 //   - PyTorch (Debian's python3-torch with OpenBLAS, eager or traced and frozen, whichever is faster;
-//     PYTHON overrides the interpreter).
+//     PYTHON overrides the interpreter);
+//   - for the face detector, face-api 1.7.15 itself on TF.js wasm against the shipped model.
 // Needs the peers (cd bench/peers && npm ci) and the exported models (tools/export_peers.py).
 // Every engine runs each case in a process of its own (bench/peers/run.ts, tools/peers_torch.py):
 // outputs are checked against PyTorch's (1e-3) before any time is taken, and the process's peak
@@ -19,12 +20,15 @@ interface Row { engine: string; threads: number; case: string; ms: number; perSe
 const MODELS = new URL('./peers/models/', import.meta.url).pathname;
 const ORDER = ['sgemm_256', 'sgemm_512', 'sgemm_1024', 'mobilenet_v2', 'densenet121', 'wavenet', 'mha', 'transformer'];
 if (!existsSync(MODELS)) throw new Error('no bench/peers/models: run tools/export_peers.py first (and cd bench/peers && npm ci)');
-const cases = ORDER.filter((c) => existsSync(`${MODELS}${c}/io.safetensors`)).concat(readdirSync(MODELS).filter((c) => !ORDER.includes(c)));
+// The face detector needs no export: it is the shipped model against face-api itself (TF.js wasm).
+const cases = ORDER.filter((c) => existsSync(`${MODELS}${c}/io.safetensors`)).concat(readdirSync(MODELS).filter((c) => !ORDER.includes(c)), 'face_detector');
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
 
 /** Engine × threads, per case kind. hibiki's 2-thread figure is a pool of 2 workers (throughput). */
 function configs(name: string): Array<[string, number]> {
+  // No ONNX of face-api's network exists to give onnxruntime; TF.js is the engine it ships for.
+  if (name === 'face_detector') return [['hibiki', 1], ['hibiki', 2], ['tfjs-wasm', 1]];
   const tfjs = name.startsWith('sgemm') || ['mobilenet_v2', 'densenet121', 'mha', 'wavenet'].includes(name);
   return [
     ['hibiki', 1], ...(name === 'mobilenet_v2' || name === 'densenet121' ? [['hibiki', 2] as [string, number]] : []),

@@ -15,12 +15,13 @@ import { createRequire } from 'node:module';
 import { Bench } from 'tinybench';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { readModelConfig, readModelDir } from '../../src/io/model-dir.js';
-import { type Image } from '../../src/io/image.js';
+import { type Image, decodeImage } from '../../src/io/image.js';
 import { denseNetForward, loadDenseNet, parseDenseNetConfig } from '../../src/models/densenet.js';
 import { loadMobileNetV2, mobileNetV2Forward, parseMobileNetV2Config } from '../../src/models/mobilenet.js';
 import type { WaveNet } from '../../src/models/wavenet.js';
 import { loadModel } from '../../src/models/index.js';
 import { loadTransformer } from '../../src/models/transformer.js';
+import { Detector } from '../../src/models/vision.js';
 import { loadMultiHeadAttention, multiHeadSelfAttention } from '../../src/nn/attention.js';
 import { Pool } from '../../src/pool/pool.js';
 import { gemm, packMatrix } from '../../src/runtime/ops/gemm.js';
@@ -29,11 +30,30 @@ import { tfjsDenseNet121, tfjsMobileNetV2, tfjsSelfAttention, tfjsWaveNet } from
 
 const [engine, threadsText, caseName] = process.argv.slice(2);
 const threads = Number(threadsText);
-const dir = new URL(`./models/${caseName}/`, import.meta.url).pathname;
-if (!existsSync(`${dir}io.safetensors`)) throw new Error(`${dir}: no io.safetensors; run tools/export_peers.py`);
-const io = readSafetensors(`${dir}io.safetensors`);
-const meta = JSON.parse(io.metadata.case!) as { kind: 'sgemm' | 'classifier' | 'wavenet' | 'mha' | 'transformer'; n?: number; model?: string; heads?: number };
+// The face detector is the shipped model (models/face-detector, face-api's SSD MobileNet V1) on
+// samples/images/astronaut.png, checked against the detections face-api itself made
+// (test/fixtures/face/reference.json); every other case is an export of tools/export_peers.py.
+const FACE_CASE = caseName === 'face_detector';
+const dir = FACE_CASE ? new URL('../../models/face-detector/', import.meta.url).pathname : new URL(`./models/${caseName}/`, import.meta.url).pathname;
+if (!FACE_CASE && !existsSync(`${dir}io.safetensors`)) throw new Error(`${dir}: no io.safetensors; run tools/export_peers.py`);
+const io = FACE_CASE ? undefined! : readSafetensors(`${dir}io.safetensors`);
+const meta = (FACE_CASE ? { kind: 'face' } : JSON.parse(io.metadata.case!)) as {
+  kind: 'sgemm' | 'classifier' | 'wavenet' | 'mha' | 'transformer' | 'face'; n?: number; model?: string; heads?: number;
+};
 const floats = (name: string) => io.get(name).data as Float32Array;
+
+const FACE_IMAGE = new URL('../../samples/images/astronaut.png', import.meta.url).pathname;
+/** Detections as [score, x/512, y/512, w/512, h/512] each, best first: in the image's units, so 1e-3 is half a pixel. */
+function faceVector(found: Array<{ score: number; bbox: number[] }>): Float32Array {
+  return Float32Array.from(found.flatMap((d) => [d.score, ...d.bbox.map((v) => v / 512)]));
+}
+function faceExpected(): Float32Array {
+  const reference = JSON.parse(readFileSync(new URL('../../test/fixtures/face/reference.json', import.meta.url), 'utf8')) as {
+    images: Array<{ name: string; detections: Record<string, Array<{ box: number[]; score: number }>> }>;
+  };
+  const astronaut = reference.images.find((i) => i.name === 'astronaut')!;
+  return faceVector(astronaut.detections['0.5']!.map((d) => ({ score: d.score, bbox: d.box })));
+}
 
 /** A prepared run: `call` computes once; `output` is what to check against `expected`. */
 interface Prepared {
@@ -56,6 +76,14 @@ function channelsLast(x: Float32Array, C: number, H: number, W: number): Float32
 
 async function hibiki(): Promise<Prepared> {
   const rt = Runtime.create();
+  if (meta.kind === 'face') {
+    // The library's Detector, preprocessing included, as face-api's detectAllFaces includes its own.
+    const image = decodeImage(readFileSync(FACE_IMAGE), FACE_IMAGE);
+    const detector = await Detector.open(dir, { workers: threads > 1 ? threads : 0 });
+    const batch = Array.from({ length: threads > 1 ? 8 : 1 }, () => image);
+    const run = async () => faceVector((await detector.detect(batch, { score: 0.5 })).results.at(-1)!);
+    return { call: run, output: run, expected: faceExpected(), items: batch.length, close: () => detector.close() };
+  }
   if (meta.kind === 'sgemm') {
     const n = meta.n!;
     const b = packMatrix(rt, rt.tensor([n, n], floats('b')));
@@ -163,6 +191,18 @@ async function tfjsWasm(): Promise<Prepared> {
     const run = () => { const y = fn() as any; const data = y.dataSync() as Float32Array; y.dispose(); return data; };
     return { call: run, output: run, expected, items: 1 };
   };
+  if (meta.kind === 'face') {
+    const faceapi = peers('@vladmandic/face-api/dist/face-api.node-wasm.js');
+    await faceapi.nets.ssdMobilenetv1.loadFromDisk(new URL('./node_modules/@vladmandic/face-api/model', import.meta.url).pathname);
+    const image = decodeImage(readFileSync(FACE_IMAGE), FACE_IMAGE);
+    const x = tf.tensor3d(Int32Array.from(image.data), [image.height, image.width, 3], 'int32');
+    const options = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5, maxResults: 100 });
+    const run = async () => {
+      const found = (await faceapi.detectAllFaces(x, options)) as Array<{ score: number; box: { x: number; y: number; width: number; height: number } }>;
+      return faceVector(found.map((d) => ({ score: d.score, bbox: [d.box.x, d.box.y, d.box.width, d.box.height] })));
+    };
+    return { call: run, output: run, expected: faceExpected(), items: 1 };
+  }
   if (meta.kind === 'sgemm') {
     const n = meta.n!;
     const a = tf.tensor2d(floats('a'), [n, n]);
