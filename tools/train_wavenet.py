@@ -7,12 +7,17 @@ soundfont (Debian: fluidsynth, fluid-soundfont-gm) — sampled recordings of a
 real piano. Each note is 1.5 s, preceded by silence, so the model learns to
 start a note from nothing as generation does.
 
-    apt-get install python3-torch python3-torchaudio fluidsynth fluid-soundfont-gm libopenblas0-pthread
+    apt-get install python3-torch python3-torchaudio fluidsynth fluid-soundfont-gm \\
+      musescore-general-soundfont libopenblas0-pthread
     LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread \\
       /usr/bin/python3 tools/train_wavenet.py --out models/wavenet-piano --minutes 45
 
 Writes OUT/config.json, OUT/model.safetensors and OUT/training.json (the
-command, steps, losses, time).
+command, steps, losses, time). The shipped weights came from three runs (a
+40-minute run from scratch, then two fine-tunes with --resume, a second
+soundfont and --checkpoint-every, keeping a checkpoint of each);
+models/wavenet-piano/training.json has every command and which checkpoint
+was kept, chosen with tools/wavenet-quality.ts --seed 500.
 """
 import argparse
 import copy
