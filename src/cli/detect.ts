@@ -7,10 +7,9 @@ import { readModelConfig } from '../io/model-dir.js';
 import { type Image, decodeImage } from '../io/image.js';
 import { type DetectOptions, type DetectedObject, Detector } from '../models/vision.js';
 import { type DetectShard, type DetectShardResult, planDetectShards } from '../queue/detect.js';
-import { parseQueueUrl } from '../queue/redis.js';
 import { parseNumber } from './options.js';
 import { failureLine, readImages, workersFor } from './images.js';
-import { removeQueuedJob, runQueuedJob } from './queue.js';
+import { queueFlag, removeQueuedJob, runQueuedJob } from './queue.js';
 
 /** The model `hibiki detect` uses when --model is not given: face-api's SSD MobileNet V1 face detector. */
 export const DEFAULT_DETECTOR = new URL('../../models/face-detector', import.meta.url).pathname;
@@ -58,14 +57,7 @@ export function registerDetect(program: Command): void {
       if (!['ssd-mobilenet-v1-face'].includes(config.architecture)) {
         program.error(`error: ${flags.model} is a ${config.architecture} model, not a detector (ssd-mobilenet-v1-face)`, { exitCode: 2 });
       }
-      let queueUrl: URL | undefined;
-      if (flags.queue) {
-        try {
-          queueUrl = parseQueueUrl(flags.queue);
-        } catch (e) {
-          program.error(`error: ${(e as Error).message}`, { exitCode: 2 });
-        }
-      }
+      const queueUrl = queueFlag(flags.queue, (message) => program.error(`error: ${message}`, { exitCode: 2 }));
       if (!Number.isInteger(flags.shardImages)) program.error(`error: --shard-images must be a whole number, got ${flags.shardImages}`, { exitCode: 2 });
       if (flags.draw) mkdirSync(flags.draw, { recursive: true });
       const options = { score: flags.score, iou: flags.iou, maxResults: flags.maxResults && Math.round(flags.maxResults) };

@@ -10,9 +10,8 @@ import { DEFAULT_WAVENET, type GenerateResult, Generator } from '../models/gener
 import type { GenerateRequest } from '../models/wavenet.js';
 import type { Progress } from '../pool/job.js';
 import { type GenerateShard, type GenerateShardResult, decodeClip, planGenerateShards } from '../queue/generate.js';
-import { parseQueueUrl } from '../queue/redis.js';
 import { parseNumber } from './options.js';
-import { type QueuedOutcome, removeQueuedJob, runQueuedJob } from './queue.js';
+import { type QueuedOutcome, queueFlag, removeQueuedJob, runQueuedJob } from './queue.js';
 
 export { DEFAULT_WAVENET } from '../models/generator.js';
 
@@ -73,14 +72,7 @@ export function registerGenerate(program: Command): void {
         writable = (e as Error).message;
       }
       if (writable) usage(`cannot write ${flags.out}: ${writable}`);
-      let queueUrl: URL | undefined;
-      if (flags.queue) {
-        try {
-          queueUrl = parseQueueUrl(flags.queue);
-        } catch (e) {
-          usage((e as Error).message);
-        }
-      }
+      const queueUrl = queueFlag(flags.queue, usage);
 
       // With --queue the model only plans the requests here; the queue's workers run them.
       const workers = queueUrl ? 0 : flags.workers ?? Math.min(flags.count, os.availableParallelism());

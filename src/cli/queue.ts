@@ -8,6 +8,17 @@ import { badInput } from '../errors.js';
 import { modelContentHash } from '../io/model-dir.js';
 import type { QueuedFailure } from '../queue/failures.js';
 import { type QueueKind, runOnQueue } from '../queue/producer.js';
+import { parseQueueUrl } from '../queue/redis.js';
+
+/** The --queue flag, checked: its URL, undefined without the flag, or a usage error (exit code 2). */
+export function queueFlag(text: string | undefined, usage: (message: string) => never): URL | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseQueueUrl(text);
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+}
 
 export interface QueuedJob<D extends { first: number }, R, X> {
   url: URL;

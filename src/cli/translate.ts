@@ -8,9 +8,8 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { corpusBleu } from '../metrics/bleu.js';
 import { type Translation, Translator } from '../models/translator.js';
 import type { Progress } from '../pool/job.js';
-import { parseQueueUrl } from '../queue/redis.js';
 import { type TranslateSearch, type TranslateShard, type TranslateShardResult, planTranslateShards } from '../queue/translate.js';
-import { type QueuedOutcome, removeQueuedJob, runQueuedJob } from './queue.js';
+import { type QueuedOutcome, queueFlag, removeQueuedJob, runQueuedJob } from './queue.js';
 import { VERSION } from '../version.js';
 import { parseNumber } from './options.js';
 
@@ -99,14 +98,7 @@ export function registerTranslate(program: Command): void {
       if (flags.nBest > flags.beam) usage(`--n-best ${flags.nBest} is more than --beam ${flags.beam}`);
       if (flags.resume && !flags.output) usage('--resume needs --output (the journal lives beside it)');
       if (flags.resume && flags.queue) usage('--resume is for local runs; with --queue a rerun takes the finished shards from the queue');
-      let queueUrl: URL | undefined;
-      if (flags.queue) {
-        try {
-          queueUrl = parseQueueUrl(flags.queue);
-        } catch (e) {
-          usage((e as Error).message);
-        }
-      }
+      const queueUrl = queueFlag(flags.queue, usage);
       if (flags.output) {
         try {
           if (!statSync(dirname(flags.output)).isDirectory()) usage(`cannot write ${flags.output}: not a directory`);

@@ -1,9 +1,9 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import { parseQueueUrl } from '../queue/redis.js';
 import { startQueueWorker } from '../queue/worker.js';
 import { DEFAULT_TRANSLATOR } from './translate.js';
 import { parseNumber } from './options.js';
+import { queueFlag } from './queue.js';
 
 interface WorkerFlags {
   queue: string;
@@ -25,12 +25,7 @@ export function registerWorker(program: Command): void {
     .option('--lock-seconds <s>', "how soon a dead worker's shard is handed to another", parseNumber('--lock-seconds', 1, 3600), 30)
     .action(async (flags: WorkerFlags) => {
       const usage = (message: string): never => program.error(`error: ${message}`, { exitCode: 2 });
-      let url: URL;
-      try {
-        url = parseQueueUrl(flags.queue);
-      } catch (e) {
-        return usage((e as Error).message);
-      }
+      const url = queueFlag(flags.queue, usage)!;
       for (const [flag, v] of [['--workers', flags.workers], ['--concurrency', flags.concurrency]] as const) {
         if (v !== undefined && !Number.isInteger(v)) usage(`${flag} must be a whole number, got ${v}`);
       }
