@@ -64,7 +64,8 @@ export function registerDetect(program: Command): void {
       const started = performance.now();
       const found = queueUrl ? await detectOnQueue(queueUrl, paths, flags, options) : await detectHere(paths, flags, options);
       const seconds = (performance.now() - started) / 1000;
-      const label = found.label;
+      // What the model calls what it finds (config.json "labels"; face-api's detector has none: faces).
+      const label = Array.isArray(config.labels) && typeof config.labels[0] === 'string' ? config.labels[0] : 'face';
       const records: CocoResultRecord[] = [];
       found.results.forEach((boxes, index) => {
         if (!boxes) return;
@@ -90,7 +91,6 @@ export function registerDetect(program: Command): void {
 interface Found {
   results: Array<DetectedObject[] | undefined>;
   failed: Map<number, string>;
-  label: string;
   image: (index: number) => Image;
   /** Called once the outputs are written (a queued job's shards are removed then). */
   finished?: () => Promise<void>;
@@ -105,7 +105,7 @@ async function detectHere(paths: string[], flags: DetectFlags, options: DetectOp
   const results: Found['results'] = paths.map(() => undefined);
   images.forEach((im, i) => (results[im.index] = result.results[i]));
   const byIndex = new Map(images.map((im) => [im.index, im.image]));
-  return { results, failed, label: detector.labels[0] ?? 'face', image: (index) => byIndex.get(index)! };
+  return { results, failed, image: (index) => byIndex.get(index)! };
 }
 
 /** The files' bytes go to the queue's workers, which decode and detect; here only --draw decodes. */
@@ -129,9 +129,8 @@ async function detectOnQueue(url: URL, paths: string[], flags: DetectFlags, opti
   outcome.outputs.forEach((r, i) => {
     if (!r && !failed.has(i)) failed.set(i, outcome.failures.find((f) => f.index === i)?.message ?? 'its shard failed (see above)');
   });
-  const labels = readModelConfig(flags.model).labels;
   return {
-    results: outcome.outputs, failed, label: Array.isArray(labels) && typeof labels[0] === 'string' ? labels[0] : 'face',
+    results: outcome.outputs, failed,
     image: (index) => decodeImage(files[index]!, paths[index]!),
     // Written: the job's shards can go, unless a failed shard is left for a rerun to retry.
     finished: async () => {

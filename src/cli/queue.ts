@@ -94,7 +94,6 @@ export async function runQueuedJob<D extends { first: number }, R, X>(job: Queue
   });
   failures.sort((a, b) => a.index - b.index);
   failed += failures.length;
-  if (run.resumed) console.error(`${run.resumed} of ${job.shards.length} shards came from an earlier run`);
   return { outputs, failures, failedShards, failed, remove: run.remove };
 }
 

@@ -9,7 +9,6 @@
  * holds), takes the finished results and waits for the rest, so no shard
  * runs twice to completion and no line is lost.
  */
-import { hostname } from 'node:os';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE_PREFIX, connectRedis, redactedUrl } from './redis.js';
@@ -222,6 +221,3 @@ export async function runOnQueue<D, R>(
     connection.disconnect();
   }
 }
-
-/** How a worker names itself in logs and refusals. */
-export const workerName = () => `${hostname()}:${process.pid}`;

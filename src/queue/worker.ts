@@ -10,6 +10,7 @@
  * attempts. What retrying cannot mend (a shard for other weights, malformed
  * data) is refused for good with an UnrecoverableError that says why.
  */
+import { hostname } from 'node:os';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { badInput } from '../errors.js';
 import { modelContentHash, readModelConfig } from '../io/model-dir.js';
@@ -18,7 +19,7 @@ import { Translator } from '../models/translator.js';
 import { Detector } from '../models/vision.js';
 import { checkDetectShard, detectShard } from './detect.js';
 import { checkGenerateShard, generateShard } from './generate.js';
-import { type QueueKind, type ShardEnvelope, workerName } from './producer.js';
+import { type QueueKind, type ShardEnvelope } from './producer.js';
 import { QUEUE_PREFIX, connectRedis, redactedUrl } from './redis.js';
 import { checkTranslateShard, translateShard } from './translate.js';
 
@@ -86,7 +87,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const log = options.log ?? ((line: string) => console.error(line));
   if (!(options.workers >= 1)) throw badInput('a queue worker needs at least 1 pool thread (--workers ≥ 1)');
   const model = modelContentHash(modelDir);
-  const name = workerName();
+  // How this worker names itself in logs and refusals.
+  const name = `${hostname()}:${process.pid}`;
   const connection = await connectRedis(url);
   let runner: ShardRunner;
   try {
