@@ -18,20 +18,21 @@ import { formatSystemLine, systemInfo } from '../src/bench/system.js';
 interface Row { engine: string; threads: number; case: string; ms: number; perSecond: number; maxError: number; rssMiB: number }
 
 const MODELS = new URL('./peers/models/', import.meta.url).pathname;
-const ORDER = ['sgemm_256', 'sgemm_512', 'sgemm_1024', 'mobilenet_v2', 'densenet121', 'wavenet', 'mha', 'transformer'];
+const ORDER = ['sgemm_256', 'sgemm_512', 'sgemm_1024', 'mobilenet_v2', 'densenet121', 'wavenet', 'wavenet_step', 'mha', 'transformer', 'transformer_greedy'];
 if (!existsSync(MODELS)) throw new Error('no bench/peers/models: run tools/export_peers.py first (and cd bench/peers && npm ci)');
 // The face detector needs no export: it is the shipped model against face-api itself (TF.js wasm).
 const cases = ORDER.filter((c) => existsSync(`${MODELS}${c}/io.safetensors`)).concat(readdirSync(MODELS).filter((c) => !ORDER.includes(c)), 'face_detector');
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
 
-/** Engine × threads, per case kind. hibiki's 2-thread figure is a pool of 2 workers (throughput). */
+/** Engine × threads, per case kind. hibiki's 2-thread figure is two workers' throughput (run.ts). */
 function configs(name: string): Array<[string, number]> {
   // No ONNX of face-api's network exists to give onnxruntime; TF.js is the engine it ships for.
   if (name === 'face_detector') return [['hibiki', 1], ['hibiki', 2], ['tfjs-wasm', 1]];
-  const tfjs = name.startsWith('sgemm') || ['mobilenet_v2', 'densenet121', 'mha', 'wavenet'].includes(name);
+  const sgemm = name.startsWith('sgemm');
+  const tfjs = sgemm || ['mobilenet_v2', 'densenet121', 'mha', 'wavenet'].includes(name);
   return [
-    ['hibiki', 1], ...(name === 'mobilenet_v2' || name === 'densenet121' ? [['hibiki', 2] as [string, number]] : []),
+    ['hibiki', 1], ...(sgemm ? [] : [['hibiki', 2] as [string, number]]),
     ['ort-web', 1], ['ort-web', 2], ...(tfjs ? [['tfjs-wasm', 1] as [string, number]] : []), ['ort-node', 1], ['pytorch', 1],
   ];
 }
@@ -71,7 +72,8 @@ const cell = (name: string, engine: string, threads = 1) => {
 };
 const gflops = (name: string, ms: number) => (name.startsWith('sgemm') ? ` = ${((2 * Number(name.split('_')[1]) ** 3) / ms / 1e6).toFixed(1)} GFLOP/s` : '');
 
-console.log('\none thread: median ms (peer ÷ hibiki: above 1× hibiki is faster); peak resident MiB hibiki / onnxruntime-web\n');
+console.log('\none thread: median ms (peer ÷ hibiki: above 1× hibiki is faster); peak resident MiB hibiki / onnxruntime-web');
+console.log('wavenet_step: 1,000 samples generated one at a time; transformer_greedy: 8 sentences decoded greedily (32 tokens)\n');
 console.log('| case | hibiki | onnxruntime-web | TF.js wasm | onnxruntime-node | PyTorch | memory hibiki / ort-web |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const name of cases) {
@@ -80,7 +82,7 @@ for (const name of cases) {
   const memory = ours && web ? `${ours.rssMiB.toFixed(0)} / ${web.rssMiB.toFixed(0)}` : '—';
   console.log(`| ${name} | ${ours ? `${ours.ms.toFixed(2)}${gflops(name, ours.ms)}` : '—'} | ${cell(name, 'ort-web')} | ${cell(name, 'tfjs-wasm')} | ${cell(name, 'ort-node')} | ${cell(name, 'pytorch')} | ${memory} |`);
 }
-console.log('\ntwo threads: ms per input (hibiki: a pool of 2 workers over 8 inputs; the peers: 2 intra-op threads)\n');
+console.log('\ntwo threads: ms per input (hibiki: 2 workers over 8 inputs; the peers: 2 intra-op threads)\n');
 console.log('| case | hibiki ×2 (vs its ×1) | onnxruntime-web ×2 |');
 console.log('| --- | ---: | ---: |');
 for (const name of cases) {

@@ -38,8 +38,9 @@ def write_case(name, model, inputs, outputs, case, input_names, output_names, op
     """model.onnx and io.safetensors for one case; returns its directory."""
     out = os.path.join(OUT, name)
     os.makedirs(out, exist_ok=True)
-    torch.onnx.export(model, tuple(inputs.values()), os.path.join(out, "model.onnx"), opset_version=opset,
-                      input_names=input_names, output_names=output_names)
+    if model is not None:
+        torch.onnx.export(model, tuple(inputs.values()), os.path.join(out, "model.onnx"), opset_version=opset,
+                          input_names=input_names, output_names=output_names)
     tensors = {**{k: v.contiguous() for k, v in inputs.items()}, **{k: v.contiguous() for k, v in outputs.items()}}
     save(os.path.join(out, "io.safetensors"), tensors, {"case": json.dumps(case)})
     print(f"{name}: {', '.join(f'{k} {list(v.shape)}' for k, v in tensors.items())} -> {out}", flush=True)
@@ -141,8 +142,150 @@ def transformer():
         json.dump(config, f, indent=2)
 
 
+class WaveNetStep(torch.nn.Module):
+    """One sample of incremental WaveNet (kernel 2), the host keeping the queues, as fast generation is
+    written for onnxruntime: x (B,) classes, cond (B,), past (L, B, R) = each layer's input d_i samples
+    ago → logits (B, classes) and each layer's input now (L, B, R), for the host to queue."""
+
+    def __init__(self, model):
+        super().__init__()
+        assert model.kernel == 2, "the step export is written for kernel 2"
+        self.model = model
+
+    def forward(self, x, cond, past):
+        m = self.model
+        D, L = m.config["dilation_channels"], len(m.dilations)
+        h = m.embed(x)  # (B, R)
+        bias = m.condition(cond).view(x.shape[0], L, 2 * D)
+        skips, inputs = 0, []
+        for i in range(L):
+            inputs.append(h)
+            w = m.convs[i].weight  # (2D, R, 2)
+            z = torch.nn.functional.linear(past[i], w[:, :, 0]) + torch.nn.functional.linear(h, w[:, :, 1], m.convs[i].bias) + bias[:, i]
+            g = torch.tanh(z[:, :D]) * torch.sigmoid(z[:, D:])
+            skips = skips + torch.nn.functional.linear(g, m.skips[i].weight[:, :, 0], m.skips[i].bias)
+            h = h + torch.nn.functional.linear(g, m.residuals[i].weight[:, :, 0], m.residuals[i].bias)
+        o1 = torch.relu(torch.nn.functional.linear(torch.relu(skips), m.out1.weight[:, :, 0], m.out1.bias))
+        return torch.nn.functional.linear(o1, m.out2.weight[:, :, 0], m.out2.bias), torch.stack(inputs)
+
+
+@torch.no_grad()
+def wavenet_sampled(step, samples, cond, seed):
+    """Generation from silence with `step` (WaveNetStep), sampled at temperature 1 by hibiki's rule and
+    PRNG (tools/wavenet_torch.py), so every engine must draw the same classes: one stream."""
+    from wavenet_torch import mulberry32, sample_class
+
+    m = step.model
+    R, Q = m.config["residual_channels"], m.config["quantization_channels"]
+    queues = [torch.zeros(d, 1, R) for d in m.dilations]  # slot t mod d: the layer's input at t
+    x, u = Q // 2, mulberry32(seed)
+    out = []
+    for t in range(samples):
+        past = torch.stack([q[t % q.shape[0]] for q in queues])
+        logits, inputs = step(torch.tensor([x]), cond, past)
+        for i, q in enumerate(queues):
+            q[t % q.shape[0]] = inputs[i]
+        x = sample_class(logits[0], 1.0, u())
+        out.append(x)
+    return torch.tensor(out)
+
+
+def wavenet_step(samples=1000):
+    from wavenet_bench import load_model
+
+    model = load_model(os.path.join(ROOT, "models", "wavenet-piano"))
+    step = WaveNetStep(model).eval()
+    cond = torch.tensor([12])
+    classes = wavenet_sampled(step, samples, cond, seed=7)
+    R = model.config["residual_channels"]
+    example = {"x": torch.tensor([128]), "cond": cond, "past": torch.zeros(len(model.dilations), 1, R)}
+    out = write_case("wavenet_step", step, example, {"classes": classes.float()},
+                     {"kind": "wavenet_step", "model": "models/wavenet-piano", "samples": samples, "condition": 12, "seed": 7,
+                      "dilations": model.dilations}, ["x", "cond", "past"], ["logits", "inputs"])
+    for f in ("config.json", "model.safetensors"):
+        with open(os.path.join(ROOT, "models", "wavenet-piano", f), "rb") as src, open(os.path.join(out, f), "wb") as dst:
+            dst.write(src.read())
+
+
+class TransformerEncode(torch.nn.Module):
+    """src (B, S) → every decoder layer's encoder–decoder keys and values (L, 2, B, H, S, dk)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, src):
+        memory, _ = self.model.encode(src)
+        return torch.stack([torch.stack(kv) for kv in self.model.cross_kv(memory)])
+
+
+class TransformerStep(torch.nn.Module):
+    """One greedy decoder step with a KV cache, as onnxruntime users export it: token (B,), position (1,),
+    cross (L, 2, B, H, S, dk), padding (B, S) True = pad, past (L, 2, B, H, t, dk)
+    → logits (B, V), present (L, 2, B, H, t + 1, dk)."""
+
+    def __init__(self, model):
+        super().__init__()
+        assert model.config["positions"] == "sinusoidal"
+        self.model = model
+
+    def forward(self, token, position, cross, padding, past):
+        m, c = self.model, self.model.config
+        x = m.decoder.embed(token[:, None])
+        if c["scale_embeddings"]:
+            x = x * c["d_model"] ** 0.5
+        x = x + m.sinusoids.index_select(0, position)
+        present = []
+        for i, layer in enumerate(m.decoder.layers):
+            def self_attention(h, a=layer.self_attn, i=i):
+                k = torch.cat([past[i, 0], a.split(a.k(h))], 2)
+                v = torch.cat([past[i, 1], a.split(a.v(h))], 2)
+                present.append(torch.stack([k, v]))
+                return a.attend(a.split(a.q(h)), k, v)
+
+            def cross_attention(h, a=layer.cross_attn, i=i):
+                return a.attend(a.split(a.q(h)), cross[i, 0], cross[i, 1], padding)
+            x = layer.sublayers(x, self_attention, cross_attention)
+        if c["norm"] == "pre":
+            x = m.decoder.norm(x)
+        return m.project(x)[:, 0], torch.stack(present)
+
+
+def transformer_greedy():
+    """Greedy decoding of 8 sources of 32 tokens, up to 32 output tokens each: model.onnx encodes,
+    step.onnx decodes one token (KV cache in and out). The transformer case's architecture, with an
+    untied output projection: with random weights a tied one only echoes its input token, which would
+    check nothing. "greedy" holds PyTorch's tokens, −1 after the end."""
+    from transformer_torch import Transformer, default_config, greedy_search
+
+    config = {**default_config(), "heads": 8, "tie_output": False}
+    torch.manual_seed(1001)
+    model = Transformer(config).eval()
+    g = torch.Generator().manual_seed(33)
+    src = torch.randint(4, config["src_vocab_size"], (8, 32), generator=g)
+    src[:, -1] = config["eos_id"]
+    B, T = src.shape[0], 32
+    with torch.no_grad():
+        found = greedy_search(model, src, [T] * B)
+        cross = TransformerEncode(model)(src)
+    greedy = torch.full((B, T), -1.0)
+    for b, (tokens, _) in enumerate(found):
+        greedy[b, :len(tokens)] = torch.tensor(tokens, dtype=torch.float)
+    out = write_case("transformer_greedy", TransformerEncode(model).eval(), {"src": src}, {"greedy": greedy},
+                     {"kind": "transformer_greedy", "max_length": T}, ["src"], ["cross"], opset=14)
+    L, H, dk = config["decoder_layers"], config["heads"], config["d_model"] // config["heads"]
+    example = (torch.full((B,), config["bos_id"]), torch.tensor([3]), cross, src == config["pad_id"], torch.zeros(L, 2, B, H, 3, dk))
+    torch.onnx.export(TransformerStep(model).eval(), example, os.path.join(out, "step.onnx"), opset_version=14,
+                      input_names=["token", "position", "cross", "padding", "past"], output_names=["logits", "present"],
+                      dynamic_axes={"past": {4: "t"}, "present": {4: "t1"}})
+    save(os.path.join(out, "model.safetensors"), {k: v.detach().contiguous() for k, v in model.state_dict().items()})
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
 CASES = {"sgemm": sgemm, "mobilenet_v2": lambda: vision("mobilenet_v2", 7), "densenet121": lambda: vision("densenet121", 8),
-         "wavenet": wavenet, "mha": mha, "transformer": transformer}
+         "wavenet": wavenet, "wavenet_step": wavenet_step, "mha": mha, "transformer": transformer,
+         "transformer_greedy": transformer_greedy}
 
 
 def main():

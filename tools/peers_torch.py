@@ -5,6 +5,7 @@ traced and frozen (torch.jit.freeze, which lets oneDNN fuse convolutions),
 and the faster of the two is reported ("mode"). Frozen helps the convnets
 (MobileNet v2 eager takes the build's slow depthwise path) and hurts the
 Transformer.
+The decoding loops (wavenet_step, transformer_greedy) run eager only.
 Checks the output against io.safetensors first, then prints
 one JSON line like bench/peers/run.ts: {engine, threads, case, ms (median),
 perSecond, maxError, rssMiB}.
@@ -65,12 +66,32 @@ def main():
             model = Transformer(json.load(f)).eval()
         model.load_state_dict(load(os.path.join(d, "model.safetensors")))
         call, expected = (lambda: model(io["src"], io["tgt"])), io["logits"]
+    elif meta["kind"] == "transformer_greedy":
+        from transformer_torch import Transformer, greedy_search
+        with open(os.path.join(d, "config.json")) as f:
+            model = Transformer(json.load(f)).eval()
+        model.load_state_dict(load(os.path.join(d, "model.safetensors")))
+        src, T = io["src"], meta["max_length"]
+
+        def call():
+            out = torch.full((src.shape[0], T), -1.0)
+            for b, (tokens, _) in enumerate(greedy_search(model, src, [T] * src.shape[0])):
+                out[b, :len(tokens)] = torch.tensor(tokens, dtype=torch.float)
+            return out
+        expected = io["greedy"]
+    elif meta["kind"] == "wavenet_step":
+        from export_peers import WaveNetStep, wavenet_sampled
+        from wavenet_bench import load_model
+        step = WaveNetStep(load_model(d)).eval()
+        call = lambda: wavenet_sampled(step, meta["samples"], torch.tensor([meta["condition"]]), meta["seed"]).float()  # noqa: E731
+        expected = io["classes"]
     else:
         from wavenet_bench import load_model
         model = load_model(d)
         call, expected = (lambda: model(io["x"], io["cond"])), io["logits"]
     modes = {"eager": call}
-    if meta["kind"] != "sgemm":
+    # The decoding loops (greedy, sampled) run eager: tracing would freeze their Python control flow.
+    if meta["kind"] in ("classifier", "wavenet", "mha", "transformer"):
         inputs = {"classifier": lambda: (io["x"],), "wavenet": lambda: (io["x"], io["cond"]), "mha": lambda: (io["x"],),
                   "transformer": lambda: (io["src"], io["tgt"])}[meta["kind"]]()
         module = model if meta["kind"] != "mha" else SelfAttention(model)

@@ -7,11 +7,14 @@
 // bench/peers/models/ (tools/export_peers.py). Checks the engine's output
 // against PyTorch's (io.safetensors) before timing, then prints one JSON line:
 // {engine, threads, case, ms (tinybench median), perSecond, maxError, rssMiB}.
-// With THREADS 2, hibiki runs a batch of 8 inputs on a pool of two workers and
-// reports the time per input (throughput); the peers run one input on two
-// intra-op threads.
+// With THREADS 2, hibiki runs 8 inputs on two workers and reports the time per
+// input (throughput): on its Pool where the case is a Pool job (the classifiers,
+// the face detector), otherwise on two worker threads each running this file's
+// one-thread case (4 inputs each). The peers run one input on two intra-op
+// threads.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { readModelConfig, readModelDir } from '../../src/io/model-dir.js';
@@ -26,9 +29,11 @@ import { loadMultiHeadAttention, multiHeadSelfAttention } from '../../src/nn/att
 import { Pool } from '../../src/pool/pool.js';
 import { gemm, packMatrix } from '../../src/runtime/ops/gemm.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { Rng } from '../../src/runtime/rng.js';
+import { sampleCategorical } from '../../src/decode/sample.js';
 import { tfjsDenseNet121, tfjsMobileNetV2, tfjsSelfAttention, tfjsWaveNet } from './tfjs-models.js';
 
-const [engine, threadsText, caseName] = process.argv.slice(2);
+const [engine, threadsText, caseName] = isMainThread ? process.argv.slice(2) : (workerData as string[]);
 const threads = Number(threadsText);
 // The face detector is the shipped model (models/face-detector, face-api's SSD MobileNet V1) on
 // samples/images/astronaut.png, checked against the detections face-api itself made
@@ -38,7 +43,8 @@ const dir = FACE_CASE ? new URL('../../models/face-detector/', import.meta.url).
 if (!FACE_CASE && !existsSync(`${dir}io.safetensors`)) throw new Error(`${dir}: no io.safetensors; run tools/export_peers.py`);
 const io = FACE_CASE ? undefined! : readSafetensors(`${dir}io.safetensors`);
 const meta = (FACE_CASE ? { kind: 'face' } : JSON.parse(io.metadata.case!)) as {
-  kind: 'sgemm' | 'classifier' | 'wavenet' | 'mha' | 'transformer' | 'face'; n?: number; model?: string; heads?: number;
+  kind: 'sgemm' | 'classifier' | 'wavenet' | 'wavenet_step' | 'mha' | 'transformer' | 'transformer_greedy' | 'face';
+  n?: number; model?: string; heads?: number; samples?: number; condition?: number; seed?: number; dilations?: number[]; max_length?: number;
 };
 const floats = (name: string) => io.get(name).data as Float32Array;
 
@@ -67,6 +73,21 @@ interface Prepared {
   close?: () => Promise<void>;
 }
 
+/** An int64 [B, S] tensor of io.safetensors as B rows of numbers. */
+function tokenRows(name: string): number[][] {
+  const t = io.get(name);
+  const ids = Array.from(t.data as BigInt64Array, Number);
+  return Array.from({ length: t.shape[0]! }, (_, b) => ids.slice(b * t.shape[1]!, (b + 1) * t.shape[1]!));
+}
+
+/** Greedy outputs as io's "greedy" holds them: [B, max_length] tokens, −1 after each sentence's end. */
+function greedyVector(sentences: number[][]): Float32Array {
+  const T = meta.max_length!;
+  const out = new Float32Array(sentences.length * T).fill(-1);
+  sentences.forEach((tokens, b) => out.set(tokens, b * T));
+  return out;
+}
+
 /** NCHW → NHWC for one image. */
 function channelsLast(x: Float32Array, C: number, H: number, W: number): Float32Array {
   const y = new Float32Array(x.length);
@@ -74,7 +95,43 @@ function channelsLast(x: Float32Array, C: number, H: number, W: number): Float32
   return y;
 }
 
+/**
+ * hibiki's two-worker throughput for cases that are not Pool jobs: two worker threads, each running
+ * this file's one-thread case on its own copy of the model; one call runs 4 inputs on each.
+ */
+async function hibikiTwoWorkers(): Promise<Prepared> {
+  // worker-thread.cjs requires this file (which has no top-level await for that reason).
+  const workers = Array.from({ length: 2 }, () => new Worker(new URL('./worker-thread.cjs', import.meta.url).pathname, {
+    workerData: ['hibiki', '1', caseName, new URL(import.meta.url).pathname], execArgv: ['--import', 'tsx'],
+  }));
+  const ask = (w: Worker, message: string) => new Promise<unknown>((resolve, reject) => {
+    const onError = (e: Error) => { w.off('message', onMessage); reject(e); };
+    const onMessage = (answer: unknown) => { w.off('error', onError); resolve(answer); };
+    w.once('message', onMessage).once('error', onError).postMessage(message);
+  });
+  await Promise.all(workers.map((w) => ask(w, 'ready')));
+  return {
+    call: () => Promise.all(workers.map((w) => ask(w, 'run4'))),
+    output: async () => (await ask(workers[1]!, 'output')) as Float32Array,
+    expected: expectedOutput(),
+    items: 8,
+    transposed: logitsLayout(),
+    close: async () => { await Promise.all(workers.map((w) => w.terminate())); },
+  };
+}
+
+/** WaveNet's logits come as [T, classes] from the engines written channels-last, PyTorch's as [classes, T]. */
+function logitsLayout(): [number, number] | undefined {
+  return meta.kind === 'wavenet' ? [io.get('x').shape[1]!, io.get('logits').shape[1]!] : undefined;
+}
+
+/** PyTorch's output for the case, from io.safetensors. */
+function expectedOutput(): Float32Array {
+  return floats({ sgemm: 'c', mha: 'y', wavenet_step: 'classes', transformer_greedy: 'greedy' }[meta.kind as string] ?? 'logits');
+}
+
 async function hibiki(): Promise<Prepared> {
+  if (threads > 1 && isMainThread && !['classifier', 'face'].includes(meta.kind)) return hibikiTwoWorkers();
   const rt = Runtime.create();
   if (meta.kind === 'face') {
     // The library's Detector, preprocessing included, as face-api's detectAllFaces includes its own.
@@ -123,14 +180,22 @@ async function hibiki(): Promise<Prepared> {
     const forward = () => rt.scope(() => multiHeadSelfAttention(rt, layer, x).toArray());
     return { call: forward, output: forward, expected: floats('y'), items: 1 };
   }
+  if (meta.kind === 'transformer_greedy') {
+    const model = loadTransformer(rt, readModelDir(dir));
+    const src = tokenRows('src');
+    const translate = () => greedyVector(model.search(src, { maxLength: meta.max_length! }).map(([best]) => best!.tokens));
+    return { call: translate, output: translate, expected: floats('greedy'), items: 1 };
+  }
+  if (meta.kind === 'wavenet_step') {
+    // One stream, sampled at temperature 1 with the seed PyTorch sampled with: the same classes or a failed check.
+    const model = loadModel(rt, readModelDir(dir)) as WaveNet;
+    const request = { samples: meta.samples!, condition: meta.condition!, temperature: 1, seed: meta.seed! };
+    const generate = () => Float32Array.from(model.generateClasses([request])[0]!);
+    return { call: generate, output: generate, expected: floats('classes'), items: 1 };
+  }
   if (meta.kind === 'transformer') {
     const model = loadTransformer(rt, readModelDir(dir));
-    const rows = (name: string) => {
-      const t = io.get(name);
-      const ids = Array.from(t.data as BigInt64Array, Number);
-      return Array.from({ length: t.shape[0]! }, (_, b) => ids.slice(b * t.shape[1]!, (b + 1) * t.shape[1]!));
-    };
-    const [src, tgt] = [rows('src'), rows('tgt')];
+    const [src, tgt] = [tokenRows('src'), tokenRows('tgt')];
     const forward = () => {
       const logits = model.forward(src, tgt);
       const all = new Float32Array(logits.reduce((n, l) => n + l.length, 0));
@@ -145,7 +210,7 @@ async function hibiki(): Promise<Prepared> {
   const cond = Number((io.get('cond').data as BigInt64Array)[0]);
   const T = x.length;
   const forward = () => model.logits(x, cond);
-  return { call: forward, output: forward, expected: floats('logits'), items: 1, transposed: [T, 256] };
+  return { call: forward, output: forward, expected: floats('logits'), items: 1, transposed: logitsLayout() };
 }
 
 /** onnxruntime-web (WASM, SIMD) or onnxruntime-node (native) on model.onnx. */
@@ -165,6 +230,8 @@ async function onnxruntime(kind: 'web' | 'node'): Promise<Prepared> {
     options.executionProviders = ['cpu'];
   }
   const session = await ort.InferenceSession.create(readFileSync(`${dir}model.onnx`), options);
+  if (meta.kind === 'wavenet_step') return onnxWaveNetStep(ort, session);
+  if (meta.kind === 'transformer_greedy') return onnxGreedy(ort, session, await ort.InferenceSession.create(readFileSync(`${dir}step.onnx`), options));
   const feeds: Record<string, unknown> = {};
   for (const name of session.inputNames as string[]) {
     const t = io.get(name);
@@ -172,8 +239,68 @@ async function onnxruntime(kind: 'web' | 'node'): Promise<Prepared> {
   }
   const outputName = (session.outputNames as string[])[0]!;
   const run = async () => (await session.run(feeds))[outputName].data as Float32Array;
-  const expected = floats({ sgemm: 'c', mha: 'y' }[meta.kind as string] ?? 'logits');
-  return { call: run, output: run, expected, items: 1, close: () => session.release() };
+  return { call: run, output: run, expected: expectedOutput(), items: 1, close: () => session.release() };
+}
+
+/**
+ * Incremental WaveNet on onnxruntime as its users write it: model.onnx is one sample (tools/export_peers.py
+ * WaveNetStep); this loop keeps each layer's queue of past inputs and samples by hibiki's rule and PRNG.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function onnxWaveNetStep(ort: any, session: any): Prepared {
+  const dilations = meta.dilations!;
+  const L = dilations.length;
+  const R = io.get('past').shape[2]!;
+  const generate = async () => {
+    const queues = dilations.map((d) => new Float32Array(d * R)); // slot t mod d: the layer's input at t
+    const past = new Float32Array(L * R);
+    const rng = new Rng(meta.seed!);
+    const cond = new ort.Tensor('int64', BigInt64Array.of(BigInt(meta.condition!)), [1]);
+    const out = new Float32Array(meta.samples!);
+    let x = 128;
+    for (let t = 0; t < out.length; t++) {
+      dilations.forEach((d, i) => past.set(queues[i]!.subarray((t % d) * R, (t % d + 1) * R), i * R));
+      const result = await session.run({ x: new ort.Tensor('int64', BigInt64Array.of(BigInt(x)), [1]), cond, past: new ort.Tensor('float32', past, [L, 1, R]) });
+      const inputs = result.inputs.data as Float32Array;
+      dilations.forEach((d, i) => queues[i]!.set(inputs.subarray(i * R, (i + 1) * R), (t % d) * R));
+      x = sampleCategorical(result.logits.data as Float32Array, 1, rng);
+      out[t] = x;
+    }
+    return out;
+  };
+  return { call: generate, output: generate, expected: floats('classes'), items: 1, close: () => session.release() };
+}
+
+/** Greedy decoding on onnxruntime: model.onnx encodes, step.onnx decodes a token with the KV cache in and out. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function onnxGreedy(ort: any, encoder: any, step: any): Prepared {
+  const config = readModelConfig(dir) as Record<string, number>;
+  const src = io.get('src');
+  const [B, S] = src.shape as [number, number];
+  const [L, H, dk] = [config.decoder_layers!, config.heads!, config.d_model! / config.heads!];
+  const padding = new ort.Tensor('bool', Uint8Array.from(src.data as BigInt64Array, (id) => Number(id === BigInt(config.pad_id!))), [B, S]);
+  const V = config.tgt_vocab_size!;
+  const translate = async () => {
+    const { cross } = await encoder.run({ src: new ort.Tensor('int64', src.data, [B, S]) });
+    let past = new ort.Tensor('float32', new Float32Array(0), [L, 2, B, H, 0, dk]);
+    const token = new BigInt64Array(B).fill(BigInt(config.bos_id!));
+    const done = new Array<boolean>(B).fill(false);
+    const out: number[][] = Array.from({ length: B }, () => []);
+    for (let t = 0; t < meta.max_length! && !done.every(Boolean); t++) {
+      const result = await step.run({ token: new ort.Tensor('int64', token, [B]), position: new ort.Tensor('int64', BigInt64Array.of(BigInt(t)), [1]), cross, padding, past });
+      past = result.present;
+      const logits = result.logits.data as Float32Array;
+      for (let b = 0; b < B; b++) {
+        if (done[b]) { token[b] = BigInt(config.eos_id!); continue; }
+        const next = sampleCategorical(logits.subarray(b * V, (b + 1) * V), 0, undefined);
+        if (next !== config.eos_id) out[b]!.push(next);
+        token[b] = BigInt(next);
+        done[b] = next === config.eos_id || t + 1 >= meta.max_length!;
+      }
+    }
+    return greedyVector(out);
+  };
+  return { call: translate, output: translate, expected: floats('greedy'), items: 1, close: async () => { await encoder.release(); await step.release(); } };
 }
 
 /** TensorFlow.js on its wasm backend (XNNPACK): every case but the Transformer, in TF.js ops (tfjs-models.ts). */
@@ -224,30 +351,48 @@ async function tfjsWasm(): Promise<Prepared> {
     const forward = tfjsWaveNet(tf, weights!, readModelConfig(dir) as never);
     const x = tf.tensor1d(Int32Array.from(io.get('x').data as BigInt64Array, Number), 'int32');
     const cond = Number((io.get('cond').data as BigInt64Array)[0]);
-    return { ...prepared(() => forward(x, cond), floats('logits')), transposed: [16000, 256] };
+    return { ...prepared(() => forward(x, cond), floats('logits')), transposed: logitsLayout() };
   }
   throw new Error(`tfjs-wasm: ${caseName} is not written in TF.js ops`);
 }
 
-const prepared = await ({ hibiki, 'ort-web': () => onnxruntime('web'), 'ort-node': () => onnxruntime('node'), 'tfjs-wasm': tfjsWasm } as Record<string, () => Promise<Prepared>>)[engine!]!();
+/** Checks the engine's output against PyTorch's, then times it; prints the JSON line. */
+async function measure(prepared: Prepared): Promise<void> {
+  // Discrete outputs (sampled classes, greedy tokens) must be equal; maxError counts the positions that differ.
+  // Others: within 1e-3 of PyTorch's, relative to the output's scale.
+  const got = await prepared.output();
+  const [rows, cols] = prepared.transposed ?? [0, 0];
+  const discrete = meta.kind === 'wavenet_step' || meta.kind === 'transformer_greedy';
+  let maxError = 0;
+  let scale = 1;
+  for (let i = 0; i < prepared.expected.length; i++) scale = Math.max(scale, Math.abs(prepared.expected[i]!));
+  for (let i = 0; i < prepared.expected.length; i++) {
+    // expected [classes, T] (PyTorch's NCW) against ours [T, classes]
+    const j = prepared.transposed ? (i % rows) * cols + Math.floor(i / rows) : i;
+    if (discrete) maxError += got[j] === prepared.expected[i] ? 0 : 1;
+    else maxError = Math.max(maxError, Math.abs(got[j]! - prepared.expected[i]!) / scale);
+  }
+  if (got.length !== prepared.expected.length || (discrete ? maxError > 0 : !(maxError <= 1e-3))) {
+    throw new Error(`${engine} on ${caseName}: output differs from PyTorch's ${discrete ? `at ${maxError} positions` : `by ${maxError} (relative)`}`);
+  }
 
-// outputs checked first: within 1e-3 of PyTorch's, relative to the output's scale
-const got = await prepared.output();
-const [rows, cols] = prepared.transposed ?? [0, 0];
-let maxError = 0;
-let scale = 1;
-for (let i = 0; i < prepared.expected.length; i++) scale = Math.max(scale, Math.abs(prepared.expected[i]!));
-for (let i = 0; i < prepared.expected.length; i++) {
-  // expected [classes, T] (PyTorch's NCW) against ours [T, classes]
-  const j = prepared.transposed ? (i % rows) * cols + Math.floor(i / rows) : i;
-  maxError = Math.max(maxError, Math.abs(got[j]! - prepared.expected[i]!) / scale);
+  const bench = new Bench({ time: Number(process.env.PEERS_TIME_MS ?? 2000), iterations: 5, warmupTime: 200, warmupIterations: 2 });
+  bench.add('call', prepared.call);
+  const [task] = await bench.run();
+  const result = task!.result as { latency: { p50: number } };
+  const ms = result.latency.p50 / prepared.items;
+  await prepared.close?.();
+  console.log(JSON.stringify({ engine, threads, case: caseName, ms, perSecond: 1000 / ms, maxError, rssMiB: process.resourceUsage().maxRSS / 1024 }));
 }
-if (!(maxError <= 1e-3)) throw new Error(`${engine} on ${caseName}: output differs from PyTorch's by ${maxError} (relative)`);
 
-const bench = new Bench({ time: Number(process.env.PEERS_TIME_MS ?? 2000), iterations: 5, warmupTime: 200, warmupIterations: 2 });
-bench.add('call', prepared.call);
-const [task] = await bench.run();
-const result = task!.result as { latency: { p50: number } };
-const ms = result.latency.p50 / prepared.items;
-await prepared.close?.();
-console.log(JSON.stringify({ engine, threads, case: caseName, ms, perSecond: 1000 / ms, maxError, rssMiB: process.resourceUsage().maxRSS / 1024 }));
+if (isMainThread) {
+  const engines: Record<string, () => Promise<Prepared>> = { hibiki, 'ort-web': () => onnxruntime('web'), 'ort-node': () => onnxruntime('node'), 'tfjs-wasm': tfjsWasm };
+  if (!engines[engine!]) throw new Error(`unknown engine ${engine}; engines: ${Object.keys(engines).join(', ')}`);
+  void engines[engine!]!().then(measure);
+} else {
+  // One of hibikiTwoWorkers' threads: answers 'ready', 'run4' (four calls) and 'output'.
+  void hibiki().then((mine) => parentPort!.on('message', async (message: string) => {
+    if (message === 'run4') for (let i = 0; i < 4; i++) await mine.call();
+    parentPort!.postMessage(message === 'output' ? await mine.output() : message);
+  }));
+}
