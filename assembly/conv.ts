@@ -6,7 +6,7 @@
 // scratch tile of `tilePixels` rows (about 64K floats, so it stays in L2),
 // and each tile is gathered and multiplied in turn.
 
-import { f32_gemm_packed_size, gemmPacked } from './gemm';
+import { f32_gemm_packed_size, gemmPacked, writeRow } from './gemm';
 import { ACT_GELU, ACT_NONE, ACT_RELU, ACT_RELU6, ACT_SIGMOID, ACT_TANH, activate4, activate1, f32_activation, f32_gated_tanh } from './activation';
 
 /**
@@ -32,6 +32,11 @@ export function f32_conv2d_nhwc(N: i32, H: i32, W: i32, C: i32, x: usize, OH: i3
     }
     return;
   }
+  if (groups == 1 && dilationW == 1 && Kg <= DIRECT_MAX_K) {
+    convDirect(N, H, W, C, x, OH, OW, OC, KH, KW, strideH, strideW, padH, padW, dilationH, wp, bias, act, y,
+      scratch, tilePixels);
+    return;
+  }
   const ohw = OH * OW;
   for (let p0 = 0; p0 < P; p0 += tilePixels) {
     const rows = min(tilePixels, P - p0);
@@ -43,23 +48,8 @@ export function f32_conv2d_nhwc(N: i32, H: i32, W: i32, C: i32, x: usize, OH: i3
       let dst = scratch;
       const xg = x + (<usize>(g * Cg) << 2);
       for (let r = 0; r < rows; r++) {
-        const ih0 = oh * strideH - padH;
-        const iw0 = ow * strideW - padW;
-        for (let kh = 0; kh < KH; kh++) {
-          const ih = ih0 + kh * dilationH;
-          if (ih < 0 || ih >= H) {
-            zeroFloats(dst, KW * Cg);
-            dst += <usize>(KW * Cg) << 2;
-            continue;
-          }
-          const row = xg + ((<usize>(n * H + ih) * <usize>W * <usize>C) << 2);
-          for (let kw = 0; kw < KW; kw++) {
-            const iw = iw0 + kw * dilationW;
-            if (iw < 0 || iw >= W) zeroFloats(dst, Cg);
-            else copyFloats(dst, row + ((<usize>iw * <usize>C) << 2), Cg);
-            dst += <usize>Cg << 2;
-          }
-        }
+        gatherPatch(dst, xg, n, oh * strideH - padH, ow * strideW - padW, H, W, C, Cg, KH, KW, dilationH, dilationW);
+        dst += <usize>Kg << 2;
         if (++ow == OW) {
           ow = 0;
           if (++oh == OH) { oh = 0; n++; }
@@ -70,6 +60,123 @@ export function f32_conv2d_nhwc(N: i32, H: i32, W: i32, C: i32, x: usize, OH: i3
         bias != 0 ? bias + (<usize>(g * OCg) << 2) : 0, act, 0);
     }
   }
+}
+
+// One im2col row: the patch of the output pixel whose top-left tap is at (ih0, iw0), in the packed
+// weight's order (kh, kw, c), zeros where a tap falls in the padding. `xg` is x at the group's first channel.
+// @ts-ignore: decorator
+@inline function gatherPatch(dst: usize, xg: usize, n: i32, ih0: i32, iw0: i32, H: i32, W: i32, C: i32, Cg: i32,
+  KH: i32, KW: i32, dilationH: i32, dilationW: i32): void {
+  const inside = dilationW == 1 && Cg == C && iw0 >= 0 && iw0 + KW <= W;
+  for (let kh = 0; kh < KH; kh++) {
+    const ih = ih0 + kh * dilationH;
+    if (ih < 0 || ih >= H) {
+      zeroFloats(dst, KW * Cg);
+      dst += <usize>(KW * Cg) << 2;
+      continue;
+    }
+    const row = xg + ((<usize>(n * H + ih) * <usize>W * <usize>C) << 2);
+    if (inside) {
+      // the KW taps are one run of KW·C floats: a 3-channel stem moves 9 floats at once, not 3 at a time
+      copyFloats(dst, row + ((<usize>iw0 * <usize>C) << 2), KW * Cg);
+      dst += <usize>(KW * Cg) << 2;
+      continue;
+    }
+    for (let kw = 0; kw < KW; kw++) {
+      const iw = iw0 + kw * dilationW;
+      if (iw < 0 || iw >= W) zeroFloats(dst, Cg);
+      else copyFloats(dst, row + ((<usize>iw * <usize>C) << 2), Cg);
+      dst += <usize>Cg << 2;
+    }
+  }
+}
+
+// Largest patch (KH·KW·C floats) convDirect takes: its weight strips (K·32 bytes each) stay in L1 unblocked.
+const DIRECT_MAX_K: i32 = 256;
+
+// Convolution without im2col, for one group with taps side by side and small patches (a network's stem:
+// 3×3×3, 7×7×3). Four neighbouring output pixels of a row whose taps are all inside the image are a 4-row
+// GEMM tile whose A rows are read from x itself: row r of the tile starts strideW·C floats after row r − 1,
+// and each kh is a run of KW·C floats. The pixels that touch the padding, and the last < 4 of a row, are
+// gathered as im2col rows and go through the GEMM.
+function convDirect(N: i32, H: i32, W: i32, C: i32, x: usize, OH: i32, OW: i32, OC: i32, KH: i32, KW: i32,
+  strideH: i32, strideW: i32, padH: i32, padW: i32, dilationH: i32, wp: usize, bias: usize, act: i32, y: usize,
+  scratch: usize, tilePixels: i32): void {
+  const K = KH * KW * C;
+  const seg = KW * C;
+  const strips = (OC + 7) >> 3;
+  const ldaB = <usize>(strideW * C) << 2;
+  const rowB = <usize>(dilationH * W * C) << 2;
+  const ldcB = <usize>OC << 2;
+  // Output columns whose KW taps are all inside the image: [owLo, owHi).
+  const owLo = min(OW, (padW + strideW - 1) / strideW);
+  const owHi = max(owLo, W - KW + padW < 0 ? 0 : min(OW, (W - KW + padW) / strideW + 1));
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * strideH - padH;
+      const yRow = y + ((<usize>(n * OH + oh) * <usize>OW * <usize>OC) << 2);
+      let ow = 0;
+      if (ih0 >= 0 && ih0 + (KH - 1) * dilationH < H) {
+        gatherRows(n, oh, 0, owLo, H, W, C, x, OW, OC, KH, KW, strideW, ih0, padW, dilationH, K, wp, bias, act, yRow,
+          scratch, tilePixels);
+        const a0 = x + ((<usize>(n * H + ih0) * <usize>W * <usize>C) << 2);
+        for (ow = owLo; ow + 4 <= owHi; ow += 4) {
+          const a = a0 + ((<usize>(ow * strideW - padW) * <usize>C) << 2);
+          const c = yRow + ((<usize>ow * <usize>OC) << 2);
+          for (let s = 0; s < strips; s++) {
+            const n0 = s << 3;
+            conv4x8(KH, seg, a, ldaB, rowB, wp + ((<usize>(s * K) * 8) << 2), c + (<usize>n0 << 2), ldcB,
+              min(8, OC - n0), bias != 0 ? bias + (<usize>n0 << 2) : 0, act);
+          }
+        }
+      }
+      gatherRows(n, oh, ow, OW, H, W, C, x, OW, OC, KH, KW, strideW, ih0, padW, dilationH, K, wp, bias, act, yRow,
+        scratch, tilePixels);
+    }
+  }
+}
+
+// Output pixels [ow0, ow1) of one row through im2col and the GEMM, at most tilePixels at a time.
+function gatherRows(n: i32, oh: i32, ow0: i32, ow1: i32, H: i32, W: i32, C: i32, x: usize, OW: i32, OC: i32,
+  KH: i32, KW: i32, strideW: i32, ih0: i32, padW: i32, dilationH: i32, K: i32, wp: usize, bias: usize, act: i32,
+  yRow: usize, scratch: usize, tilePixels: i32): void {
+  for (let o0 = ow0; o0 < ow1; o0 += tilePixels) {
+    const rows = min(tilePixels, ow1 - o0);
+    for (let r = 0; r < rows; r++) {
+      gatherPatch(scratch + ((<usize>(r * K)) << 2), x, n, ih0, (o0 + r) * strideW - padW, H, W, C, C, KH, KW, dilationH, 1);
+    }
+    gemmPacked(rows, OC, K, scratch, K, wp, K, yRow + ((<usize>o0 * <usize>OC) << 2), OC, bias, act, 0);
+  }
+}
+
+// gemm.ts's 4×8 tile with A rows in KH runs of `seg` floats, `rowB` bytes apart (convDirect).
+// @ts-ignore: decorator
+@inline function conv4x8(KH: i32, seg: i32, a: usize, ldaB: usize, rowB: usize, b: usize, c: usize, ldcB: usize,
+  nb: i32, bias: usize, act: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let kh = 0; kh < KH; kh++) {
+    const a0 = a + <usize>kh * rowB, a1 = a0 + ldaB, a2 = a1 + ldaB, a3 = a2 + ldaB;
+    for (let k = 0; k < seg; k++) {
+      const ko = <usize>k << 2;
+      const b0 = v128.load(b), b1 = v128.load(b, 16);
+      let v = v128.load32_splat(a0 + ko);
+      c00 = f32x4.add(c00, f32x4.mul(v, b0)); c01 = f32x4.add(c01, f32x4.mul(v, b1));
+      v = v128.load32_splat(a1 + ko);
+      c10 = f32x4.add(c10, f32x4.mul(v, b0)); c11 = f32x4.add(c11, f32x4.mul(v, b1));
+      v = v128.load32_splat(a2 + ko);
+      c20 = f32x4.add(c20, f32x4.mul(v, b0)); c21 = f32x4.add(c21, f32x4.mul(v, b1));
+      v = v128.load32_splat(a3 + ko);
+      c30 = f32x4.add(c30, f32x4.mul(v, b0)); c31 = f32x4.add(c31, f32x4.mul(v, b1));
+      b += 32;
+    }
+  }
+  writeRow(c, c00, c01, nb, false, bias, act);
+  writeRow(c + ldcB, c10, c11, nb, false, bias, act);
+  writeRow(c + 2 * ldcB, c20, c21, nb, false, bias, act);
+  writeRow(c + 3 * ldcB, c30, c31, nb, false, bias, act);
 }
 
 /**

@@ -110,7 +110,7 @@ export function denseNetForward(rt: Runtime, w: DenseNetWeights, x: Tensor): Ten
   if (w.config.stem === 'imagenet') h = maxPool2d(rt, h, { kernelSize: 3, stride: 2, padding: 1 });
   for (const block of w.blocks) {
     const [N, H, W] = h.shape as [number, number, number, number];
-    const buffer = rt.tensor([N, H, W, block.inChannels + block.layers.length * k]); // the whole block's features
+    const buffer = rt.empty([N, H, W, block.inChannels + block.layers.length * k]); // the whole block's features, each written once
     writeChannels(rt, h, buffer, 0);
     block.layers.forEach((layer, i) => {
       rt.scope(() => {

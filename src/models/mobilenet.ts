@@ -116,11 +116,11 @@ function invertedResidualBanded(rt: Runtime, b: InvertedResidual & { expand: Con
   const OH = Math.floor((H - 1) / s) + 1;
   const OW = Math.floor((W - 1) / s) + 1;
   const OC = project.outChannels;
-  const out = b.residual ? h : rt.tensor([N, OH, OW, OC]);
+  const out = b.residual ? h : rt.empty([N, OH, OW, OC]);
   const bandRows = Math.max(1, Math.floor(BAND_BYTES / (W * hidden * 4 * s)));
   const maxInRows = Math.min(H, (bandRows - 1) * s + 3);
-  const expanded = rt.tensor([maxInRows * W * hidden]);
-  const depthwised = rt.tensor([bandRows * OW * hidden]);
+  const expanded = rt.empty([maxInRows * W * hidden]);
+  const depthwised = rt.empty([bandRows * OW * hidden]);
   const rowFloats = W * hidden;
   const expandBias = vectorTensor(rt, b.expand.bias);
   const depthwiseBias = vectorTensor(rt, b.depthwise.bias);

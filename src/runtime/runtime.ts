@@ -39,6 +39,15 @@ export class Runtime {
     return t;
   }
 
+  /**
+   * A new tensor whose contents are whatever the memory last held: for
+   * outputs a kernel writes whole. Zero-filling them cost MobileNet v2 a
+   * pass over every activation it makes (about 10 MB an image).
+   */
+  empty(shape: Shape): Tensor {
+    return new Tensor(this.heap, this.heap.alloc(sizeOf(shape) * 4), shape);
+  }
+
   /** Raw scratch bytes, for kernels that take a work area. */
   scratch(floats: number): number {
     return this.heap.alloc(floats * 4);

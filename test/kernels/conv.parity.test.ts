@@ -7,6 +7,7 @@ import {
 } from '../../src/runtime/ops/conv.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import type { Tensor } from '../../src/runtime/tensor.js';
+import { conv2dRef } from '../../src/reference/conv.js';
 import { expectClose } from '../helpers/compare.js';
 import { type FixtureCase, loadFixtures } from '../helpers/fixtures.js';
 
@@ -116,4 +117,38 @@ describe("TensorFlow's SAME padding (padding: 'same')", () => {
       }
     });
   });
+});
+
+// Patches of at most 256 floats with taps side by side (a network's stem) take convDirect in
+// assembly/conv.ts: interior pixels four at a time read straight from x, the rest through im2col.
+describe('small-patch conv2d (the direct path) against the reference', () => {
+  const rt = Runtime.create();
+  const random = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 78.233 + seed) * 0.5);
+  const shapes: Array<{ N: number; H: number; W: number; C: number; OC: number; KH: number; KW: number; stride: [number, number]; padding: [number, number]; dilation: [number, number] }> = [
+    { N: 1, H: 23, W: 23, C: 3, OC: 32, KH: 3, KW: 3, stride: [2, 2], padding: [1, 1], dilation: [1, 1] }, // MobileNet's stem
+    { N: 2, H: 19, W: 21, C: 3, OC: 13, KH: 7, KW: 7, stride: [2, 2], padding: [3, 3], dilation: [1, 1] }, // DenseNet's, OC % 8 ≠ 0
+    { N: 1, H: 9, W: 14, C: 5, OC: 8, KH: 3, KW: 3, stride: [1, 1], padding: [0, 0], dilation: [1, 1] }, // no padding: all interior
+    { N: 1, H: 10, W: 11, C: 4, OC: 9, KH: 3, KW: 2, stride: [1, 2], padding: [2, 1], dilation: [2, 1] }, // row dilation, wide padding
+    { N: 1, H: 6, W: 5, C: 1, OC: 3, KH: 5, KW: 5, stride: [1, 1], padding: [2, 2], dilation: [1, 1] }, // fewer than 4 interior pixels
+  ];
+  for (const s of shapes) {
+    const name = `${s.KH}×${s.KW}×${s.C} → ${s.OC}, ${s.H}×${s.W}, stride ${s.stride}, padding ${s.padding}, dilation ${s.dilation}`;
+    it(name, () => {
+      rt.scope(() => {
+        const x = random(s.N * s.H * s.W * s.C, 1);
+        const weight = random(s.OC * s.C * s.KH * s.KW, 2);
+        const bias = random(s.OC, 3);
+        const want = conv2dRef(x, weight, { ...s, groups: 1 });
+        const withBias = Float32Array.from(want, (v, i) => Math.max(0, v + bias[i % s.OC]!));
+        const OH = Math.floor((s.H + 2 * s.padding[0] - s.dilation[0] * (s.KH - 1) - 1) / s.stride[0]) + 1;
+        const OW = Math.floor((s.W + 2 * s.padding[1] - (s.KW - 1) - 1) / s.stride[1]) + 1;
+        // NaN in the output beforehand: a pixel the kernel skipped would show
+        const out = rt.tensor([s.N, OH, OW, s.OC], new Float32Array(s.N * OH * OW * s.OC).fill(Number.NaN));
+        conv2d(rt, rt.tensor([s.N, s.H, s.W, s.C], x), packConv2dWeight(rt, weight, [s.OC, s.C, s.KH, s.KW]), {
+          stride: s.stride, padding: s.padding, dilation: s.dilation, bias: rt.tensor([s.OC], bias), activation: 'relu', out,
+        });
+        expectClose(out.toArray(), withBias, 1e-5, name);
+      });
+    });
+  }
 });

@@ -32,7 +32,7 @@ export function expectLength(where: string, name: string, data: ArrayLike<number
 
 /** `out` checked against `shape`, or a new tensor of that shape. */
 export function output(rt: Runtime, where: string, shape: Shape, out: Tensor | undefined): Tensor {
-  if (!out) return rt.tensor(shape);
+  if (!out) return rt.empty(shape); // every op that calls this writes its whole output
   expectShape(where, 'out', out, shape);
   return out;
 }

@@ -47,7 +47,7 @@ export function scaledDotProductAttention(
       throw shapeError(`${where}: keyPaddingMask has ${mask.length} values, expected B·Tk = ${B}·${Tk} = ${B * Tk} ([B, Tk])`);
     }
   }
-  const y = options.out ?? rt.tensor([B, H, Tq, Dv]);
+  const y = options.out ?? rt.empty([B, H, Tq, Dv]);
   expectShape(where, 'out', y, [B, H, Tq, Dv]);
   for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
     if (overlaps(y, t)) throw badInput(`${where}: out ${formatShape(y.shape)} overlaps ${name} in memory`);

@@ -57,7 +57,7 @@ export function gemm(rt: Runtime, a: Tensor, b: PackedMatrix, options: GemmOptio
   const M = a.shape[0] as number;
   if (options.bias) expectShape('gemm', 'bias', options.bias, [b.N]);
   if (options.accumulate && !options.out) throw badInput('gemm: accumulate needs an out tensor to add to');
-  const out = options.out ?? rt.tensor([M, b.N]);
+  const out = options.out ?? rt.empty([M, b.N]);
   expectShape('gemm', 'out', out, [M, b.N]);
   rt.kernels.f32_gemm_packed(
     M, b.N, b.K, a.ptr, b.K, b.ptr, out.ptr, b.N,
