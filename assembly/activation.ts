@@ -146,14 +146,50 @@ export function f32_gated_tanh(rows: i32, C: i32, x: usize, y: usize): void {
     let c = 0;
     for (; c + 4 <= C; c += 4) {
       const o = <usize>c << 2;
-      v128.store(yr + o, f32x4.mul(tanh4(v128.load(xf + o)), sigmoid4(v128.load(xg + o))));
+      v128.store(yr + o, gate4(v128.load(xf + o), v128.load(xg + o)));
     }
     for (; c < C; c++) {
       const o = <usize>c << 2;
-      const v = f32x4.mul(tanh4(f32x4.splat(load<f32>(xf + o))), sigmoid4(f32x4.splat(load<f32>(xg + o))));
-      store<f32>(yr + o, f32x4.extract_lane(v, 0));
+      store<f32>(yr + o, f32x4.extract_lane(gate4(f32x4.splat(load<f32>(xf + o)), f32x4.splat(load<f32>(xg + o))), 0));
     }
   }
+}
+
+// WaveNet's gate tanh(f) · σ(g), the hottest elementwise op of a WaveNet (two per channel per sample per
+// layer). With σ(g) = (1 + tanh(g/2)) / 2 and tanh as Eigen's rational approximation p(x)/q(x) (x clamped
+// to ±7.9, where float tanh is ±1; within 3.3e-7 of tanh), the product is one fraction:
+// tanh(f)·σ(g) = p_f·(q_g + p_g) / (2·q_f·q_g). One division and no exp: about 3× faster than tanh4 · sigmoid4.
+// @ts-ignore: decorator
+@inline function gate4(f: v128, g: v128): v128 {
+  // (No static table for the constants: the heap starts at address 64 and a data segment would be
+  // overwritten by the weights, or would overwrite them when a worker instantiates the module.)
+  f = f32x4.pmax(f32x4.pmin(f, f32x4.splat(7.90531110763549805)), f32x4.splat(-7.90531110763549805));
+  g = f32x4.mul(g, f32x4.splat(0.5));
+  g = f32x4.pmax(f32x4.pmin(g, f32x4.splat(7.90531110763549805)), f32x4.splat(-7.90531110763549805));
+  const f2 = f32x4.mul(f, f), g2 = f32x4.mul(g, g);
+  const pf = f32x4.mul(f, tanhNumerator(f2)), pg = f32x4.mul(g, tanhNumerator(g2));
+  const qf = tanhDenominator(f2), qg = tanhDenominator(g2);
+  return f32x4.div(f32x4.mul(pf, f32x4.add(qg, pg)), f32x4.mul(f32x4.add(qf, qf), qg));
+}
+
+// Eigen's generic_fast_tanh_float: tanh(x) ≈ x·N(x²) / D(x²).
+// @ts-ignore: decorator
+@inline function tanhNumerator(x2: v128): v128 {
+  let p = f32x4.splat(-2.76076847742355e-16);
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(2.00018790482477e-13));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(-8.60467152213735e-11));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(5.12229709037114e-08));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(1.48572235717979e-05));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(6.37261928875436e-04));
+  return f32x4.add(f32x4.mul(p, x2), f32x4.splat(4.89352455891786e-03));
+}
+
+// @ts-ignore: decorator
+@inline function tanhDenominator(x2: v128): v128 {
+  let q = f32x4.splat(1.19825839466702e-06);
+  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(1.18534705686654e-04));
+  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(2.26843463243900e-03));
+  return f32x4.add(f32x4.mul(q, x2), f32x4.splat(4.89352518554385e-03));
 }
 
 /** Row-wise softmax (log = 0) or log-softmax (log = 1) of x [rows, n] into y. */

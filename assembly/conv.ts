@@ -392,27 +392,65 @@ export function f32_conv_transpose2d_nhwc(N: i32, H: i32, W: i32, C: i32, x: usi
  * Dilated causal conv1d over x [N, T, C]: y [N, T, OC] =
  * act(bias + Σ_k W_k · x[n, t − (K−1−k)·dilation]), zero before t = 0.
  * wp is packed [K·C, OC] with row k·C + c; scratch holds tileRows × K·C floats.
- * act = ACT_GATED gives WaveNet's gated unit instead (below).
+ * act = ACT_GATED gives WaveNet's gated unit instead (below). With history h > 0
+ * the first h rows of each sequence are context only: y [N, T − h, OC] holds
+ * rows h.. (a time tile whose past is already in x).
  */
 export function f32_causal_conv1d(N: i32, T: i32, C: i32, x: usize, OC: i32, K: i32, dilation: i32,
-  wp: usize, bias: usize, act: i32, y: usize, scratch: usize, tileRows: i32): void {
+  wp: usize, bias: usize, act: i32, y: usize, scratch: usize, tileRows: i32, history: i32): void {
   if (act == ACT_GATED) {
-    causalConv1dGated(N, T, C, x, OC, K, dilation, wp, bias, y, scratch, tileRows);
+    causalConv1dGated(N, T, C, x, OC, K, dilation, wp, bias, y, scratch, tileRows, history);
     return;
   }
-  if (K == 1) {
+  const cB = <usize>C << 2;
+  const outRows = T - history;
+  if (K == 1 && history == 0) {
     gemmPacked(N * T, OC, C, x, C, wp, C, y, OC, bias, act, 0);
     return;
   }
-  const KC = K * C;
-  const cB = <usize>C << 2;
   for (let n = 0; n < N; n++) {
     const xn = x + <usize>(n * T) * cB;
-    for (let t0 = 0; t0 < T; t0 += tileRows) {
+    for (let t0 = history; t0 < T; t0 += tileRows) {
       const rows = min(tileRows, T - t0);
-      causalIm2col(xn, C, K, dilation, t0, rows, scratch);
-      gemmPacked(rows, OC, KC, scratch, KC, wp, KC, y + ((<usize>(n * T + t0) * <usize>OC) << 2), OC, bias, act, 0);
+      const out = y + ((<usize>(n * outRows + t0 - history) * <usize>OC) << 2);
+      if (K == 1) gemmPacked(rows, OC, C, xn + <usize>t0 * cB, C, wp, C, out, OC, bias, act, 0);
+      else causalRows(xn, C, OC, K, dilation, t0, rows, wp, bias, act, out, scratch);
     }
+  }
+}
+
+// Rows [t0, t0 + rows) of one sequence's causal conv into out [rows, OC]. With a small patch (K·C ≤
+// DIRECT_MAX_K) the rows whose taps all fall inside the sequence are 4-row GEMM tiles read straight from
+// x (row t + 1 starts C floats after row t; tap j is (K − 1 − j)·dilation rows back), as convDirect does
+// for images; the rows that reach before the start, the last < 4, and large patches go through im2col.
+function causalRows(xn: usize, C: i32, OC: i32, K: i32, dilation: i32, t0: i32, rows: i32, wp: usize, bias: usize,
+  act: i32, out: usize, scratch: usize): void {
+  const KC = K * C;
+  const tEnd = t0 + rows;
+  const ocB = <usize>OC << 2;
+  let t = t0;
+  if (KC <= DIRECT_MAX_K) {
+    const reach = (K - 1) * dilation;
+    const head = min(tEnd, max(t0, reach));
+    if (head > t0) {
+      causalIm2col(xn, C, K, dilation, t0, head - t0, scratch);
+      gemmPacked(head - t0, OC, KC, scratch, KC, wp, KC, out, OC, bias, act, 0);
+    }
+    const cB = <usize>C << 2;
+    const strips = (OC + 7) >> 3;
+    for (t = head; t + 4 <= tEnd; t += 4) {
+      const a = xn + <usize>(t - reach) * cB;
+      const c = out + <usize>(t - t0) * ocB;
+      for (let s = 0; s < strips; s++) {
+        const n0 = s << 3;
+        conv4x8(K, C, a, cB, <usize>dilation * cB, wp + ((<usize>(s * KC) * 8) << 2), c + (<usize>n0 << 2), ocB,
+          min(8, OC - n0), bias != 0 ? bias + (<usize>n0 << 2) : 0, act);
+      }
+    }
+  }
+  if (t < tEnd) {
+    causalIm2col(xn, C, K, dilation, t, tEnd - t, scratch);
+    gemmPacked(tEnd - t, OC, KC, scratch, KC, wp, KC, out + <usize>(t - t0) * ocB, OC, bias, act, 0);
   }
 }
 
@@ -426,22 +464,18 @@ export function f32_causal_conv1d(N: i32, T: i32, C: i32, x: usize, OC: i32, K: 
 export const ACT_GATED: i32 = 16;
 
 function causalConv1dGated(N: i32, T: i32, C: i32, x: usize, OC: i32, K: i32, dilation: i32,
-  wp: usize, bias: usize, y: usize, scratch: usize, tileRows: i32): void {
+  wp: usize, bias: usize, y: usize, scratch: usize, tileRows: i32, history: i32): void {
   const KC = K * C;
   const cB = <usize>C << 2;
   const half = OC >> 1;
   const z = scratch + (<usize>(tileRows * KC) << 2);
   for (let n = 0; n < N; n++) {
     const xn = x + <usize>(n * T) * cB;
-    for (let t0 = 0; t0 < T; t0 += tileRows) {
+    for (let t0 = history; t0 < T; t0 += tileRows) {
       const rows = min(tileRows, T - t0);
-      if (K == 1) {
-        gemmPacked(rows, OC, C, xn + <usize>t0 * cB, C, wp, C, z, OC, bias, 0, 0);
-      } else {
-        causalIm2col(xn, C, K, dilation, t0, rows, scratch);
-        gemmPacked(rows, OC, KC, scratch, KC, wp, KC, z, OC, bias, 0, 0);
-      }
-      f32_gated_tanh(rows, half, z, y + ((<usize>(n * T + t0) * <usize>half) << 2));
+      if (K == 1) gemmPacked(rows, OC, C, xn + <usize>t0 * cB, C, wp, C, z, OC, bias, 0, 0);
+      else causalRows(xn, C, OC, K, dilation, t0, rows, wp, bias, 0, z, scratch);
+      f32_gated_tanh(rows, half, z, y + ((<usize>(n * (T - history) + t0 - history) * <usize>half) << 2));
     }
   }
 }

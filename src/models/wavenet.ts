@@ -139,6 +139,9 @@ export function macsPerSample(c: WaveNetConfig): number {
   return c.dilations.length * perLayer + c.skip * c.skip + c.skip * c.classes;
 }
 
+/** Samples per time tile of `logits`: a tile's activations through all layers stay in L2. */
+const TILE = 256;
+
 /** Largest generation request accepted: an hour of audio at the model's rate. */
 const MAX_SECONDS = 3600;
 
@@ -196,44 +199,82 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     }
   }
 
-  /** Teacher-forced logits [T, classes] for a class sequence (x[t] predicts t + 1). */
+  /**
+   * Teacher-forced logits [T, classes] for a class sequence (x[t] predicts t + 1).
+   *
+   * Runs in time tiles of TILE samples through all the layers, so a tile's residual stream, gate
+   * and skip sum stay in cache from the first layer to the logits; layer by layer over the whole
+   * sequence they made several round trips to memory per layer (the stream alone is T·R floats).
+   * Each layer keeps the (K − 1)·d inputs before the tile, the history its causal conv reads; it
+   * starts zeroed, which is the conv's zero padding before t = 0.
+   */
   logits(x: Int32Array, condition?: number, local?: Float32Array): Float32Array {
     this.checkCondition(condition, 'logits');
     this.checkLocal(local, x.length, 'logits');
-    const { rt } = this;
+    const { rt, layout } = this;
     const c = this.config;
-    const { layout } = this;
     const T = x.length;
     for (let t = 0; t < T; t++) {
       if (!(x[t]! >= 0 && x[t]! < c.classes)) throw badInput(`logits: x[${t}] = ${x[t]} is not a class below ${c.classes}`);
     }
+    const { residual: R, skip: S, classes: Q } = c;
+    const L = layout.layers.length;
+    const logits = new Float32Array(T * Q);
     return rt.scope(() => {
-      const h = rt.tensor([T, c.residual]); // (T, R)
-      for (let t = 0; t < T; t++) {
-        rt.kernels.f32_copy_rows(1, c.residual, layout.embed + x[t]! * c.residual * 4, c.residual, h.ptr + t * c.residual * 4, c.residual);
-      }
-      const skips = rt.tensor([T, c.skip]); // (T, S)
-      const bias = rt.tensor([2 * c.dilationChannels]);
+      const reach = c.dilations.map((d) => (c.kernelSize - 1) * d);
+      // inputs[i]: layer i's input for the tile's samples, after its reach[i] samples of history: (reach + TILE, R)
+      const inputs = reach.map((n) => rt.tensor([n + TILE, R]));
+      const skips = rt.empty([TILE, S]);
+      const biases = layout.layers.map((_, i) => {
+        const b = rt.empty([2 * c.dilationChannels]);
+        this.layerBias(i, condition, b.ptr);
+        return b;
+      });
       // Local features repeated `hop` times, to sample rate: (T, C_l)
       const localUp = local ? rt.tensor([T, c.localChannels], upsample(local, c.localChannels, c.localHop, T)) : undefined;
-      layout.layers.forEach((layer, i) =>
+      const rows = (t: Tensor, from: number, n: number, width: number) => new Tensor(rt.heap, t.ptr + from * width * 4, [n, width]);
+      for (let t0 = 0; t0 < T; t0 += TILE) {
+        const n = Math.min(TILE, T - t0);
+        const first = inputs[0]!;
+        for (let t = 0; t < n; t++) {
+          rt.kernels.f32_copy_rows(1, R, layout.embed + x[t0 + t]! * R * 4, R, first.ptr + (reach[0]! + t) * R * 4, R);
+        }
+        rt.heap.f32(skips.ptr, n * S).fill(0);
+        for (let i = 0; i < L; i++) {
+          rt.scope(() => {
+            const layer = layout.layers[i]!;
+            const h = rows(inputs[i]!, 0, reach[i]! + n, R); // history and tile
+            const conv = { dilation: c.dilations[i]!, bias: biases[i]!, history: reach[i]! };
+            let g: Tensor; // (n, D)
+            if (localUp && layer.local) {
+              const z = causalConv1d(rt, h, layer.conv, conv); // (n, 2D)
+              gemm(rt, rows(localUp, t0, n, c.localChannels), layer.local, { out: z, accumulate: true });
+              g = gatedTanh(rt, z);
+            } else {
+              g = causalConv1dGated(rt, h, layer.conv, conv); // z stays in cache
+            }
+            if (i + 1 < L) {
+              // the next layer's input: this layer's input plus the residual branch
+              const next = rows(inputs[i + 1]!, reach[i + 1]!, n, R);
+              rt.kernels.f32_copy_rows(n, R, h.ptr + reach[i]! * R * 4, R, next.ptr, R);
+              gemm(rt, g, layer.residual, { bias: this.bias(layer.residualBias, R), out: next, accumulate: true });
+            }
+            gemm(rt, g, layer.skip, { bias: this.bias(layer.skipBias, S), out: rows(skips, 0, n, S), accumulate: true });
+          });
+        }
         rt.scope(() => {
-          this.layerBias(i, condition, bias.ptr);
-          let g: Tensor; // (T, D)
-          if (localUp && layer.local) {
-            const z = causalConv1d(rt, h, layer.conv, { dilation: c.dilations[i]!, bias }); // (T, 2D)
-            gemm(rt, localUp, layer.local, { out: z, accumulate: true });
-            g = gatedTanh(rt, z);
-          } else {
-            g = causalConv1dGated(rt, h, layer.conv, { dilation: c.dilations[i]!, bias }); // z stays in cache
-          }
-          gemm(rt, g, layer.residual, { bias: this.bias(layer.residualBias, c.residual), out: h, accumulate: true });
-          gemm(rt, g, layer.skip, { bias: this.bias(layer.skipBias, c.skip), out: skips, accumulate: true });
-        }),
-      );
-      activation(rt, skips, 'relu', skips);
-      const o1 = gemm(rt, skips, layout.out1, { bias: this.bias(layout.out1Bias, c.skip), activation: 'relu' }); // (T, S)
-      return gemm(rt, o1, layout.out2, { bias: this.bias(layout.out2Bias, c.classes) }).toArray(); // (T, classes)
+          const s = rows(skips, 0, n, S);
+          activation(rt, s, 'relu', s);
+          const o1 = gemm(rt, s, layout.out1, { bias: this.bias(layout.out1Bias, S), activation: 'relu' }); // (n, S)
+          const out = gemm(rt, o1, layout.out2, { bias: this.bias(layout.out2Bias, Q) }); // (n, classes)
+          logits.set(rt.heap.f32(out.ptr, n * Q), t0 * Q);
+        });
+        // Keep each layer's last reach[i] inputs as the next tile's history.
+        inputs.forEach((buffer, i) => {
+          if (reach[i]! > 0) rt.heap.f32(buffer.ptr, (reach[i]! + n) * R).copyWithin(0, n * R, (reach[i]! + n) * R);
+        });
+      }
+      return logits;
     });
   }
 

@@ -44,7 +44,7 @@ export interface KernelExports {
    */
   f32_causal_conv1d(
     N: number, T: number, C: number, x: number, OC: number, K: number, dilation: number,
-    wp: number, bias: number, act: number, y: number, scratch: number, tileRows: number,
+    wp: number, bias: number, act: number, y: number, scratch: number, tileRows: number, history: number,
   ): void;
 
   // pool.ts

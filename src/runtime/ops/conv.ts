@@ -338,6 +338,12 @@ export function packCausalConv1dWeight(rt: Runtime, weight: Float32Array, shape:
 
 export interface CausalConv1dOptions {
   dilation?: number;
+  /**
+   * Leading rows of x that are context, not output: y has one row per later row, and their taps read
+   * the context rows instead of zeros. A sequence computed in time tiles passes each tile with the
+   * (K − 1)·dilation rows before it.
+   */
+  history?: number;
   /** [OC], added before the activation. */
   bias?: Tensor;
   activation?: Activation;
@@ -378,13 +384,18 @@ function runCausalConv1d(
   else expectShape(where, 'x', x, [-1, -1, w.inChannels]);
   const [N, T] = x.shape.length === 2 ? [1, x.shape[0]!] : [x.shape[0]!, x.shape[1]!];
   const dilation = positiveInt(where, 'dilation', options.dilation ?? 1);
+  const history = options.history ?? 0;
+  if (!Number.isSafeInteger(history) || history < 0 || history >= T) {
+    throw badInput(`${where}: history must be a whole number of rows from 0 to ${T - 1} (x has ${T} rows), got ${options.history}`);
+  }
   if (options.bias) expectShape(where, 'bias', options.bias, [w.outChannels]);
-  const y = output(rt, where, [...x.shape.slice(0, -1), outChannels], options.out);
+  const outShape = x.shape.length === 2 ? [T - history, outChannels] : [N, T - history, outChannels];
+  const y = output(rt, where, outShape, options.out);
   const tile = Math.min(tileRows(Math.max(rowFloats, w.kernelSize * w.inChannels)), T);
   withScratch(rt, tile * rowFloats, (scratch) =>
     rt.kernels.f32_causal_conv1d(
       N, T, w.inChannels, x.ptr, w.outChannels, w.kernelSize, dilation, w.ptr, options.bias?.ptr ?? 0, act, y.ptr,
-      scratch, tile,
+      scratch, tile, history,
     ));
   return y;
 }
