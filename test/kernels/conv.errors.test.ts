@@ -82,5 +82,14 @@ describe('conv bindings reject bad arguments before running a kernel', () => {
       expectError(() => causalConv1d(rt, rt.tensor([10, 2]), w, { bias: rt.tensor([3]) }), 'E_SHAPE', /bias/);
       expect(causalConv1d(rt, rt.tensor([10, 2]), w).shape).toEqual([10, 2]);
     });
+
+    it('checks history, and gives one row per row after it, reading the history instead of zeros', () => {
+      const w = packCausalConv1dWeight(rt, Float32Array.from([1, 2]), [1, 1, 2]); // y[t] = x[t − 1] + 2·x[t]
+      const x = rt.tensor([5, 1], [1, 2, 3, 4, 5]);
+      expectError(() => causalConv1d(rt, x, w, { history: 5 }), 'E_BAD_INPUT', /history must be a whole number of rows from 0 to 4 \(x has 5 rows\), got 5/);
+      expectError(() => causalConv1d(rt, x, w, { history: 1.5 }), 'E_BAD_INPUT', /history/);
+      expect(Array.from(causalConv1d(rt, x, w).toArray())).toEqual([2, 5, 8, 11, 14]);
+      expect(Array.from(causalConv1d(rt, x, w, { history: 2 }).toArray())).toEqual([8, 11, 14]);
+    });
   });
 });
