@@ -209,7 +209,9 @@ async function hibiki(): Promise<Prepared> {
   const x = Int32Array.from(io.get('x').data as BigInt64Array, Number);
   const cond = Number((io.get('cond').data as BigInt64Array)[0]);
   const T = x.length;
-  const forward = () => model.logits(x, cond);
+  // One output array for every call, as a caller scoring many sequences would keep (WaveNet.logits' `out`).
+  const out = new Float32Array(T * model.config.classes);
+  const forward = () => model.logits(x, cond, undefined, out);
   return { call: forward, output: forward, expected: floats('logits'), items: 1, transposed: logitsLayout() };
 }
 

@@ -207,10 +207,18 @@ export class WaveNet implements BatchModel<GenerateRequest> {
    * sequence they made several round trips to memory per layer (the stream alone is T·R floats).
    * Each layer keeps the (K − 1)·d inputs before the tile, the history its causal conv reads; it
    * starts zeroed, which is the conv's zero padding before t = 0.
+   *
+   * `out` (T·classes floats) receives the logits instead of a new array. Scoring many sequences
+   * into one reused array matters with several workers: they are threads of one process, and
+   * a fresh 16 MB array per call (T = 16,000) costs page faults and unmaps that stall every
+   * thread of the process (two workers scaled 1.4× with fresh arrays, 1.9× reusing one).
    */
-  logits(x: Int32Array, condition?: number, local?: Float32Array): Float32Array {
+  logits(x: Int32Array, condition?: number, local?: Float32Array, out?: Float32Array): Float32Array {
     this.checkCondition(condition, 'logits');
     this.checkLocal(local, x.length, 'logits');
+    if (out !== undefined && !(out instanceof Float32Array && out.length === x.length * this.config.classes)) {
+      throw badInput(`logits: out must be a Float32Array of T·classes = ${x.length}·${this.config.classes} floats, got ${out instanceof Float32Array ? out.length : typeof out}`);
+    }
     const { rt, layout } = this;
     const c = this.config;
     const T = x.length;
@@ -219,7 +227,7 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     }
     const { residual: R, skip: S, classes: Q } = c;
     const L = layout.layers.length;
-    const logits = new Float32Array(T * Q);
+    const logits = out ?? new Float32Array(T * Q);
     return rt.scope(() => {
       const reach = c.dilations.map((d) => (c.kernelSize - 1) * d);
       // inputs[i]: layer i's input for the tile's samples, after its reach[i] samples of history: (reach + TILE, R)

@@ -99,6 +99,16 @@ describe('wavenet input checks', () => {
     );
     expect(errorOf(() => model.logits(Int32Array.from([1, 300]), 0))).toMatch(/x\[1\] = 300 is not a class below 256/);
     expect(errorOf(() => model.logits(muLawEncode([0, 0.5]), undefined))).toMatch(/condition must be one of/);
+    expect(errorOf(() => model.logits(Int32Array.from([1, 2]), 0, undefined, new Float32Array(511)))).toMatch(
+      /out must be a Float32Array of T·classes = 2·256 floats, got 511/,
+    );
+  });
+
+  it('writes logits into a given array, the same as into a new one', () => {
+    const x = Int32Array.from({ length: 300 }, (_, i) => (i * 37) % 256);
+    const out = new Float32Array(300 * 256).fill(Number.NaN);
+    expect(model.logits(x, 1, undefined, out)).toBe(out);
+    expect(Array.from(out)).toEqual(Array.from(model.logits(x, 1)));
   });
 });
 
