@@ -8,17 +8,16 @@
 // against PyTorch's (io.safetensors) before timing, then prints one JSON line:
 // {engine, threads, case, ms (tinybench median), perSecond, maxError, rssMiB}.
 // With THREADS 2, hibiki runs 8 inputs on two workers and reports the time per
-// input (throughput): on its Pool where the case is a Pool job (the classifiers,
-// the face detector), otherwise on two worker threads each running this file's
-// one-thread case (4 inputs each). The peers run one input on two intra-op
-// threads.
+// input (throughput): two worker threads each running this file's one-thread
+// case (4 inputs each), or for the face detector its Pool (the ×1 run is the
+// same Detector in process). The peers run one input on two intra-op threads.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { readModelConfig, readModelDir } from '../../src/io/model-dir.js';
-import { type Image, decodeImage } from '../../src/io/image.js';
+import { decodeImage } from '../../src/io/image.js';
 import { denseNetForward, loadDenseNet, parseDenseNetConfig } from '../../src/models/densenet.js';
 import { loadMobileNetV2, mobileNetV2Forward, parseMobileNetV2Config } from '../../src/models/mobilenet.js';
 import type { WaveNet } from '../../src/models/wavenet.js';
@@ -26,7 +25,6 @@ import { loadModel } from '../../src/models/index.js';
 import { loadTransformer } from '../../src/models/transformer.js';
 import { Detector } from '../../src/models/vision.js';
 import { loadMultiHeadAttention, multiHeadSelfAttention } from '../../src/nn/attention.js';
-import { Pool } from '../../src/pool/pool.js';
 import { gemm, packMatrix } from '../../src/runtime/ops/gemm.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { Rng } from '../../src/runtime/rng.js';
@@ -96,8 +94,9 @@ function channelsLast(x: Float32Array, C: number, H: number, W: number): Float32
 }
 
 /**
- * hibiki's two-worker throughput for cases that are not Pool jobs: two worker threads, each running
- * this file's one-thread case on its own copy of the model; one call runs 4 inputs on each.
+ * hibiki's two-worker throughput: two worker threads, each running this file's one-thread case on its
+ * own copy of the model; one call runs 4 inputs on each. (The Pool would add its preprocessing of byte
+ * images, which the one-thread case, fed floats as the peers are, does not do.)
  */
 async function hibikiTwoWorkers(): Promise<Prepared> {
   // worker-thread.cjs requires this file (which has no top-level await for that reason).
@@ -131,7 +130,7 @@ function expectedOutput(): Float32Array {
 }
 
 async function hibiki(): Promise<Prepared> {
-  if (threads > 1 && isMainThread && !['classifier', 'face'].includes(meta.kind)) return hibikiTwoWorkers();
+  if (threads > 1 && isMainThread && meta.kind !== 'face') return hibikiTwoWorkers();
   const rt = Runtime.create();
   if (meta.kind === 'face') {
     // The library's Detector, preprocessing included, as face-api's detectAllFaces includes its own.
@@ -153,22 +152,6 @@ async function hibiki(): Promise<Prepared> {
     const config = readModelConfig(dir);
     const weights = readSafetensors(`${dir}model.safetensors`);
     const x = channelsLast(floats('x'), 3, 224, 224);
-    if (threads > 1) {
-      // Throughput on the pool, whose items are byte images: eight copies of x turned into bytes. Their
-      // logits are checked against the same image run in this thread (the bytes are not exactly x).
-      const pool = await Pool.open(dir, { workers: threads });
-      const image: Image = { width: 224, height: 224, channels: 3, data: Uint8Array.from(x, (v) => Math.round((v + 1) * 127.5)) };
-      const batch = Array.from({ length: 8 }, () => image);
-      await pool.run(batch.slice(0, threads));
-      const single = loadModel(Runtime.create(), readModelDir(dir));
-      const want = single.run([image], () => {})[0]!;
-      let last: Float32Array[] = [];
-      return {
-        call: async () => { last = (await pool.run(batch)).outputs as Float32Array[]; },
-        output: async () => { if (!last.length) last = (await pool.run(batch)).outputs as Float32Array[]; return last[7]!; },
-        expected: want, items: batch.length, close: () => pool.close(),
-      };
-    }
     const forward = config.architecture === 'mobilenet_v2'
       ? (() => { const w = loadMobileNetV2(rt, weights, parseMobileNetV2Config(dir, config)); return () => rt.scope(() => mobileNetV2Forward(rt, w, rt.tensor([1, 224, 224, 3], x)).toArray()); })()
       : (() => { const w = loadDenseNet(rt, weights, parseDenseNetConfig(dir, config)); return () => rt.scope(() => denseNetForward(rt, w, rt.tensor([1, 224, 224, 3], x)).toArray()); })();

@@ -23,11 +23,11 @@ import { badInput, modelFormat } from '../errors.js';
 import { type Image, resizeBilinearLegacy, toRgb } from '../io/image.js';
 import { type ModelDir, readModelDir } from '../io/model-dir.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
-import { type Conv2dLayer, runConv2d, vector } from '../nn/conv.js';
+import { type Conv2dLayer, runConv2d, runSeparable, vector } from '../nn/conv.js';
 import { packConv2dWeight, packDepthwiseWeight } from '../runtime/ops/conv.js';
 import { foldBatchNormIntoConv } from '../runtime/ops/norm.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { type Shape, Tensor, sizeOf } from '../runtime/tensor.js';
+import { type Shape, Tensor } from '../runtime/tensor.js';
 import { checkImage } from './image-input.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
 import { decodeBoxes } from './ssd.js';
@@ -296,8 +296,8 @@ export class FaceDetector implements BatchModel<FaceDetectorItem> {
     const { inputSize: S, anchors: n } = this.config;
     return rt.scope(() => {
       const x = rt.tensor([1, S, S, 3], networkInput(image, S)); // (1, 512, 512, 3)
-      const encodings = uninitialized(rt, [n, 4]); // (anchors, 4): (ty, tx, th, tw)
-      const logits = uninitialized(rt, [n, 3]); // (anchors, 3): background, face, unused
+      const encodings = rt.empty([n, 4]); // (anchors, 4): (ty, tx, th, tw)
+      const logits = rt.empty([n, 3]); // (anchors, 3): background, face, unused
       let anchor = 0;
       const predict = (k: number, feature: Tensor) => {
         const { boxes, classes, anchorsPerCell: A } = layout.predictors[k]!;
@@ -311,10 +311,7 @@ export class FaceDetector implements BatchModel<FaceDetectorItem> {
       let h = conv(rt, x, layout.conv0); // (1, 256, 256, 32)
       layout.blocks.forEach((block, b) => {
         step();
-        const input = h;
-        h = uninitialized(rt, sameOutput(input, block.depthwise.stride as number, block.pointwise.outChannels)); // (1, ⌈H/s⌉, ⌈W/s⌉, C')
-        // the depthwise output is freed as soon as the pointwise conv has read it
-        rt.scope(() => runConv2d(rt, conv(rt, input, block.depthwise), block.pointwise, h));
+        h = runSeparable(rt, h, block.depthwise, block.pointwise); // (1, ⌈H/s⌉, ⌈W/s⌉, C'), band by band
         if (b === F0_BLOCK) predict(0, h); // F0 (1, 32, 32, 512)
       });
       predict(1, h); // F1 (1, 16, 16, 1024)
@@ -342,11 +339,6 @@ export class FaceDetector implements BatchModel<FaceDetectorItem> {
   }
 }
 
-/** A tensor whose values are left as they are: for outputs a kernel writes in full (skips the zero fill). */
-function uninitialized(rt: Runtime, shape: Shape): Tensor {
-  return new Tensor(rt.heap, rt.scratch(sizeOf(shape)), shape);
-}
-
 /** The output shape of a TF SAME convolution: ⌈H/s⌉ × ⌈W/s⌉. */
 function sameOutput(x: Tensor, stride: number, channels: number): Shape {
   const [N, H, W] = x.shape as [number, number, number, number];
@@ -354,7 +346,7 @@ function sameOutput(x: Tensor, stride: number, channels: number): Shape {
 }
 
 function conv(rt: Runtime, x: Tensor, layer: Conv2dLayer): Tensor {
-  return runConv2d(rt, x, layer, uninitialized(rt, sameOutput(x, layer.stride as number, layer.outChannels)));
+  return runConv2d(rt, x, layer, rt.empty(sameOutput(x, layer.stride as number, layer.outChannels)));
 }
 
 /** `run`'s output for one image back to detections. */

@@ -8,13 +8,13 @@
  * reads `features.0.0.weight` (and `.bias` if present) and folds the batch
  * norm `features.0.1.{weight,bias,running_mean,running_var}` into it.
  */
-import { modelFormat } from '../errors.js';
+import { modelFormat, shapeError } from '../errors.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
 import type { Activation } from '../runtime/ops/activation.js';
 import type { Pair } from '../runtime/ops/args.js';
 import {
-  type DepthwiseWeight, type PackedConv2d, type PackedConvTranspose2d, conv2d, convTranspose2d, depthwiseConv2d,
-  packConv2dWeight, packConvTranspose2dWeight, packDepthwiseWeight,
+  type DepthwiseWeight, type PackedConv2d, type PackedConvTranspose2d, conv2d, convTranspose2d, depthwiseBandGeometry, depthwiseConv2d,
+  depthwiseConv2dBand, packConv2dWeight, packConvTranspose2dWeight, packDepthwiseWeight,
 } from '../runtime/ops/conv.js';
 import { type PackedMatrix, gemm, packMatrixValues } from '../runtime/ops/gemm.js';
 import { type BatchNormStats, batchNorm, batchNormLeading, foldBatchNorm, foldBatchNormIntoConv } from '../runtime/ops/norm.js';
@@ -119,6 +119,46 @@ export function runConv2d(rt: Runtime, x: Tensor, layer: Conv2dLayer, out?: Tens
   return layer.kind === 'depthwise'
     ? depthwiseConv2d(rt, x, layer.weight as DepthwiseWeight, options)
     : conv2d(rt, x, layer.weight as PackedConv2d, options);
+}
+
+/** Bytes of depthwise output a band of runSeparable holds: in L2 beside the rows it reads. */
+const SEPARABLE_BAND_BYTES = 128 * 1024;
+
+/**
+ * A depthwise conv and the 1×1 conv after it (MobileNet V1's blocks), band by band: a few output
+ * rows of the depthwise conv at a time into a buffer of about 128 KB, and the 1×1 over them
+ * straight into `out`, so the depthwise output (16 MB at 256² × 64) never goes to memory whole.
+ * The same numbers as runConv2d twice, row for row.
+ */
+export function runSeparable(rt: Runtime, x: Tensor, depthwise: Conv2dLayer, pointwise: Conv2dLayer, out?: Tensor): Tensor {
+  const [N, H, W, C] = x.shape as [number, number, number, number];
+  const dw = depthwise.weight as DepthwiseWeight;
+  const pw = pointwise.weight as PackedConv2d;
+  if (depthwise.kind !== 'depthwise' || pointwise.kind !== 'conv' || pw.kernelH !== 1 || pw.kernelW !== 1 || pw.groups !== 1 || pw.inChannels !== C) {
+    throw shapeError(`runSeparable: needs a depthwise conv over ${C} channels then a 1×1 conv from them`);
+  }
+  const options = { stride: depthwise.stride, padding: depthwise.padding, dilation: depthwise.dilation, bias: vectorTensor(rt, depthwise.bias), activation: depthwise.activation };
+  const { OH, OW, rows } = depthwiseBandGeometry(dw, options, H, W);
+  const y = out ?? rt.empty([N, OH, OW, pw.outChannels]);
+  const bandRows = Math.max(1, Math.floor(SEPARABLE_BAND_BYTES / (OW * C * 4)));
+  rt.scope(() => {
+    const buffer = rt.empty([bandRows * OW * C]);
+    const bias = vectorTensor(rt, pointwise.bias);
+    for (let n = 0; n < N; n++) {
+      for (let oh0 = 0; oh0 < OH; oh0 += bandRows) {
+        const oh1 = Math.min(OH, oh0 + bandRows);
+        const [lo, hi] = rows(oh0, oh1);
+        const band = new Tensor(rt.heap, buffer.ptr, [1, oh1 - oh0, OW, C]);
+        depthwiseConv2dBand(rt, new Tensor(rt.heap, x.ptr + (n * H + lo) * W * C * 4, [1, hi - lo, W, C]), dw,
+          { height: H, firstRow: lo, rowStart: oh0, rowEnd: oh1, out: band }, options);
+        gemm(rt, band.reshape([(oh1 - oh0) * OW, C]), { ptr: pw.ptr, K: C, N: pw.outChannels }, {
+          bias, activation: pointwise.activation,
+          out: new Tensor(rt.heap, y.ptr + (n * OH + oh0) * OW * pw.outChannels * 4, [(oh1 - oh0) * OW, pw.outChannels]),
+        });
+      }
+    }
+  });
+  return y;
 }
 
 export function loadBatchNorm(rt: Runtime, file: SafeTensorsFile, prefix: string, channels: number, eps = 1e-5): BatchNormLayer {

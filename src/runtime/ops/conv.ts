@@ -185,6 +185,21 @@ export function depthwiseConv2d(rt: Runtime, x: Tensor, w: DepthwiseWeight, opti
   return y;
 }
 
+/** The image rows [first, end) that output rows [rowStart, rowEnd) of a convolution read. */
+function bandRows(stride: Pair2, padding: Pair2, dilation: Pair2, KH: number, height: number, rowStart: number, rowEnd: number): [number, number] {
+  return [Math.max(0, rowStart * stride[0] - padding[0]), Math.min(height, (rowEnd - 1) * stride[0] - padding[0] + (KH - 1) * dilation[0] + 1)];
+}
+type Pair2 = [number, number];
+
+/**
+ * The output size [OH, OW] of depthwiseConv2d over an image of H × W, and for output rows
+ * [rowStart, rowEnd) the image rows [first, end) a band must hold (depthwiseConv2dBand).
+ */
+export function depthwiseBandGeometry(w: DepthwiseWeight, options: DepthwiseConv2dOptions, H: number, W: number) {
+  const { stride, padding, dilation, OH, OW } = geometry('depthwiseConv2dBand', options, H, W, w.kernelH, w.kernelW);
+  return { OH, OW, rows: (rowStart: number, rowEnd: number) => bandRows(stride, padding, dilation, w.kernelH, H, rowStart, rowEnd) };
+}
+
 /** Which output rows a band computes, and which input rows it holds. */
 export interface DepthwiseBand {
   /** The whole image's height (the band's own tensor holds only some of its rows). */
@@ -213,7 +228,7 @@ export function depthwiseConv2dBand(rt: Runtime, x: Tensor, w: DepthwiseWeight, 
   const [, rows, W, C] = x.shape as [number, number, number, number];
   const { height, firstRow, rowStart, rowEnd } = band;
   const { stride, padding, dilation, OH, OW } = geometry(where, options, height, W, w.kernelH, w.kernelW);
-  const need = [Math.max(0, rowStart * stride[0] - padding[0]), Math.min(height, (rowEnd - 1) * stride[0] - padding[0] + (w.kernelH - 1) * dilation[0] + 1)];
+  const need = bandRows(stride, padding, dilation, w.kernelH, height, rowStart, rowEnd);
   if (!(rowStart >= 0 && rowEnd <= OH && rowStart < rowEnd) || firstRow !== need[0] || firstRow + rows !== need[1]) {
     throw shapeError(`${where}: output rows [${rowStart}, ${rowEnd}) of ${OH} need image rows [${need[0]}, ${need[1]}), ` +
       `the band holds [${firstRow}, ${firstRow + rows})`);
