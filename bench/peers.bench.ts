@@ -72,7 +72,7 @@ const cell = (name: string, engine: string, threads = 1) => {
 };
 const gflops = (name: string, ms: number) => (name.startsWith('sgemm') ? ` = ${((2 * Number(name.split('_')[1]) ** 3) / ms / 1e6).toFixed(1)} GFLOP/s` : '');
 
-console.log('\none thread: median ms (peer ÷ hibiki: above 1× hibiki is faster); peak resident MiB hibiki / onnxruntime-web');
+console.log('\none thread: ms, the best of four windows\' medians (peer ÷ hibiki: above 1× hibiki is faster); peak resident MiB hibiki / onnxruntime-web');
 console.log('wavenet_step: 1,000 samples generated one at a time; transformer_greedy: 8 sentences decoded greedily (32 tokens)\n');
 console.log('| case | hibiki | onnxruntime-web | TF.js wasm | onnxruntime-node | PyTorch | memory hibiki / ort-web |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');

@@ -7,7 +7,7 @@ and the faster of the two is reported ("mode"). Frozen helps the convnets
 Transformer.
 The decoding loops (wavenet_step, transformer_greedy) run eager only.
 Checks the output against io.safetensors first, then prints
-one JSON line like bench/peers/run.ts: {engine, threads, case, ms (median),
+one JSON line like bench/peers/run.ts: {engine, threads, case, ms (best of four medians),
 perSecond, maxError, rssMiB}.
 
     LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread \\
@@ -107,14 +107,16 @@ def main():
     for name, f in modes.items():
         for _ in range(2):
             f()
-        times, spent = [], 0.0
-        while len(times) < 5 or spent < 2.0:
-            started = time.perf_counter()
-            f()
-            times.append(time.perf_counter() - started)
-            spent += times[-1]
-        if statistics.median(times) < best:
-            best, mode = statistics.median(times), name
+        # four windows of 0.5 s and the best window's median, as bench/peers/run.ts
+        for _ in range(4):
+            times, spent = [], 0.0
+            while len(times) < 3 or spent < 0.5:
+                started = time.perf_counter()
+                f()
+                times.append(time.perf_counter() - started)
+                spent += times[-1]
+            if statistics.median(times) < best:
+                best, mode = statistics.median(times), name
     ms = best * 1000
     print(json.dumps({"engine": "pytorch", "threads": threads, "case": case, "ms": ms, "perSecond": 1000 / ms,
                       "maxError": error, "mode": mode, "rssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
