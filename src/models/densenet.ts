@@ -21,6 +21,7 @@ import { modelFormat } from '../errors.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
 import {
   type BatchNormLayer, type Conv2dLayer, type LinearLayer, loadBatchNorm, loadConv2d, loadLinear, runBatchNorm, runConv2d, runLinear,
+  runNormConv1x1,
 } from '../nn/conv.js';
 import { writeChannels } from '../runtime/ops/activation.js';
 import { avgPool2d, globalAvgPool, maxPool2d } from '../runtime/ops/pool.js';
@@ -114,14 +115,13 @@ export function denseNetForward(rt: Runtime, w: DenseNetWeights, x: Tensor): Ten
     writeChannels(rt, h, buffer, 0);
     block.layers.forEach((layer, i) => {
       rt.scope(() => {
-        const a = runBatchNorm(rt, buffer, layer.norm1, 'relu'); // [N, H, W, C₀ + i·k]
-        const b = runConv2d(rt, a, layer.conv1); // [N, H, W, bn_size·k]
+        const b = runNormConv1x1(rt, buffer, layer.norm1, layer.conv1); // [N, H, W, bn_size·k] from relu(norm1) of C₀ + i·k channels
         writeChannels(rt, runConv2d(rt, b, layer.conv2), buffer, block.inChannels + i * k); // [N, H, W, k] into its slot
       });
     });
     h = buffer;
     if (block.transition) {
-      const t = runConv2d(rt, runBatchNorm(rt, h, block.transition.norm, 'relu'), block.transition.conv);
+      const t = runNormConv1x1(rt, h, block.transition.norm, block.transition.conv);
       h = avgPool2d(rt, t, { kernelSize: 2, stride: 2 });
     }
   }

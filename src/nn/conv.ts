@@ -161,6 +161,39 @@ export function runSeparable(rt: Runtime, x: Tensor, depthwise: Conv2dLayer, poi
   return y;
 }
 
+/** Floats of normalised input a tile of runNormConv1x1 holds (256 KB). */
+const NORM_TILE_FLOATS = 65536;
+
+/**
+ * conv1x1(relu(batchnorm(x))) over the first `norm`-many channels of x (DenseNet's pre-activation
+ * layers and transitions), a tile of pixels at a time: the normalised features, a copy as large as a
+ * dense block's whole concatenation, stay in cache between the norm and the GEMM instead of making
+ * a round trip to memory for every layer. The same numbers as runBatchNorm then runConv2d.
+ */
+export function runNormConv1x1(rt: Runtime, x: Tensor, norm: BatchNormLayer, conv: Conv2dLayer, out?: Tensor): Tensor {
+  const [N, H, W, Cx] = x.shape as [number, number, number, number];
+  const C = norm.scale.length;
+  const w = conv.weight as PackedConv2d;
+  if (conv.kind !== 'conv' || w.kernelH !== 1 || w.kernelW !== 1 || w.groups !== 1 || w.inChannels !== C || C > Cx) {
+    throw shapeError(`runNormConv1x1: needs a 1×1 conv from the ${C} normalised channels (x has ${Cx})`);
+  }
+  const P = N * H * W;
+  const y = out ?? rt.empty([N, H, W, w.outChannels]);
+  const tile = Math.max(4, Math.floor(NORM_TILE_FLOATS / C / 4) * 4);
+  rt.scope(() => {
+    const normalised = rt.empty([Math.min(tile, P) * C]);
+    const bias = vectorTensor(rt, conv.bias);
+    for (let p0 = 0; p0 < P; p0 += tile) {
+      const n = Math.min(tile, P - p0);
+      const a = runBatchNorm(rt, new Tensor(rt.heap, x.ptr + p0 * Cx * 4, [n, Cx]), norm, 'relu', new Tensor(rt.heap, normalised.ptr, [n, C]));
+      gemm(rt, a, { ptr: w.ptr, K: C, N: w.outChannels }, {
+        bias, activation: conv.activation, out: new Tensor(rt.heap, y.ptr + p0 * w.outChannels * 4, [n, w.outChannels]),
+      });
+    }
+  });
+  return y;
+}
+
 export function loadBatchNorm(rt: Runtime, file: SafeTensorsFile, prefix: string, channels: number, eps = 1e-5): BatchNormLayer {
   const folded = foldBatchNorm(batchNormStats(file, prefix, channels, eps));
   return { scale: vector(rt, folded.scale), shift: vector(rt, folded.shift) };
