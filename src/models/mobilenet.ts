@@ -13,7 +13,7 @@
 import { modelFormat } from '../errors.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
 import { type Conv2dLayer, type LinearLayer, loadConv2d, loadLinear, runConv2d, runLinear, vectorTensor } from '../nn/conv.js';
-import { type DepthwiseWeight, type PackedConv2d, depthwiseConv2dBand } from '../runtime/ops/conv.js';
+import { type DepthwiseWeight, type PackedConv2d, depthwiseBandGeometry, depthwiseConv2dBand } from '../runtime/ops/conv.js';
 import { gemm } from '../runtime/ops/gemm.js';
 import { globalAvgPool } from '../runtime/ops/pool.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -113,8 +113,9 @@ function invertedResidualBanded(rt: Runtime, b: InvertedResidual & { expand: Con
   const project = b.project.weight as PackedConv2d;
   const hidden = expand.outChannels;
   const s = (Array.isArray(b.depthwise.stride) ? b.depthwise.stride[0] : b.depthwise.stride) as number;
-  const OH = Math.floor((H - 1) / s) + 1;
-  const OW = Math.floor((W - 1) / s) + 1;
+  const depthwise = b.depthwise.weight as DepthwiseWeight;
+  const depthwiseOptions = { stride: b.depthwise.stride, padding: b.depthwise.padding, bias: vectorTensor(rt, b.depthwise.bias), activation: b.depthwise.activation };
+  const { OH, OW, rows } = depthwiseBandGeometry(depthwise, depthwiseOptions, H, W);
   const OC = project.outChannels;
   const out = b.residual ? h : rt.empty([N, OH, OW, OC]);
   const bandRows = Math.max(1, Math.floor(BAND_BYTES / (W * hidden * 4 * s)));
@@ -123,15 +124,13 @@ function invertedResidualBanded(rt: Runtime, b: InvertedResidual & { expand: Con
   const depthwised = rt.empty([bandRows * OW * hidden]);
   const rowFloats = W * hidden;
   const expandBias = vectorTensor(rt, b.expand.bias);
-  const depthwiseBias = vectorTensor(rt, b.depthwise.bias);
   const projectBias = vectorTensor(rt, b.project.bias);
   for (let n = 0; n < N; n++) {
     let heldLo = 0; // image rows [heldLo, heldHi) are expanded at the start of `expanded`
     let heldHi = 0;
     for (let oh0 = 0; oh0 < OH; oh0 += bandRows) {
       const oh1 = Math.min(OH, oh0 + bandRows);
-      const lo = Math.max(0, oh0 * s - 1);
-      const hi = Math.min(H, (oh1 - 1) * s + 2);
+      const [lo, hi] = rows(oh0, oh1);
       // Keep the rows this band shares with the last one, then expand the rest.
       const kept = Math.max(0, heldHi - lo);
       if (kept > 0) rt.heap.f32(expanded.ptr, expanded.size).copyWithin(0, (lo - heldLo) * rowFloats, (heldHi - heldLo) * rowFloats);
@@ -142,9 +141,8 @@ function invertedResidualBanded(rt: Runtime, b: InvertedResidual & { expand: Con
       heldLo = lo;
       heldHi = hi;
       const bandOut = new Tensor(rt.heap, depthwised.ptr, [1, oh1 - oh0, OW, hidden]);
-      depthwiseConv2dBand(rt, new Tensor(rt.heap, expanded.ptr, [1, hi - lo, W, hidden]), b.depthwise.weight as DepthwiseWeight,
-        { height: H, firstRow: lo, rowStart: oh0, rowEnd: oh1, out: bandOut },
-        { stride: b.depthwise.stride, padding: b.depthwise.padding, bias: depthwiseBias, activation: b.depthwise.activation });
+      depthwiseConv2dBand(rt, new Tensor(rt.heap, expanded.ptr, [1, hi - lo, W, hidden]), depthwise,
+        { height: H, firstRow: lo, rowStart: oh0, rowEnd: oh1, out: bandOut }, depthwiseOptions);
       gemm(rt, bandOut.reshape([(oh1 - oh0) * OW, hidden]), { ptr: project.ptr, K: hidden, N: OC }, {
         bias: projectBias, out: new Tensor(rt.heap, out.ptr + (n * OH + oh0) * OW * OC * 4, [(oh1 - oh0) * OW, OC]), accumulate: b.residual,
       });
