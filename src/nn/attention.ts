@@ -111,7 +111,7 @@ export function multiHeadSelfAttention(rt: Runtime, layer: MultiHeadAttentionLay
   const T = x.shape.at(-2)!;
   const B = x.size / (T * d);
   const k = rt.kernels;
-  const y = rt.tensor(x.shape);
+  const y = rt.empty(x.shape); // written whole by the output projection
   rt.scope(() => {
     const qkv = rt.scratch(B * T * 3 * d);
     const attended = rt.scratch(B * T * d);
