@@ -25,3 +25,22 @@ describe('gemm against PyTorch (F.linear)', () => {
     });
   }
 });
+
+// Linear weights and attention's Kᵀ are packed from Bᵀ as stored: the strips must be exactly
+// what packing B itself lays out, partial strips and zero padding included.
+describe('packing Bᵀ (transposed: true) gives the same strips as packing B', () => {
+  const rt = Runtime.create();
+  for (const [K, N] of [[1, 8], [4, 8], [7, 16], [13, 21], [32, 128], [9, 5]] as const) {
+    it(`K ${K}, N ${N}`, () => {
+      rt.scope(() => {
+        const b = Float32Array.from({ length: K * N }, (_, i) => i + 1); // B [K, N]
+        const bt = new Float32Array(N * K); // Bᵀ [N, K]
+        for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) bt[n * K + k] = b[k * N + n]!;
+        const fromB = packMatrix(rt, rt.tensor([K, N], b));
+        const fromBt = packMatrix(rt, rt.tensor([N, K], bt), { transposed: true });
+        const size = K * Math.ceil(N / 8) * 8;
+        expect(Array.from(rt.heap.f32(fromBt.ptr, size))).toEqual(Array.from(rt.heap.f32(fromB.ptr, size)));
+      });
+    });
+  }
+});
