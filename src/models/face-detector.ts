@@ -27,7 +27,7 @@ import { type Conv2dLayer, runConv2d, runSeparable, vector } from '../nn/conv.js
 import { packConv2dWeight, packDepthwiseWeight } from '../runtime/ops/conv.js';
 import { foldBatchNormIntoConv } from '../runtime/ops/norm.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { type Shape, Tensor } from '../runtime/tensor.js';
+import { Tensor } from '../runtime/tensor.js';
 import { checkImage } from './image-input.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
 import { decodeBoxes } from './ssd.js';
@@ -308,7 +308,7 @@ export class FaceDetector implements BatchModel<FaceDetectorItem> {
         anchor += h * w * A;
       };
 
-      let h = conv(rt, x, layout.conv0); // (1, 256, 256, 32)
+      let h = runConv2d(rt, x, layout.conv0); // (1, 256, 256, 32)
       layout.blocks.forEach((block, b) => {
         step();
         h = runSeparable(rt, h, block.depthwise, block.pointwise); // (1, ⌈H/s⌉, ⌈W/s⌉, C'), band by band
@@ -316,7 +316,7 @@ export class FaceDetector implements BatchModel<FaceDetectorItem> {
       });
       predict(1, h); // F1 (1, 16, 16, 1024)
       layout.extras.forEach((extra, j) => {
-        h = conv(rt, h, extra);
+        h = runConv2d(rt, h, extra);
         if (j % 2 === 1) predict(2 + (j >> 1), h); // F2 … F5: (1, 8, 8, 512) … (1, 1, 1, 128)
       });
       step();
@@ -337,16 +337,6 @@ export class FaceDetector implements BatchModel<FaceDetectorItem> {
     }
     return { minConfidence, maxResults, iouThreshold };
   }
-}
-
-/** The output shape of a TF SAME convolution: ⌈H/s⌉ × ⌈W/s⌉. */
-function sameOutput(x: Tensor, stride: number, channels: number): Shape {
-  const [N, H, W] = x.shape as [number, number, number, number];
-  return [N, Math.ceil(H / stride), Math.ceil(W / stride), channels];
-}
-
-function conv(rt: Runtime, x: Tensor, layer: Conv2dLayer): Tensor {
-  return runConv2d(rt, x, layer, rt.empty(sameOutput(x, layer.stride as number, layer.outChannels)));
 }
 
 /** `run`'s output for one image back to detections. */

@@ -186,11 +186,9 @@ export function depthwiseConv2d(rt: Runtime, x: Tensor, w: DepthwiseWeight, opti
 }
 
 /** The image rows [first, end) that output rows [rowStart, rowEnd) of a convolution read. */
-function bandRows(stride: Pair2, padding: Pair2, dilation: Pair2, KH: number, height: number, rowStart: number, rowEnd: number): [number, number] {
+function bandRows(stride: [number, number], padding: [number, number], dilation: [number, number], KH: number, height: number, rowStart: number, rowEnd: number): [number, number] {
   return [Math.max(0, rowStart * stride[0] - padding[0]), Math.min(height, (rowEnd - 1) * stride[0] - padding[0] + (KH - 1) * dilation[0] + 1)];
 }
-type Pair2 = [number, number];
-
 /**
  * The output size [OH, OW] of depthwiseConv2d over an image of H × W, and for output rows
  * [rowStart, rowEnd) the image rows [first, end) a band must hold (depthwiseConv2dBand).
