@@ -7,7 +7,9 @@ weights to every engine's format, with PyTorch's answer to check them by:
 
 writes bench/peers/models/CASE/ (not committed: DenseNet-121 alone is 32 MB):
 
-    model.onnx         for onnxruntime-web and onnxruntime-node (opset 13; 14 for the Transformer)
+    model.onnx         for onnxruntime-web and onnxruntime-node (opset 13; 14 for the Transformer);
+                       for the decoding cases the one-step model (wavenet_step) or the encoder
+    step.onnx          transformer_greedy's decoder step (KV cache in and out)
     config.json,
     model.safetensors  a hibiki model directory (where the case is a model)
     io.safetensors     the inputs and PyTorch's outputs; metadata "case" (JSON)
@@ -19,7 +21,10 @@ wavenet (the shipped models/wavenet-piano: 16 layers, 32 channels,
 teacher-forced over 16,000 samples); mha (nn.MultiheadAttention, d 256,
 8 heads, self-attention over 128 tokens); transformer (tools/transformer_torch.py,
 3 + 3 layers, d 256, 8 heads, d_ff 1024, vocabularies of 1,000: the
-teacher-forced forward of 8 sentences of 32 tokens).
+teacher-forced forward of 8 sentences of 32 tokens); wavenet_step (the same
+WaveNet generating 1,000 samples one at a time, sampled by hibiki's rule and
+seed); transformer_greedy (that Transformer's architecture with an untied
+output projection, greedy decoding of 8 sources of 32 tokens, up to 32 tokens).
 """
 import json
 import os
@@ -28,7 +33,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from safetensors_io import save  # noqa: E402
+from safetensors_io import load, save  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 OUT = os.path.join(ROOT, "bench", "peers", "models")
@@ -38,9 +43,8 @@ def write_case(name, model, inputs, outputs, case, input_names, output_names, op
     """model.onnx and io.safetensors for one case; returns its directory."""
     out = os.path.join(OUT, name)
     os.makedirs(out, exist_ok=True)
-    if model is not None:
-        torch.onnx.export(model, tuple(inputs.values()), os.path.join(out, "model.onnx"), opset_version=opset,
-                          input_names=input_names, output_names=output_names)
+    torch.onnx.export(model, tuple(inputs.values()), os.path.join(out, "model.onnx"), opset_version=opset,
+                      input_names=input_names, output_names=output_names)
     tensors = {**{k: v.contiguous() for k, v in inputs.items()}, **{k: v.contiguous() for k, v in outputs.items()}}
     save(os.path.join(out, "io.safetensors"), tensors, {"case": json.dumps(case)})
     print(f"{name}: {', '.join(f'{k} {list(v.shape)}' for k, v in tensors.items())} -> {out}", flush=True)
