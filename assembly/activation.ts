@@ -23,7 +23,13 @@ export const ACT_SIGMOID: i32 = 5;
   x = f32x4.pmin(x, f32x4.splat(88.0));
   const tooSmall = f32x4.lt(x, f32x4.splat(-87.33654));
   x = f32x4.pmax(x, f32x4.splat(-87.33654));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  // Adding 1.5·2^23 rounds x·log2(e) to the nearest integer n (ties to even,
+  // as f32x4.nearest) and leaves n in the low mantissa bits, so 2^n is those
+  // bits + 127 shifted into the exponent: no float-to-int conversion, which
+  // V8 lowers to about eight instructions.
+  const magic = f32x4.splat(12582912.0);
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), magic);
+  const n = f32x4.sub(t, magic);
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -34,7 +40,7 @@ export const ACT_SIGMOID: i32 = 5;
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   const r2 = f32x4.mul(r, r);
   p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1.0));
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const pow2n = i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23);
   return v128.andnot(f32x4.mul(p, pow2n), tooSmall);
 }
 

@@ -12,7 +12,7 @@
  */
 import { modelFormat } from '../errors.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
-import { type Conv2dLayer, type LinearLayer, loadConv2d, loadLinear, runConv2d, runLinear, vectorTensor } from '../nn/conv.js';
+import { type Conv2dLayer, type LinearLayer, loadConv2d, loadLinear, runConv2d, runLinear, runSeparable, vectorTensor } from '../nn/conv.js';
 import { type DepthwiseWeight, type PackedConv2d, depthwiseBandGeometry, depthwiseConv2dBand } from '../runtime/ops/conv.js';
 import { gemm } from '../runtime/ops/gemm.js';
 import { globalAvgPool } from '../runtime/ops/pool.js';
@@ -159,12 +159,12 @@ export function mobileNetV2Forward(rt: Runtime, w: MobileNetV2Weights, x: Tensor
       h = invertedResidualBanded(rt, { ...b, expand: b.expand }, h);
       continue;
     }
-    // t = 1: no expansion to keep in cache.
-    const d = runConv2d(rt, h, b.depthwise);
+    // t = 1: no expansion; without a residual the depthwise output still goes band by band.
     if (!b.residual) {
-      h = runConv2d(rt, d, b.project);
+      h = runSeparable(rt, h, b.depthwise, b.project);
       continue;
     }
+    const d = runConv2d(rt, h, b.depthwise);
     const [N, H, W, C] = h.shape as [number, number, number, number];
     const project = b.project.weight as PackedConv2d;
     gemm(rt, d.reshape([N * H * W, project.inChannels]), { ptr: project.ptr, K: project.inChannels, N: C }, {
