@@ -119,10 +119,10 @@ function convDirect(N: i32, H: i32, W: i32, C: i32, x: usize, OH: i32, OW: i32, 
         gatherRows(n, oh, 0, owLo, H, W, C, x, OW, OC, KH, KW, strideW, ih0, padW, dilationH, K, wp, bias, act, yRow,
           scratch, tilePixels);
         const a0 = x + ((<usize>(n * H + ih0) * <usize>W * <usize>C) << 2);
-        for (ow = owLo; ow + 4 <= owHi; ow += 4) {
-          directTile(KH, seg, a0 + ((<usize>(ow * strideW - padW) * <usize>C) << 2), ldaB, rowB, wp,
-            yRow + ((<usize>ow * <usize>OC) << 2), ldcB, OC, bias, act);
-        }
+        const tiles = (owHi - owLo) >> 2;
+        directTiles(tiles, KH, seg, a0 + ((<usize>(owLo * strideW - padW) * <usize>C) << 2), 4 * ldaB, ldaB, rowB, wp,
+          yRow + ((<usize>owLo * <usize>OC) << 2), 4 * ldcB, ldcB, OC, bias, act);
+        ow = owLo + 4 * tiles;
       }
       gatherRows(n, oh, ow, OW, H, W, C, x, OW, OC, KH, KW, strideW, ih0, padW, dilationH, K, wp, bias, act, yRow,
         scratch, tilePixels);
@@ -140,6 +140,44 @@ function gatherRows(n: i32, oh: i32, ow0: i32, ow1: i32, H: i32, W: i32, C: i32,
       gatherPatch(scratch + ((<usize>(r * K)) << 2), x, n, ih0, (o0 + r) * strideW - padW, H, W, C, C, KH, KW, dilationH, 1);
     }
     gemmPacked(rows, OC, K, scratch, K, wp, K, yRow + ((<usize>o0 * <usize>OC) << 2), OC, bias, act, 0);
+  }
+}
+
+// `count` tiles of 4 output rows side by side, tile i reading its A rows from a + i·stepAB and writing
+// c + i·stepCB (see directTile). The common activations get a copy of the loop each, in a function of its
+// own, for the reason gemmPacked gives.
+function directTiles(count: i32, runs: i32, run: i32, a: usize, stepAB: usize, ldaB: usize, runB: usize, wp: usize,
+  c: usize, stepCB: usize, ldcB: usize, OC: i32, bias: usize, act: i32): void {
+  switch (act) {
+    case ACT_NONE: directTilesLinear(count, runs, run, a, stepAB, ldaB, runB, wp, c, stepCB, ldcB, OC, bias); break;
+    case ACT_RELU: directTilesRelu(count, runs, run, a, stepAB, ldaB, runB, wp, c, stepCB, ldcB, OC, bias); break;
+    case ACT_RELU6: directTilesRelu6(count, runs, run, a, stepAB, ldaB, runB, wp, c, stepCB, ldcB, OC, bias); break;
+    default: directTilesWith(count, runs, run, a, stepAB, ldaB, runB, wp, c, stepCB, ldcB, OC, bias, act);
+  }
+}
+
+function directTilesLinear(count: i32, runs: i32, run: i32, a: usize, stepAB: usize, ldaB: usize, runB: usize,
+  wp: usize, c: usize, stepCB: usize, ldcB: usize, OC: i32, bias: usize): void {
+  directTilesWith(count, runs, run, a, stepAB, ldaB, runB, wp, c, stepCB, ldcB, OC, bias, ACT_NONE);
+}
+
+function directTilesRelu(count: i32, runs: i32, run: i32, a: usize, stepAB: usize, ldaB: usize, runB: usize,
+  wp: usize, c: usize, stepCB: usize, ldcB: usize, OC: i32, bias: usize): void {
+  directTilesWith(count, runs, run, a, stepAB, ldaB, runB, wp, c, stepCB, ldcB, OC, bias, ACT_RELU);
+}
+
+function directTilesRelu6(count: i32, runs: i32, run: i32, a: usize, stepAB: usize, ldaB: usize, runB: usize,
+  wp: usize, c: usize, stepCB: usize, ldcB: usize, OC: i32, bias: usize): void {
+  directTilesWith(count, runs, run, a, stepAB, ldaB, runB, wp, c, stepCB, ldcB, OC, bias, ACT_RELU6);
+}
+
+// @ts-ignore: decorator
+@inline function directTilesWith(count: i32, runs: i32, run: i32, a: usize, stepAB: usize, ldaB: usize, runB: usize,
+  wp: usize, c: usize, stepCB: usize, ldcB: usize, OC: i32, bias: usize, act: i32): void {
+  for (let i = 0; i < count; i++) {
+    directTile(runs, run, a, ldaB, runB, wp, c, ldcB, OC, bias, act);
+    a += stepAB;
+    c += stepCB;
   }
 }
 
@@ -458,9 +496,10 @@ function causalRows(xn: usize, C: i32, OC: i32, K: i32, dilation: i32, t0: i32, 
       gemmPacked(head - t0, OC, KC, scratch, KC, wp, KC, out, OC, bias, act, 0);
     }
     const cB = <usize>C << 2;
-    for (t = head; t + 4 <= tEnd; t += 4) {
-      directTile(K, C, xn + <usize>(t - reach) * cB, cB, <usize>dilation * cB, wp, out + <usize>(t - t0) * ocB, ocB, OC, bias, act);
-    }
+    const tiles = (tEnd - head) >> 2;
+    directTiles(tiles, K, C, xn + <usize>(head - reach) * cB, 4 * cB, cB, <usize>dilation * cB, wp,
+      out + <usize>(head - t0) * ocB, 4 * ocB, ocB, OC, bias, act);
+    t = head + 4 * tiles;
   }
   if (t < tEnd) {
     causalIm2col(xn, C, K, dilation, t, tEnd - t, scratch);
