@@ -68,97 +68,89 @@ export function f32_gemm_packed(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: 
  */
 export function gemmPacked(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK: i32, c: usize, ldc: i32,
   bias: usize, act: i32, accumulate: i32): void {
-  // The common cases run copies of the loops where the activation is a
-  // constant: with it a runtime value, every tile's write-back dispatches on
-  // it and V8 spills the eight accumulators around the unused cases' code
-  // (K = 16 ran at 34 GFLOP/s instead of 42). No activation is the same in
-  // every K block, so any K; ReLU and ReLU6 apply in the last block only, so
-  // one block (K ≤ KC: every pointwise conv and projection here). Each copy
-  // is a function of its own: binaryen folds inlined copies that differ only
-  // in a constant back into one.
-  if (act == ACT_NONE) {
-    gemmLinear(M, N, K, a, lda, bp, stripK, c, ldc, bias, accumulate);
-    return;
+  // No activation, ReLU and ReLU6 run copies of the loops where the
+  // activation is a constant: with it a runtime value, every tile's
+  // write-back dispatches on it and V8 spills the eight accumulators around
+  // the unused cases' code (K = 16 ran at 34 GFLOP/s instead of 42). Each
+  // copy is a function of its own: binaryen folds inlined copies that differ
+  // only in a constant back into one.
+  switch (act) {
+    case ACT_NONE: gemmLinear(M, N, K, a, lda, bp, stripK, c, ldc, bias, accumulate); break;
+    case ACT_RELU: gemmRelu(M, N, K, a, lda, bp, stripK, c, ldc, bias, accumulate); break;
+    case ACT_RELU6: gemmRelu6(M, N, K, a, lda, bp, stripK, c, ldc, bias, accumulate); break;
+    default: gemmBlocks(M, N, K, a, lda, bp, stripK, c, ldc, bias, act, accumulate);
   }
-  if (K <= KC && act == ACT_RELU) {
-    gemmOneBlockRelu(M, N, K, a, lda, bp, stripK, c, ldc, bias, accumulate);
-    return;
-  }
-  if (K <= KC && act == ACT_RELU6) {
-    gemmOneBlockRelu6(M, N, K, a, lda, bp, stripK, c, ldc, bias, accumulate);
-    return;
-  }
-  gemmBlocks(M, N, K, a, lda, bp, stripK, c, ldc, bias, act, accumulate, false);
 }
 
 function gemmLinear(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK: i32, c: usize, ldc: i32,
   bias: usize, accumulate: i32): void {
-  gemmBlocks(M, N, K, a, lda, bp, stripK, c, ldc, bias, ACT_NONE, accumulate, false);
+  gemmBlocks(M, N, K, a, lda, bp, stripK, c, ldc, bias, ACT_NONE, accumulate);
 }
 
-function gemmOneBlockRelu(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK: i32, c: usize, ldc: i32,
+function gemmRelu(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK: i32, c: usize, ldc: i32,
   bias: usize, accumulate: i32): void {
-  gemmBlocks(M, N, K, a, lda, bp, stripK, c, ldc, bias, ACT_RELU, accumulate, true);
+  gemmBlocks(M, N, K, a, lda, bp, stripK, c, ldc, bias, ACT_RELU, accumulate);
 }
 
-function gemmOneBlockRelu6(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK: i32, c: usize, ldc: i32,
+function gemmRelu6(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK: i32, c: usize, ldc: i32,
   bias: usize, accumulate: i32): void {
-  gemmBlocks(M, N, K, a, lda, bp, stripK, c, ldc, bias, ACT_RELU6, accumulate, true);
+  gemmBlocks(M, N, K, a, lda, bp, stripK, c, ldc, bias, ACT_RELU6, accumulate);
 }
 
-// The loops; oneBlock = true promises K ≤ KC, so the activation applies to the first and only block.
+// The K blocks in order: all but the last write back without the activation.
 // @ts-ignore: decorator
 @inline function gemmBlocks(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK: i32, c: usize, ldc: i32,
-  bias: usize, act: i32, accumulate: i32, oneBlock: bool): void {
+  bias: usize, act: i32, accumulate: i32): void {
   if (M <= 0 || N <= 0) return;
+  let k0 = 0;
+  for (; K - k0 > KC; k0 += KC) gemmKBlock(M, N, k0, KC, a, lda, bp, stripK, c, ldc, bias, ACT_NONE, k0 > 0 || accumulate != 0);
+  gemmKBlock(M, N, k0, K - k0, a, lda, bp, stripK, c, ldc, bias, act, k0 > 0 || accumulate != 0);
+}
+
+// Columns k0 … k0 + kc − 1 of A (rows of B) into C; loadC adds what C holds, and the bias is added in the first block.
+// @ts-ignore: decorator
+@inline function gemmKBlock(M: i32, N: i32, k0: i32, kc: i32, a: usize, lda: i32, bp: usize, stripK: i32, c: usize,
+  ldc: i32, bias: usize, act: i32, loadC: bool): void {
   const strips = (N + 7) >> 3;
   const ldaB = <usize>lda << 2;
   const ldcB = <usize>ldc << 2;
-  let k0 = 0;
-  do {
-    const kc = min(KC, K - k0);
-    const first = oneBlock || k0 == 0;
-    const last = oneBlock || k0 + kc >= K;
-    const loadC = !first || accumulate != 0;
-    const blockAct = last ? act : 0;
-    const stripB = <usize>stripK * 32; // bytes from one strip to the next
-    for (let s0 = 0; s0 < strips; s0 += NC_STRIPS) {
-      const sEnd = min(strips, s0 + NC_STRIPS);
-      for (let m0 = 0; m0 < M; m0 += MC) {
-        const mEnd = min(M, m0 + MC);
-        const m4 = m0 + ((mEnd - m0) & ~3);
-        for (let s = s0; s < sEnd; s++) {
-          const n0 = s << 3;
-          const nb = min(8, N - n0);
-          const bs = bp + ((<usize>(s * stripK + k0) * 8) << 2);
-          const bb: usize = first && bias != 0 ? bias + (<usize>n0 << 2) : 0;
-          for (let i = m0; i < m4; i += 4) {
-            micro4x8(kc, a + <usize>i * ldaB + (<usize>k0 << 2), ldaB, bs, c + <usize>i * ldcB + (<usize>n0 << 2), ldcB,
-              nb, loadC, bb, blockAct);
-          }
+  const first = k0 == 0;
+  const stripB = <usize>stripK * 32; // bytes from one strip to the next
+  for (let s0 = 0; s0 < strips; s0 += NC_STRIPS) {
+    const sEnd = min(strips, s0 + NC_STRIPS);
+    for (let m0 = 0; m0 < M; m0 += MC) {
+      const mEnd = min(M, m0 + MC);
+      const m4 = m0 + ((mEnd - m0) & ~3);
+      for (let s = s0; s < sEnd; s++) {
+        const n0 = s << 3;
+        const nb = min(8, N - n0);
+        const bs = bp + ((<usize>(s * stripK + k0) * 8) << 2);
+        const bb: usize = first && bias != 0 ? bias + (<usize>n0 << 2) : 0;
+        for (let i = m0; i < m4; i += 4) {
+          micro4x8(kc, a + <usize>i * ldaB + (<usize>k0 << 2), ldaB, bs, c + <usize>i * ldcB + (<usize>n0 << 2), ldcB,
+            nb, loadC, bb, act);
         }
-        // Leftover rows (all rows of a matrix–vector product, e.g. one WaveNet
-        // stream) take four strips at once: eight independent sums instead of
-        // two, still each in k order, so a row's result does not depend on
-        // whether it went through here or through the 4-row tile.
-        for (let i = m4; i < mEnd; i++) {
-          const ai = a + <usize>i * ldaB + (<usize>k0 << 2);
-          let s = s0;
-          for (; s + 4 <= sEnd && ((s + 4) << 3) <= N; s += 4) {
-            const n0 = s << 3;
-            micro1x32(kc, ai, bp + ((<usize>(s * stripK + k0) * 8) << 2), stripB, c + <usize>i * ldcB + (<usize>n0 << 2),
-              loadC, first && bias != 0 ? bias + (<usize>n0 << 2) : 0, blockAct);
-          }
-          for (; s < sEnd; s++) {
-            const n0 = s << 3;
-            micro1x8(kc, ai, bp + ((<usize>(s * stripK + k0) * 8) << 2), c + <usize>i * ldcB + (<usize>n0 << 2),
-              min(8, N - n0), loadC, first && bias != 0 ? bias + (<usize>n0 << 2) : 0, blockAct);
-          }
+      }
+      // Leftover rows (all rows of a matrix–vector product, e.g. one WaveNet
+      // stream) take four strips at once: eight independent sums instead of
+      // two, still each in k order, so a row's result does not depend on
+      // whether it went through here or through the 4-row tile.
+      for (let i = m4; i < mEnd; i++) {
+        const ai = a + <usize>i * ldaB + (<usize>k0 << 2);
+        let s = s0;
+        for (; s + 4 <= sEnd && ((s + 4) << 3) <= N; s += 4) {
+          const n0 = s << 3;
+          micro1x32(kc, ai, bp + ((<usize>(s * stripK + k0) * 8) << 2), stripB, c + <usize>i * ldcB + (<usize>n0 << 2),
+            loadC, first && bias != 0 ? bias + (<usize>n0 << 2) : 0, act);
+        }
+        for (; s < sEnd; s++) {
+          const n0 = s << 3;
+          micro1x8(kc, ai, bp + ((<usize>(s * stripK + k0) * 8) << 2), c + <usize>i * ldcB + (<usize>n0 << 2),
+            min(8, N - n0), loadC, first && bias != 0 ? bias + (<usize>n0 << 2) : 0, act);
         }
       }
     }
-    k0 += kc;
-  } while (k0 < K);
+  }
 }
 
 // 4 rows × 8 columns: 8 accumulators, 2 B loads and 4 broadcasts per k step.
