@@ -266,9 +266,8 @@ export function f32_dwconv2d_nhwc(N: i32, H: i32, W: i32, C: i32, x: usize, OH: 
 // Interior of one output row, channels [0, C4): the 9 taps of a 4-channel
 // block stay in registers while ow sweeps the row, so the three input rows
 // are read from cache once per block. The common activations get a copy of
-// the loop each, so it carries no switch: each copy sits in a function of
-// its own, because inlined side by side binaryen folded them back into one
-// loop switching on the activation at every pixel (5-10 % slower, measured).
+// the loop each, in a function of its own, for the reason gemmPacked gives
+// (here the switch at every pixel cost 5-10 %, measured).
 function dw3x3Interior(n: i32, oh: i32, owLo: i32, owHi: i32, C4: i32, H: i32, W: i32, C: i32, x: usize,
   OH: i32, OW: i32, strideW: i32, ih0: i32, padW: i32, w: usize, bias: usize, act: i32, y: usize): void {
   const cB = <usize>C << 2;
