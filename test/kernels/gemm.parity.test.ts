@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { type Activation } from '../../src/runtime/ops/activation.js';
 import { gemm, packMatrix } from '../../src/runtime/ops/gemm.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { Rng } from '../../src/runtime/rng.js';
+import { gemmRef } from '../../src/reference/gemm.js';
 import { expectClose } from '../helpers/compare.js';
 import { loadFixtures } from '../helpers/fixtures.js';
 
@@ -42,5 +44,38 @@ describe('packing Bᵀ (transposed: true) gives the same strips as packing B', (
         expect(Array.from(rt.heap.f32(fromBt.ptr, size))).toEqual(Array.from(rt.heap.f32(fromB.ptr, size)));
       });
     });
+  }
+});
+
+// The GEMM runs K in blocks of 256 and applies the activation in the last block only; no activation,
+// ReLU and ReLU6 run their own copies of the loops. Every copy, over one block and over several, with
+// and without a C to add to, against the reference. Values straddle 0 and 6, so each activation bites.
+describe('gemm over several K blocks, for every activation', () => {
+  const rt = Runtime.create();
+  for (const K of [255, 256, 257, 520]) {
+    for (const activation of ['none', 'relu', 'relu6', 'gelu', 'tanh'] as const) {
+      for (const accumulate of [false, true]) {
+        it(`K ${K}, ${activation}${accumulate ? ', accumulate' : ''}`, () => {
+          const [M, N] = [9, 21];
+          const rng = new Rng(K * 7 + N);
+          const a = rng.uniform(M * K);
+          const b = rng.uniform(K * N); // sums of spread √(K/9) ≈ 5–8
+          const bias = rng.uniform(N, -4, 4);
+          const c = rng.uniform(M * N, -2, 2);
+          rt.scope(() => {
+            const out = rt.tensor([M, N], c);
+            gemm(rt, rt.tensor([M, K], a), packMatrix(rt, rt.tensor([K, N], b)), {
+              bias: rt.tensor([N], bias), activation, out, accumulate,
+            });
+            const expected = gemmRef(a, b, M, N, K, { bias, activation, c: accumulate ? c : undefined });
+            const got = out.toArray();
+            expectClose(got, expected, 1e-4, `K ${K} ${activation}`);
+            // Each activation must have acted: some outputs clamped where it clamps.
+            if (activation === 'relu' || activation === 'relu6') expect(got.filter((v) => v === 0).length).toBeGreaterThan(0);
+            if (activation === 'relu6') expect(got.filter((v) => v === 6).length).toBeGreaterThan(0);
+          });
+        });
+      }
+    }
   }
 });
