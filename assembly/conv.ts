@@ -6,7 +6,7 @@
 // scratch tile of `tilePixels` rows (about 64K floats, so it stays in L2),
 // and each tile is gathered and multiplied in turn.
 
-import { f32_gemm_packed_size, gemmPacked, writeRow } from './gemm';
+import { f32_gemm_packed_size, gemmPacked, tile4x8 } from './gemm';
 import { ACT_NONE, ACT_RELU, ACT_RELU6, activate4, activate1, f32_activation, f32_gated_tanh } from './activation';
 
 /**
@@ -181,49 +181,16 @@ function directTilesRelu6(count: i32, runs: i32, run: i32, a: usize, stepAB: usi
   }
 }
 
-// Output rows [c, c + 4·ldcB) from four A rows read in place (see conv4x8): all 8-column strips of the
+// Output rows [c, c + 4·ldcB) from four A rows read in place (gemm.ts's tile4x8): all 8-column strips of the
 // packed weight wp, whose K = runs · run rows each.
 // @ts-ignore: decorator
 @inline function directTile(runs: i32, run: i32, a: usize, ldaB: usize, runB: usize, wp: usize, c: usize, ldcB: usize,
   OC: i32, bias: usize, act: i32): void {
   const stripB = <usize>(runs * run) << 5;
   for (let n0 = 0; n0 < OC; n0 += 8) {
-    conv4x8(runs, run, a, ldaB, runB, wp + <usize>(n0 >> 3) * stripB, c + (<usize>n0 << 2), ldcB, min(8, OC - n0),
+    tile4x8(runs, run, a, ldaB, runB, wp + <usize>(n0 >> 3) * stripB, c + (<usize>n0 << 2), ldcB, min(8, OC - n0), false,
       bias != 0 ? bias + (<usize>n0 << 2) : 0, act);
   }
-}
-
-// gemm.ts's 4×8 tile (micro4x8) with each A row in `runs` runs of `run` floats, `runB` bytes apart: one
-// run per kernel row or tap. The same arithmetic in the same k order, so a pixel's output does not depend
-// on which path computed it. The GEMM keeps its own copy without the outer loop: built on this one it ran
-// 7 % slower at K = 24 (MobileNet's expansions), measured in alternating runs.
-// @ts-ignore: decorator
-@inline function conv4x8(runs: i32, run: i32, a: usize, ldaB: usize, runB: usize, b: usize, c: usize, ldcB: usize,
-  nb: i32, bias: usize, act: i32): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let j = 0; j < runs; j++) {
-    const a0 = a + <usize>j * runB, a1 = a0 + ldaB, a2 = a1 + ldaB, a3 = a2 + ldaB;
-    for (let k = 0; k < run; k++) {
-      const ko = <usize>k << 2;
-      const b0 = v128.load(b), b1 = v128.load(b, 16);
-      let v = v128.load32_splat(a0 + ko);
-      c00 = f32x4.add(c00, f32x4.mul(v, b0)); c01 = f32x4.add(c01, f32x4.mul(v, b1));
-      v = v128.load32_splat(a1 + ko);
-      c10 = f32x4.add(c10, f32x4.mul(v, b0)); c11 = f32x4.add(c11, f32x4.mul(v, b1));
-      v = v128.load32_splat(a2 + ko);
-      c20 = f32x4.add(c20, f32x4.mul(v, b0)); c21 = f32x4.add(c21, f32x4.mul(v, b1));
-      v = v128.load32_splat(a3 + ko);
-      c30 = f32x4.add(c30, f32x4.mul(v, b0)); c31 = f32x4.add(c31, f32x4.mul(v, b1));
-      b += 32;
-    }
-  }
-  writeRow(c, c00, c01, nb, false, bias, act);
-  writeRow(c + ldcB, c10, c11, nb, false, bias, act);
-  writeRow(c + 2 * ldcB, c20, c21, nb, false, bias, act);
-  writeRow(c + 3 * ldcB, c30, c31, nb, false, bias, act);
 }
 
 /**

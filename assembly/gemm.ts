@@ -127,7 +127,7 @@ function gemmRelu6(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK
         const bs = bp + ((<usize>(s * stripK + k0) * 8) << 2);
         const bb: usize = first && bias != 0 ? bias + (<usize>n0 << 2) : 0;
         for (let i = m0; i < m4; i += 4) {
-          micro4x8(kc, a + <usize>i * ldaB + (<usize>k0 << 2), ldaB, bs, c + <usize>i * ldcB + (<usize>n0 << 2), ldcB,
+          tile4x8(1, kc, a + <usize>i * ldaB + (<usize>k0 << 2), ldaB, 0, bs, c + <usize>i * ldcB + (<usize>n0 << 2), ldcB,
             nb, loadC, bb, act);
         }
       }
@@ -157,26 +157,32 @@ function gemmRelu6(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK
 // Larger tiles made V8 spill registers here (see TOOLCHAIN.md). The
 // broadcasts must be v128.load32_splat (one vbroadcastss): splatting a
 // scalar load costs a shuffle more and held this loop at ~85 % of peak.
+// Each A row is `runs` runs of `run` floats, `runB` bytes apart: the GEMM's
+// rows are one run of kc; a direct convolution's (conv.ts) are one run per
+// kernel row or tap, read in place. The k order is the same either way, so
+// a pixel's output does not depend on which path computed it.
 // @ts-ignore: decorator
-@inline function micro4x8(kc: i32, a: usize, ldaB: usize, b: usize, c: usize, ldcB: usize, nb: i32, loadC: bool,
-  bias: usize, act: i32): void {
+@inline export function tile4x8(runs: i32, run: i32, a: usize, ldaB: usize, runB: usize, b: usize, c: usize, ldcB: usize,
+  nb: i32, loadC: bool, bias: usize, act: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  const a1 = a + ldaB, a2 = a1 + ldaB, a3 = a2 + ldaB;
-  for (let k = 0; k < kc; k++) {
-    const ko = <usize>k << 2;
-    const b0 = v128.load(b), b1 = v128.load(b, 16);
-    let x = v128.load32_splat(a + ko);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
-    x = v128.load32_splat(a1 + ko);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
-    x = v128.load32_splat(a2 + ko);
-    c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
-    x = v128.load32_splat(a3 + ko);
-    c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
-    b += 32;
+  for (let j = 0; j < runs; j++) {
+    const a0 = a + <usize>j * runB, a1 = a0 + ldaB, a2 = a1 + ldaB, a3 = a2 + ldaB;
+    for (let k = 0; k < run; k++) {
+      const ko = <usize>k << 2;
+      const b0 = v128.load(b), b1 = v128.load(b, 16);
+      let x = v128.load32_splat(a0 + ko);
+      c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+      x = v128.load32_splat(a1 + ko);
+      c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+      x = v128.load32_splat(a2 + ko);
+      c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+      x = v128.load32_splat(a3 + ko);
+      c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+      b += 32;
+    }
   }
   writeRow(c, c00, c01, nb, loadC, bias, act);
   writeRow(c + ldcB, c10, c11, nb, loadC, bias, act);
