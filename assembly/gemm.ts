@@ -227,7 +227,7 @@ function gemmRelu6(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK
 // activation, and stores only the nb valid columns of a partial strip (bias
 // and C are never read past column N).
 // @ts-ignore: decorator
-@inline export function writeRow(c: usize, v0: v128, v1: v128, nb: i32, loadC: bool, bias: usize, act: i32): void {
+@inline function writeRow(c: usize, v0: v128, v1: v128, nb: i32, loadC: bool, bias: usize, act: i32): void {
   if (nb == 8) {
     if (loadC) { v0 = f32x4.add(v0, v128.load(c)); v1 = f32x4.add(v1, v128.load(c, 16)); }
     if (bias) { v0 = f32x4.add(v0, v128.load(bias)); v1 = f32x4.add(v1, v128.load(bias, 16)); }
