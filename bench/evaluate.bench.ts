@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatSystemLine, systemInfo } from '../src/bench/system.js';
+import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
 import { type CocoDetection, type CocoGroundTruth, cocoEvaluate } from '../src/metrics/coco.js';
 import { rleFromPolygon, rleMerge, rleToString } from '../src/metrics/mask-rle.js';
 import { Rng } from '../src/runtime/rng.js';

@@ -2,8 +2,8 @@
 // written to bench/results/kernels.json. Options: --filter REGEX, --time MS.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { benchKernels, formatKernelRow } from '../src/bench/kernels.js';
-import { formatSystemLine, systemInfo } from '../src/bench/system.js';
+import { benchKernels, formatKernelRow } from '../src/kernels/bench.js';
+import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
 
 const { values } = parseArgs({ options: { filter: { type: 'string' }, time: { type: 'string', default: '300' } } });
 

@@ -14,7 +14,7 @@
 // 2, about 25 minutes). Prints one table; writes bench/results/peers.json.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { formatSystemLine, systemInfo } from '../src/bench/system.js';
+import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
 
 interface Row { engine: string; threads: number; case: string; ms: number; perSecond: number; maxError: number; rssMiB: number }
 

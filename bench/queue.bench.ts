@@ -11,10 +11,10 @@
 // Each figure is the best of a few rounds. Writes bench/results/queue.json.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { formatSystemLine, systemInfo } from '../src/bench/system.js';
+import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
 import { readLines } from '../src/cli/translate.js';
 import { modelContentHash } from '../src/io/model-dir.js';
-import { Translator } from '../src/models/translator.js';
+import { Translator } from '../src/tasks/translator.js';
 import { runOnQueue } from '../src/queue/producer.js';
 import { parseQueueUrl } from '../src/queue/redis.js';
 import { type TranslateShard, type TranslateShardResult, planTranslateShards } from '../src/queue/translate.js';

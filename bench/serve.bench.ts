@@ -7,7 +7,7 @@
 // The server runs in this process on 2 workers per model. Writes bench/results/serve.json.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { formatSystemLine, systemInfo } from '../src/bench/system.js';
+import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
 import { startServer } from '../src/serve/server.js';
 
 const SECONDS = 5;

@@ -1,8 +1,8 @@
 // Prints bench/results/kernels.json as the Markdown table the README shows:
 //   npx tsx bench/table.ts [results.json]
 import { readFileSync } from 'node:fs';
-import type { KernelBenchReport } from '../src/bench/kernels.js';
-import { formatSystemLine } from '../src/bench/system.js';
+import type { KernelBenchReport } from '../src/kernels/bench.js';
+import { formatSystemLine } from '../src/runtime/system.js';
 
 const file = process.argv[2] ?? new URL('./results/kernels.json', import.meta.url).pathname;
 const report = JSON.parse(readFileSync(file, 'utf8')) as KernelBenchReport;

@@ -11,13 +11,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatSystemLine, systemInfo } from '../src/bench/system.js';
+import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
 import { bestMs } from './rounds.js';
 import { readLines } from '../src/cli/translate.js';
 import { readModelDir } from '../src/io/model-dir.js';
 import { loadModel } from '../src/models/index.js';
 import type { TransformerBatch, TranslateItem } from '../src/models/transformer.js';
-import { Translator } from '../src/models/translator.js';
+import { Translator } from '../src/tasks/translator.js';
 import { Pool } from '../src/pool/pool.js';
 import { Runtime } from '../src/runtime/runtime.js';
 

@@ -9,7 +9,7 @@
 // Each figure is the best of a few rounds. Writes bench/results/vision.json.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { formatSystemLine, systemInfo } from '../src/bench/system.js';
+import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
 import { decodeImage } from '../src/io/image.js';
 import { denseNetForward, loadDenseNet, parseDenseNetConfig } from '../src/models/densenet.js';
 import { type Detection, loadFaceDetector } from '../src/models/face-detector.js';

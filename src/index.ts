@@ -14,7 +14,7 @@ export { Tensor, type Shape, sizeOf, formatShape } from './runtime/tensor.js';
 export { Rng } from './runtime/rng.js';
 export { kernelModule, instantiateKernels } from './runtime/wasm.js';
 export type { KernelExports } from './runtime/exports.js';
-export { KERNELS, type KernelEntry, type Problem } from './runtime/kernels.js';
+export { KERNELS, type KernelEntry, type Problem } from './kernels/registry.js';
 
 export type { Pair } from './runtime/ops/args.js';
 export {
@@ -47,8 +47,8 @@ export {
   writeSafetensors, toInt32,
 } from './io/safetensors.js';
 
-export { benchKernels, type KernelBenchReport, type KernelBenchRow } from './bench/kernels.js';
-export { systemInfo, formatSystemLine, type SystemInfo } from './bench/system.js';
+export { benchKernels, type KernelBenchReport, type KernelBenchRow } from './kernels/bench.js';
+export { systemInfo, formatSystemLine, type SystemInfo } from './runtime/system.js';
 
 export {
   type BleuOptions, type BleuScore, type BleuSmoothing, type ComputeBleuOptions, BLEU_SMOOTHING, SMOOTH_DEFAULTS,
@@ -59,7 +59,7 @@ export { type ChrfOptions, corpusChrf, sentenceChrf } from './metrics/chrf.js';
 export { type MetricScore, type Confidence, type ReferenceLine, SACREBLEU_VERSION } from './metrics/sacrebleu-compat.js';
 export { bootstrapIndices } from './metrics/bootstrap.js';
 export { batchedNms, boxIou, nms, nmsTopK, xywhToXyxy } from './metrics/nms.js';
-export { type TranslateOptions, type TranslateResult, type Translation, Translator } from './models/translator.js';
+export { type TranslateOptions, type TranslateResult, type Translation, Translator } from './tasks/translator.js';
 export { type SearchRequest, type TransformerConfig, Transformer, loadTransformer, parseTransformerConfig } from './models/transformer.js';
 export { type Hypothesis, type StepDecoder, beamSearch, greedySearch } from './decode/search.js';
 export { type PrecisionRecall, type VocBox, type VocDetection, type VocOptions, type VocResult, ap11Point, apAllPoints, precisionRecallAt, vocEvaluate } from './metrics/voc.js';
@@ -71,12 +71,13 @@ export { type PitchOptions, fundamentalHz, midiToHz } from './metrics/pitch.js';
 
 export {
   type CallOptions, type ClassMask, type ClassOptions, type DetectOptions, type DetectedObject, type OpenOptions, type RankedClass, type SegmentationResult,
-  type VisionResult, Classifier, DEFAULT_MODELS, Detector, Segmenter, classMasks, topK,
-} from './models/vision.js';
+  type VisionResult, Classifier, Detector, Segmenter, classMasks, topK,
+} from './tasks/vision.js';
+export { DEFAULT_MODELS, DEFAULT_WAVENET, GENERATE_DEFAULTS, MAX_SECONDS, SERVE_LIMITS } from './tasks/defaults.js';
 export { type Image, decodeImage } from './io/image.js';
 export { drawBoxes } from './io/draw-boxes.js';
 export { multipleGridAnchors, decodeBoxes, selectDetections } from './models/ssd.js';
-export { type GenerateOptions, type GenerateResult, DEFAULT_WAVENET, Generator, MAX_SECONDS } from './models/generator.js';
+export { type GenerateOptions, type GenerateResult, Generator } from './tasks/generator.js';
 
 // Types the functions above take or return, exported so the API reference (npm run docs) can show them.
 export type { AnchorOptions, SelectOptions, SsdDetection } from './models/ssd.js';
@@ -86,8 +87,8 @@ export type { CausalConv1dOptions, ConvTranspose2dOptions, SpatialOptions } from
 export type { DecoderLayer, DecoderState, Encoded, EncoderLayer, FeedForward, Norm as TransformerNorm, TransformerLayout } from './models/transformer.js';
 export type { DrawnBox } from './io/draw-boxes.js';
 export type { GenerateRequest, WaveNetConfig } from './models/wavenet.js';
-export type { KernelBenchOptions } from './bench/kernels.js';
-export type { KernelFamily } from './runtime/registry/problem.js';
+export type { KernelBenchOptions } from './kernels/bench.js';
+export type { KernelFamily } from './kernels/problem.js';
 export type { NormOptions } from './runtime/ops/norm.js';
 export type { Region } from './runtime/memory.js';
 export type { RgbImage } from './io/image.js';

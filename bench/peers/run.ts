@@ -23,7 +23,7 @@ import { loadMobileNetV2, mobileNetV2Forward, parseMobileNetV2Config } from '../
 import type { WaveNet } from '../../src/models/wavenet.js';
 import { loadModel } from '../../src/models/index.js';
 import { loadTransformer } from '../../src/models/transformer.js';
-import { Detector } from '../../src/models/vision.js';
+import { Detector } from '../../src/tasks/vision.js';
 import { loadMultiHeadAttention, multiHeadSelfAttention } from '../../src/nn/attention.js';
 import { gemm, packMatrix } from '../../src/runtime/ops/gemm.js';
 import { Runtime } from '../../src/runtime/runtime.js';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { benchKernels, formatKernelRow } from '../bench/kernels.js';
-import { formatSystemLine, systemInfo } from '../bench/system.js';
+import { benchKernels, formatKernelRow } from '../kernels/bench.js';
+import { formatSystemLine, systemInfo } from '../runtime/system.js';
 import { parseNumber } from './options.js';
 
 /** `hibiki bench`: the kernel benchmarks `npm run bench` runs, for users' machines. */

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
+import { DEFAULT_MODELS } from '../tasks/defaults.js';
 import { readModelConfig } from '../io/model-dir.js';
 import { parseNumber } from './options.js';
-import { Classifier } from '../models/vision.js';
+import { Classifier } from '../tasks/vision.js';
 import { failureLine, readImages, workersFor } from './images.js';
 
 /** The model `hibiki classify` uses when --model is not given. */
-export const DEFAULT_CLASSIFIER = new URL('../../models/digits-densenet', import.meta.url).pathname;
 
 interface ClassifyFlags {
   model: string;
@@ -20,7 +20,7 @@ export function registerClassify(program: Command): void {
     .command('classify')
     .description('classify images (PNG or JPEG) with an image classifier (DenseNet, MobileNet v2)')
     .argument('<images...>', 'image files')
-    .option('-m, --model <dir>', 'model directory', DEFAULT_CLASSIFIER)
+    .option('-m, --model <dir>', 'model directory', DEFAULT_MODELS.classifier)
     .option('-k, --top <k>', 'classes to show per image', parseNumber('--top', 1, 1000), 3)
     .option('--json', 'print JSON')
     .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per image; 0 = in process)', parseNumber('--workers', 0, 256))

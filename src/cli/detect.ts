@@ -1,18 +1,18 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
+import { DEFAULT_MODELS } from '../tasks/defaults.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { drawBoxes } from '../io/draw-boxes.js';
 import { readModelConfig } from '../io/model-dir.js';
 import { type Image, decodeImage } from '../io/image.js';
-import { type DetectOptions, type DetectedObject, Detector } from '../models/vision.js';
+import { type DetectOptions, type DetectedObject, Detector } from '../tasks/vision.js';
 import { type DetectShard, type DetectShardResult, planDetectShards } from '../queue/detect.js';
 import { parseNumber } from './options.js';
 import { failureLine, readImages, workersFor } from './images.js';
 import { queueFlag, removeQueuedJob, runQueuedJob } from './queue.js';
 
 /** The model `hibiki detect` uses when --model is not given: face-api's SSD MobileNet V1 face detector. */
-export const DEFAULT_DETECTOR = new URL('../../models/face-detector', import.meta.url).pathname;
 
 interface DetectFlags {
   model: string;
@@ -42,7 +42,7 @@ export function registerDetect(program: Command): void {
     .command('detect')
     .description('detect objects (by default faces) in images (PNG or JPEG)')
     .argument('<images...>', 'image files')
-    .option('-m, --model <dir>', 'model directory', DEFAULT_DETECTOR)
+    .option('-m, --model <dir>', 'model directory', DEFAULT_MODELS.detector)
     .option('--score <s>', 'keep boxes scoring above this (default: the model\'s, 0.5 for faces)', parseNumber('--score', 0, 1))
     .option('--iou <t>', 'non-maximum suppression IoU threshold (default: the model\'s, 0.5)', parseNumber('--iou', 0, 1))
     .option('--max-results <n>', 'boxes per image at most (default: the model\'s, 100)', parseNumber('--max-results', 1, 100000))

@@ -3,17 +3,16 @@ import os from 'node:os';
 import { dirname, extname } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { formatSystemLine, systemInfo } from '../bench/system.js';
+import { formatSystemLine, systemInfo } from '../runtime/system.js';
 import { HibikiError } from '../errors.js';
 import { type WavFormat, writeWav } from '../io/wav.js';
-import { DEFAULT_WAVENET, type GenerateResult, Generator } from '../models/generator.js';
+import { type GenerateResult, Generator } from '../tasks/generator.js';
+import { DEFAULT_MODELS, MAX_SECONDS } from '../tasks/defaults.js';
 import type { GenerateRequest } from '../models/wavenet.js';
 import type { Progress } from '../pool/job.js';
 import { type GenerateShard, type GenerateShardResult, decodeClip, planGenerateShards } from '../queue/generate.js';
 import { parseNumber } from './options.js';
 import { type QueuedOutcome, queueFlag, removeQueuedJob, runQueuedJob } from './queue.js';
-
-export { DEFAULT_WAVENET } from '../models/generator.js';
 
 interface GenerateFlags {
   model: string;
@@ -44,8 +43,8 @@ export function registerGenerate(program: Command): void {
   program
     .command('generate')
     .description('generate audio with a WaveNet model and write WAV files')
-    .option('-m, --model <dir>', 'model directory', DEFAULT_WAVENET)
-    .option('-s, --seconds <s>', 'seconds of audio per file', parseNumber('--seconds', 0.001, 3600), 2)
+    .option('-m, --model <dir>', 'model directory', DEFAULT_MODELS.generator)
+    .option('-s, --seconds <s>', 'seconds of audio per file', parseNumber('--seconds', 0.001, MAX_SECONDS), 2)
     .option('-n, --count <n>', 'number of files (streams generated together)', parseNumber('--count', 1, 1000), 1)
     .option('-c, --condition <label>', 'global condition, e.g. a MIDI pitch for the piano model (default: the middle one)')
     .option('-t, --temperature <t>', 'sampling temperature (0 = greedy)', parseNumber('--temperature', 0, 10), 0.9)

@@ -3,14 +3,14 @@ import { readModelDir } from '../io/model-dir.js';
 import { parseImageInput } from '../models/image-input.js';
 import { parseTransformerConfig } from '../models/transformer.js';
 import { macsPerSample, parseWaveNetConfig, receptiveField } from '../models/wavenet.js';
-import { DEFAULT_WAVENET } from './generate.js';
+import { DEFAULT_MODELS } from '../tasks/defaults.js';
 
 /** `hibiki info`: what a model directory holds and what it implies (receptive field, cost). */
 export function registerInfo(program: Command): void {
   program
     .command('info')
     .description('describe a model directory')
-    .argument('[dir]', 'model directory', DEFAULT_WAVENET)
+    .argument('[dir]', 'model directory', DEFAULT_MODELS.generator)
     .option('--json', 'print as JSON')
     .action((dir: string, flags: { json?: boolean }) => {
       let model;

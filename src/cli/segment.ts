@@ -2,15 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { PNG } from 'pngjs';
+import { DEFAULT_MODELS } from '../tasks/defaults.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Image } from '../io/image.js';
 import { readModelConfig } from '../io/model-dir.js';
-import { Segmenter } from '../models/vision.js';
+import { Segmenter } from '../tasks/vision.js';
 import { parseNumber } from './options.js';
 import { failureLine, readImages, workersFor } from './images.js';
 
 /** The model `hibiki segment` uses when --model is not given. */
-export const DEFAULT_SEGMENTER = new URL('../../models/shapes-unet', import.meta.url).pathname;
 
 /** Class colours: black background, then matplotlib's tab10. */
 export const CLASS_COLOURS: ReadonlyArray<readonly [number, number, number]> = [
@@ -55,7 +55,7 @@ export function registerSegment(program: Command): void {
     .command('segment')
     .description('segment images (PNG or JPEG) with a U-Net: a class per pixel')
     .argument('<images...>', 'image files')
-    .option('-m, --model <dir>', 'model directory', DEFAULT_SEGMENTER)
+    .option('-m, --model <dir>', 'model directory', DEFAULT_MODELS.segmenter)
     .option('-o, --out <dir>', 'where to write NAME-mask.png and NAME-overlay.png', 'segmented')
     .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per image; 0 = in process)', parseNumber('--workers', 0, 256))
     .action(async (paths: string[], flags: SegmentFlags) => {

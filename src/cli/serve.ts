@@ -1,11 +1,8 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import { DEFAULT_WAVENET } from '../models/generator.js';
-import { DEFAULT_MODELS } from '../models/vision.js';
-import { DEFAULT_LIMITS, startServer } from '../serve/server.js';
+import { DEFAULT_MODELS, MAX_SECONDS, SERVE_LIMITS } from '../tasks/defaults.js';
+import { startServer } from '../serve/server.js';
 import { parseNumber } from './options.js';
-
-const DEFAULT_TRANSLATOR = new URL('../../models/translate-en-ja', import.meta.url).pathname;
 
 interface ServeFlags {
   port: number;
@@ -34,8 +31,8 @@ export function registerServe(program: Command): void {
     .description('serve the models over HTTP (POST /v1/translate, /v1/generate, /v1/detect, /v1/classify, /v1/segment)')
     .option('-p, --port <n>', 'TCP port (0 = any free port)', parseNumber('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .option('--translate <dir>', 'translation model ("none" to leave out)', DEFAULT_TRANSLATOR)
-    .option('--generate <dir>', 'WaveNet model ("none" to leave out)', DEFAULT_WAVENET)
+    .option('--translate <dir>', 'translation model ("none" to leave out)', DEFAULT_MODELS.translator)
+    .option('--generate <dir>', 'WaveNet model ("none" to leave out)', DEFAULT_MODELS.generator)
     .option('--detect <dir>', 'detector model ("none" to leave out)', DEFAULT_MODELS.detector)
     .option('--classify <dir>', 'image classifier ("none" to leave out)', DEFAULT_MODELS.classifier)
     .option('--segment <dir>', 'segmentation model ("none" to leave out)', DEFAULT_MODELS.segmenter)
@@ -43,11 +40,11 @@ export function registerServe(program: Command): void {
     .option('--retries <n>', 'times a task whose worker died runs again before its request fails', parseNumber('--retries', 0, 10), 1)
     .option('--max-in-flight <n>', 'requests running at once before 503 (default: 4 per worker)', parseNumber('--max-in-flight', 1, 100000))
     .option('--timeout-ms <ms>', 'per-request deadline', parseNumber('--timeout-ms', 1, 3_600_000), 60_000)
-    .option('--max-body-mb <mb>', 'largest request body', parseNumber('--max-body-mb', 0.001, 1024), DEFAULT_LIMITS.bodyBytes / 2 ** 20)
-    .option('--max-texts <n>', 'texts per translate request', parseNumber('--max-texts', 1, 100000), DEFAULT_LIMITS.texts)
-    .option('--max-chars <n>', 'characters per text', parseNumber('--max-chars', 1, 1_000_000), DEFAULT_LIMITS.charsPerText)
-    .option('--max-seconds <s>', 'seconds of audio per generate request', parseNumber('--max-seconds', 0.001, 3600), DEFAULT_LIMITS.seconds)
-    .option('--max-pixels <n>', 'pixels per image', parseNumber('--max-pixels', 1, 1e9), DEFAULT_LIMITS.imagePixels)
+    .option('--max-body-mb <mb>', 'largest request body', parseNumber('--max-body-mb', 0.001, 1024), SERVE_LIMITS.bodyBytes / 2 ** 20)
+    .option('--max-texts <n>', 'texts per translate request', parseNumber('--max-texts', 1, 100000), SERVE_LIMITS.texts)
+    .option('--max-chars <n>', 'characters per text', parseNumber('--max-chars', 1, 1_000_000), SERVE_LIMITS.charsPerText)
+    .option('--max-seconds <s>', 'seconds of audio per generate request', parseNumber('--max-seconds', 0.001, MAX_SECONDS), SERVE_LIMITS.seconds)
+    .option('--max-pixels <n>', 'pixels per image', parseNumber('--max-pixels', 1, 1e9), SERVE_LIMITS.imagePixels)
     .option('--log', 'structured request logs (JSON lines on stdout)')
     .action(async (flags: ServeFlags) => {
       const model = (dir: string) => (dir === 'none' ? undefined : dir);

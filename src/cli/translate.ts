@@ -4,9 +4,10 @@ import os from 'node:os';
 import { dirname } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { DEFAULT_MODELS } from '../tasks/defaults.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { corpusBleu } from '../metrics/bleu.js';
-import { type Translation, Translator } from '../models/translator.js';
+import { type Translation, Translator } from '../tasks/translator.js';
 import type { Progress } from '../pool/job.js';
 import { type TranslateSearch, type TranslateShard, type TranslateShardResult, planTranslateShards } from '../queue/translate.js';
 import { type QueuedOutcome, queueFlag, removeQueuedJob, runQueuedJob } from './queue.js';
@@ -14,7 +15,6 @@ import { VERSION } from '../version.js';
 import { parseNumber } from './options.js';
 
 /** The model `hibiki translate` uses when --model is not given. */
-export const DEFAULT_TRANSLATOR = new URL('../../models/translate-en-ja', import.meta.url).pathname;
 
 /** Lines per chunk: finished chunks are journaled, so a killed run redoes at most one. */
 const CHUNK_LINES = 256;
@@ -77,7 +77,7 @@ export function registerTranslate(program: Command): void {
   program
     .command('translate')
     .description('translate a file line by line with a Transformer model')
-    .option('-m, --model <dir>', 'model directory', DEFAULT_TRANSLATOR)
+    .option('-m, --model <dir>', 'model directory', DEFAULT_MODELS.translator)
     .requiredOption('-i, --input <file>', "input text, one sentence per line ('-' = stdin)")
     .option('-o, --output <file>', 'output file (default: stdout); written whole, never half')
     .option('-r, --ref <files...>', 'reference translations (one file per reference set): print BLEU')

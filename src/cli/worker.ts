@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { startQueueWorker } from '../queue/worker.js';
-import { DEFAULT_TRANSLATOR } from './translate.js';
+import { DEFAULT_MODELS } from '../tasks/defaults.js';
 import { parseNumber } from './options.js';
 import { queueFlag } from './queue.js';
 
@@ -19,7 +19,7 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('run shards of distributed jobs from a Redis queue (one per machine)')
     .requiredOption('-q, --queue <url>', 'the Redis server holding the queue (redis://HOST:PORT)')
-    .option('-m, --model <dir>', 'model directory; it decides which jobs this worker runs', DEFAULT_TRANSLATOR)
+    .option('-m, --model <dir>', 'model directory; it decides which jobs this worker runs', DEFAULT_MODELS.translator)
     .option('-w, --workers <n>', 'pool threads (default: one per core)', parseNumber('--workers', 1, 256))
     .option('--concurrency <n>', 'shards run at once (default: one per pool thread)', parseNumber('--concurrency', 1, 256))
     .option('--lock-seconds <s>', "how soon a dead worker's shard is handed to another", parseNumber('--lock-seconds', 1, 3600), 30)

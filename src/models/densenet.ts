@@ -20,14 +20,15 @@
 import { modelFormat } from '../errors.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
 import {
-  type BatchNormLayer, type Conv2dLayer, type LinearLayer, loadBatchNorm, loadConv2d, loadLinear, runBatchNorm, runConv2d, runLinear,
+  type BatchNormLayer, type Conv2dLayer, loadBatchNorm, loadConv2d, runBatchNorm, runConv2d,
   runNormConv1x1,
 } from '../nn/conv.js';
+import { type Linear, linear, loadLinear } from '../nn/linear.js';
 import { writeChannels } from '../runtime/ops/activation.js';
 import { avgPool2d, globalAvgPool, maxPool2d } from '../runtime/ops/pool.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { classifierArchitecture } from './classifier.js';
+import { classifierArchitecture } from './image-classifier.js';
 
 export interface DenseNetConfig {
   growthRate: number;
@@ -55,7 +56,7 @@ export interface DenseNetWeights {
   stem: Conv2dLayer; // norm0 folded in, ReLU
   blocks: Array<{ inChannels: number; layers: DenseLayer[]; transition?: Transition }>;
   finalNorm: BatchNormLayer;
-  classifier: LinearLayer;
+  classifier: Linear;
 }
 
 const positiveInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
@@ -126,7 +127,7 @@ export function denseNetForward(rt: Runtime, w: DenseNetWeights, x: Tensor): Ten
     }
   }
   const pooled = globalAvgPool(rt, runBatchNorm(rt, h, w.finalNorm, 'relu')); // [N, C]
-  return runLinear(rt, pooled, w.classifier);
+  return linear(rt, w.classifier, pooled);
 }
 
 /**

@@ -23,7 +23,8 @@ import { badInput, modelFormat } from '../errors.js';
 import { type Image, resizeBilinearLegacy, toRgb } from '../io/image.js';
 import { type ModelDir, readModelDir } from '../io/model-dir.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
-import { type Conv2dLayer, runConv2d, runSeparable, vector } from '../nn/conv.js';
+import { type Conv2dLayer, runConv2d, runSeparable } from '../nn/conv.js';
+import { vector } from '../nn/linear.js';
 import { packConv2dWeight, packDepthwiseWeight } from '../runtime/ops/conv.js';
 import { foldBatchNormIntoConv } from '../runtime/ops/norm.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -227,7 +228,7 @@ export interface Detection {
   score: number;
 }
 
-export interface DetectOptions {
+export interface FaceDetectorOptions {
   /** Keep boxes with score > minConfidence (default: the config's score_threshold, 0.5). */
   minConfidence?: number;
   /** At most this many boxes (default: the config's max_results, 100). */
@@ -237,7 +238,7 @@ export interface DetectOptions {
 }
 
 /** An item of a batch: an image (RGB, RGBA or grey), with optional per-image options. */
-export type FaceDetectorItem = Image & DetectOptions;
+export type FaceDetectorItem = Image & FaceDetectorOptions;
 
 /** The network's outputs before NMS: decoded boxes (ymin, xmin, ymax, xmax) in the padded square's 0…1 frame, and face scores. */
 export interface RawDetections {
@@ -282,7 +283,7 @@ export class FaceDetector implements BatchModel<FaceDetectorItem> {
   }
 
   /** The faces in `image`, best first. */
-  detect(image: Image, options: DetectOptions = {}, step: () => void = () => {}): Detection[] {
+  detect(image: Image, options: FaceDetectorOptions = {}, step: () => void = () => {}): Detection[] {
     checkImage(image, 'detect');
     const { minConfidence, maxResults, iouThreshold } = this.options(options, 'detect');
     const raw = this.raw(image, step);
@@ -324,7 +325,7 @@ export class FaceDetector implements BatchModel<FaceDetectorItem> {
     });
   }
 
-  private options(o: DetectOptions, where: string): Required<DetectOptions> {
+  private options(o: FaceDetectorOptions, where: string): Required<FaceDetectorOptions> {
     const minConfidence = o.minConfidence ?? this.config.scoreThreshold;
     const maxResults = o.maxResults ?? this.config.maxResults;
     if (typeof minConfidence !== 'number' || !(minConfidence >= 0 && minConfidence < 1)) {

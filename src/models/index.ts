@@ -6,7 +6,7 @@ import { denseNet } from './densenet.js';
 import { mlp } from './mlp.js';
 import { faceDetectorArchitecture } from './face-detector.js';
 import { mobileNetV2 } from './mobilenet.js';
-import { unet } from './segmenter.js';
+import { unet } from './image-segmenter.js';
 import { transformer } from './transformer.js';
 import { wavenet } from './wavenet.js';
 

@@ -12,13 +12,14 @@
  */
 import { modelFormat } from '../errors.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
-import { type Conv2dLayer, type LinearLayer, loadConv2d, loadLinear, runConv2d, runLinear, runSeparable, vectorTensor } from '../nn/conv.js';
+import { type Conv2dLayer, loadConv2d, runConv2d, runSeparable } from '../nn/conv.js';
+import { type Linear, linear, loadLinear, vectorTensor } from '../nn/linear.js';
 import { type DepthwiseWeight, type PackedConv2d, depthwiseBandGeometry, depthwiseConv2dBand } from '../runtime/ops/conv.js';
 import { gemm } from '../runtime/ops/gemm.js';
 import { globalAvgPool } from '../runtime/ops/pool.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor } from '../runtime/tensor.js';
-import { classifierArchitecture } from './classifier.js';
+import { classifierArchitecture } from './image-classifier.js';
 
 export interface MobileNetV2Config {
   /** Width multiplier α: channels scaled by α and rounded to multiples of 8 (torchvision's _make_divisible). */
@@ -39,7 +40,7 @@ export interface MobileNetV2Weights {
   stem: Conv2dLayer; // 3×3 stride 2, 3 → 32α, ReLU6
   blocks: InvertedResidual[];
   head: Conv2dLayer; // 1×1 → 1280·max(1, α), ReLU6
-  classifier: LinearLayer;
+  classifier: Linear;
 }
 
 /** torchvision's (expansion t, channels c, repeats n, first stride s) table. */
@@ -173,7 +174,7 @@ export function mobileNetV2Forward(rt: Runtime, w: MobileNetV2Weights, x: Tensor
   }
   h = runConv2d(rt, h, w.head); // [N, h, w, 1280]
   const pooled = globalAvgPool(rt, h); // [N, 1280]
-  return runLinear(rt, pooled.reshape([pooled.shape[0]!, pooled.size / pooled.shape[0]!]), w.classifier);
+  return linear(rt, w.classifier, pooled.reshape([pooled.shape[0]!, pooled.size / pooled.shape[0]!]));
 }
 
 /** config.json: { "architecture": "mobilenet_v2", "width_mult": 1, "num_classes": 1000, "input": {…}, "labels": […] }. */

@@ -46,11 +46,3 @@ export interface Architecture {
   /** The same model over weights another thread loaded into a shared memory. */
   attach(rt: Runtime, layout: ModelLayout): BatchModel;
 }
-
-/** How the library's model classes (Translator, Generator, Detector, …) run their model. */
-export interface OpenOptions {
-  /** 0 (the default) runs in this thread; more starts a pool of that many workers. */
-  workers?: number;
-  /** Times a task whose worker died is run again on the pool (default 1). */
-  retries?: number;
-}

@@ -142,8 +142,8 @@ export function macsPerSample(c: WaveNetConfig): number {
 /** Samples per time tile of `logits`: a tile's activations through all layers stay in L2. */
 const TILE = 256;
 
-/** Largest generation request accepted: an hour of audio at the model's rate. */
-const MAX_SECONDS = 3600;
+/** The longest clip one request may ask for, in seconds of audio (an hour). */
+export const MAX_SECONDS = 3600;
 
 export class WaveNet implements BatchModel<GenerateRequest> {
   readonly architecture = 'wavenet';

@@ -15,7 +15,7 @@ import { type PackedMatrix, packMatrixValues } from '../runtime/ops/gemm.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor } from '../runtime/tensor.js';
 import { shapeError } from '../errors.js';
-import { type Vector, vector } from './conv.js';
+import { type Vector, vector } from './linear.js';
 
 /** Per-head blocks [H, T, dk] for queries, keys, values and results, and the kernel's scratch. */
 export interface HeadBlocks {

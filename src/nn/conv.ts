@@ -16,23 +16,11 @@ import {
   type DepthwiseWeight, type PackedConv2d, type PackedConvTranspose2d, conv2d, convTranspose2d, depthwiseBandGeometry, depthwiseConv2d,
   depthwiseConv2dBand, packConv2dWeight, packConvTranspose2dWeight, packDepthwiseWeight,
 } from '../runtime/ops/conv.js';
-import { type PackedMatrix, gemm, packMatrixValues } from '../runtime/ops/gemm.js';
+import { gemm } from '../runtime/ops/gemm.js';
 import { type BatchNormStats, batchNorm, batchNormLeading, foldBatchNorm, foldBatchNormIntoConv } from '../runtime/ops/norm.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor } from '../runtime/tensor.js';
-
-/** A [C] vector in linear memory. */
-export interface Vector {
-  ptr: number;
-  length: number;
-}
-
-export function vector(rt: Runtime, values: Float32Array): Vector {
-  const t = rt.tensor([values.length], values);
-  return { ptr: t.ptr, length: values.length };
-}
-
-export const vectorTensor = (rt: Runtime, v: Vector) => new Tensor(rt.heap, v.ptr, [v.length]);
+import { type Vector, vector, vectorTensor } from './linear.js';
 
 export interface ConvGeometry {
   stride?: Pair;
@@ -58,11 +46,6 @@ export interface Conv2dLayer {
 export interface BatchNormLayer {
   scale: Vector;
   shift: Vector;
-}
-
-export interface LinearLayer {
-  weight: PackedMatrix;
-  bias: Vector;
 }
 
 export interface ConvTranspose2dLayer {
@@ -204,20 +187,6 @@ export function runBatchNorm(rt: Runtime, x: Tensor, layer: BatchNormLayer, act:
   const folded = { scale: vectorTensor(rt, layer.scale), shift: vectorTensor(rt, layer.shift) };
   const C = layer.scale.length;
   return x.shape.at(-1) === C ? batchNorm(rt, x, folded, act, out) : batchNormLeading(rt, x, C, folded, act, out);
-}
-
-/** A Linear `name` (weight [out, in], bias [out]). */
-export function loadLinear(rt: Runtime, file: SafeTensorsFile, name: string): LinearLayer {
-  const [out, inp] = shapeOf(file, `${name}.weight`, 2) as [number, number];
-  return {
-    weight: packMatrixValues(rt, file.floats(`${name}.weight`, [out, inp], 'its own shape'), [out, inp], { transposed: true }),
-    bias: vector(rt, file.floats(`${name}.bias`, [out], `${name}.weight`)),
-  };
-}
-
-/** x [M, in] → [M, out]. */
-export function runLinear(rt: Runtime, x: Tensor, layer: LinearLayer, activation: Activation = 'none'): Tensor {
-  return gemm(rt, x, layer.weight, { bias: vectorTensor(rt, layer.bias), activation });
 }
 
 /** A ConvTranspose2d `name` (weight [C, OC, KH, KW], optional bias). */

@@ -1,7 +1,7 @@
 // Detection as queue jobs: image files travel as their encoded bytes (the
 // workers decode them, not the submitting process), boxes come back.
 import { UnrecoverableError } from 'bullmq';
-import { type DetectOptions, type DetectedObject, Detector } from '../models/vision.js';
+import { type DetectOptions, type DetectedObject, Detector } from '../tasks/vision.js';
 import { type QueuedFailure, shardFailures } from './failures.js';
 
 export interface DetectShard {

@@ -2,7 +2,7 @@
 // of audio (clips in one shard step together through SGEMM), and a shard's
 // clips back as the exact float32 samples the local path writes.
 import { UnrecoverableError } from 'bullmq';
-import type { Generator } from '../models/generator.js';
+import type { Generator } from '../tasks/generator.js';
 import type { GenerateRequest } from '../models/wavenet.js';
 import { type QueuedFailure, shardFailures } from './failures.js';
 

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { UnrecoverableError } from 'bullmq';
 import { readModelConfig } from '../io/model-dir.js';
-import { type Translation, Translator } from '../models/translator.js';
+import { type Translation, Translator } from '../tasks/translator.js';
 import { parseTransformerConfig } from '../models/transformer.js';
 import { SentencePiece } from '../text/sentencepiece.js';
 import { type QueuedFailure, shardFailures } from './failures.js';

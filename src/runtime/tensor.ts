@@ -54,6 +54,21 @@ export class Tensor {
     return this;
   }
 
+  /**
+   * Rows [first, first + count) along the first axis, as a view of the same
+   * memory: [count, ...shape[1:]]. Where a model needs part of a buffer
+   * (one sentence of a packed batch, one band of an image) it takes rows
+   * instead of computing byte addresses.
+   */
+  rows(first: number, count: number): Tensor {
+    const rows = this.shape[0] ?? 1;
+    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count) || first < 0 || count < 0 || first + count > rows) {
+      throw shapeError(`rows ${first}..${first + count} are outside a tensor of shape ${formatShape(this.shape)}`);
+    }
+    const rowFloats = rows === 0 ? 0 : this.size / rows;
+    return new Tensor(this.heap, this.ptr + first * rowFloats * 4, [count, ...this.shape.slice(1)]);
+  }
+
   /** The same memory seen with another shape of the same size. */
   reshape(shape: Shape): Tensor {
     if (sizeOf(shape) !== this.size) {

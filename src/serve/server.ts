@@ -28,9 +28,10 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type ErrorCode, HibikiError } from '../errors.js';
 import { imageHeader } from '../io/image.js';
 import { corpusBleu } from '../metrics/bleu.js';
-import { Generator } from '../models/generator.js';
-import { Translator } from '../models/translator.js';
-import { Classifier, Detector, Segmenter, classMasks } from '../models/vision.js';
+import { SERVE_LIMITS } from '../tasks/defaults.js';
+import { Generator } from '../tasks/generator.js';
+import { Translator } from '../tasks/translator.js';
+import { Classifier, Detector, Segmenter, classMasks } from '../tasks/vision.js';
 import { VERSION } from '../version.js';
 
 export interface ServeLimits {
@@ -44,7 +45,8 @@ export interface ServeLimits {
 /** A number from 0 to 1 as query text. */
 const FRACTION = '^(0(\\.[0-9]+)?|1(\\.0+)?)$';
 
-export const DEFAULT_LIMITS: ServeLimits = { bodyBytes: 16 * 2 ** 20, texts: 256, charsPerText: 2000, seconds: 30, imagePixels: 40_000_000 };
+/** The limits a server applies when not told otherwise (tasks/defaults.ts). */
+export const DEFAULT_LIMITS: ServeLimits = SERVE_LIMITS;
 
 export interface ServeOptions {
   /** Model directories; an endpoint whose model is not given answers 404. */

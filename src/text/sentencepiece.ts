@@ -24,7 +24,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true }); // U+FEFF is text here, not a byte order mark
 
 const BYTE_PIECE = /^<0x([0-9A-F]{2})>$/;
-const bytePiece = (byte: number) => `<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`;
 
 export type SentencePieceModelType = 'unigram' | 'bpe' | 'word' | 'char';
 const MODEL_TYPE_NAMES: Record<ModelType, SentencePieceModelType> = {

@@ -5,7 +5,7 @@ import { Rng } from '../../src/runtime/rng.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { expectError } from '../helpers/errors.js';
 import { Tensor } from '../../src/runtime/tensor.js';
-import { attentionRef } from '../../src/reference/attention.js';
+import { attentionRef } from '../../src/kernels/reference/attention.js';
 import { expectClose } from '../helpers/compare.js';
 import { loadFixtures } from '../helpers/fixtures.js';
 

@@ -7,7 +7,7 @@ import {
 } from '../../src/runtime/ops/conv.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import type { Tensor } from '../../src/runtime/tensor.js';
-import { conv2dRef } from '../../src/reference/conv.js';
+import { conv2dRef } from '../../src/kernels/reference/conv.js';
 import { expectClose } from '../helpers/compare.js';
 import { type FixtureCase, loadFixtures } from '../helpers/fixtures.js';
 

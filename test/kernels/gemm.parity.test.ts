@@ -3,7 +3,7 @@ import { type Activation } from '../../src/runtime/ops/activation.js';
 import { gemm, packMatrix } from '../../src/runtime/ops/gemm.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { Rng } from '../../src/runtime/rng.js';
-import { gemmRef } from '../../src/reference/gemm.js';
+import { gemmRef } from '../../src/kernels/reference/gemm.js';
 import { expectClose } from '../helpers/compare.js';
 import { loadFixtures } from '../helpers/fixtures.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HELPER_EXPORTS, KERNELS } from '../../src/runtime/kernels.js';
+import { HELPER_EXPORTS, KERNELS } from '../../src/kernels/registry.js';
 import { Rng } from '../../src/runtime/rng.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { kernelModule } from '../../src/runtime/wasm.js';

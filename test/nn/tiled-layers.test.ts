@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type BatchNormLayer, type Conv2dLayer, runBatchNorm, runConv2d, runNormConv1x1, runSeparable, vector } from '../../src/nn/conv.js';
+import { type BatchNormLayer, type Conv2dLayer, runBatchNorm, runConv2d, runNormConv1x1, runSeparable } from '../../src/nn/conv.js';
+import { vector } from '../../src/nn/linear.js';
 import { packConv2dWeight, packDepthwiseWeight } from '../../src/runtime/ops/conv.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { errorOf } from '../helpers/errors.js';

@@ -1,6 +1,6 @@
 import { badInput, shapeError } from '../../errors.js';
 import type { Runtime } from '../runtime.js';
-import { type Shape, type Tensor, expectShape, formatShape } from '../tensor.js';
+import { type Tensor, expectShape, formatShape } from '../tensor.js';
 import { type Activation, activationCode } from './activation.js';
 import { output } from './args.js';
 

@@ -1,15 +1,15 @@
-import { type KernelEntry, type Problem, withTarget } from './problem.js';
-import type { Activation } from '../ops/activation.js';
+import { type KernelEntry, type Problem, withTarget } from '../problem.js';
+import type { Activation } from '../../runtime/ops/activation.js';
 import {
   causalConv1d, causalConv1dGated, conv2d, convTranspose2d, depthwiseConv2d, packCausalConv1dWeight, packConv2dWeight,
   packConvTranspose2dWeight, packDepthwiseWeight,
-} from '../ops/conv.js';
-import type { Rng } from '../rng.js';
+} from '../../runtime/ops/conv.js';
+import type { Rng } from '../../runtime/rng.js';
 import {
   type CausalConv1dParams, type Conv2dParams, type ConvTranspose2dParams, causalConv1dRef, conv2dRef,
   convTranspose2dRef, depthwiseConv2dRef,
-} from '../../reference/conv.js';
-import { gatedTanhRef } from '../../reference/activation.js';
+} from '../reference/conv.js';
+import { gatedTanhRef } from '../reference/activation.js';
 
 const ODD_CHANNELS = [1, 3, 7, 17, 33];
 const ACTIVATIONS: Activation[] = ['none', 'none', 'relu', 'relu6', 'gelu', 'tanh', 'sigmoid'];

@@ -1,8 +1,8 @@
-import { type KernelEntry, type Problem, withTarget } from './problem.js';
-import { gemm, packMatrix } from '../ops/gemm.js';
-import type { Activation } from '../ops/activation.js';
-import type { Rng } from '../rng.js';
-import { gemmRef } from '../../reference/gemm.js';
+import { type KernelEntry, type Problem, withTarget } from '../problem.js';
+import { gemm, packMatrix } from '../../runtime/ops/gemm.js';
+import type { Activation } from '../../runtime/ops/activation.js';
+import type { Rng } from '../../runtime/rng.js';
+import { gemmRef } from '../reference/gemm.js';
 
 function gemmProblem(rng: Rng, M: number, N: number, K: number, withBias: boolean, act: Activation): Problem {
   const a = rng.uniform(M * K);

@@ -5,13 +5,12 @@
  */
 import { join } from 'node:path';
 import { HibikiError, badInput } from '../errors.js';
-import { readModelConfig } from '../io/model-dir.js';
-import { Engine } from '../pool/engine.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
-import { Pool } from '../pool/pool.js';
+import type { Pool } from '../pool/pool.js';
 import { SentencePiece } from '../text/sentencepiece.js';
-import type { OpenOptions } from './model.js';
-import { type SearchRequest, type TransformerConfig, type TranslateItem, parseTransformerConfig, unpackHypotheses } from './transformer.js';
+import { type SearchRequest, type TransformerConfig, type TranslateItem, parseTransformerConfig, unpackHypotheses } from '../models/transformer.js';
+import { DEFAULT_MODELS } from './defaults.js';
+import { type OpenOptions, type Runner, closeRunner, openRunner, poolOf } from './runner.js';
 
 export interface TranslateOptions extends SearchRequest {
   /** Source tokens per batch a worker decodes together (default 4096). */
@@ -39,23 +38,19 @@ export class Translator {
     readonly config: TransformerConfig,
     readonly source: SentencePiece,
     readonly target: SentencePiece,
-    private readonly runner: Engine | Pool,
+    private readonly runner: Runner,
   ) {}
 
-  /** Opens a model directory; `workers` 0 runs in this thread, more starts a worker pool. */
-  static async open(dir: string, options: OpenOptions = {}): Promise<Translator> {
-    const json = readModelConfig(dir);
+  /** Opens a model directory (the shipped translator by default); `workers` 0 runs in this thread, more starts a worker pool. */
+  static async open(dir: string = DEFAULT_MODELS.translator, options: OpenOptions = {}): Promise<Translator> {
     const file = `${dir}/config.json`;
-    if (json.architecture !== 'transformer') {
-      throw badInput(`${dir} is a ${json.architecture} model, not a transformer`);
-    }
+    const { config: json, runner } = await openRunner(dir, ['transformer'], 'a transformer', options);
     const config = parseTransformerConfig(file, json);
     if (!config.sourceTokenizer || !config.targetTokenizer) {
       throw new HibikiError('E_MODEL_FORMAT', `${file}: "source_tokenizer" and "target_tokenizer" must name the SentencePiece models`);
     }
     const source = SentencePiece.load(join(dir, config.sourceTokenizer));
     const target = SentencePiece.load(join(dir, config.targetTokenizer));
-    const runner = options.workers ? await Pool.open(dir, { workers: options.workers, retries: options.retries }) : Engine.open(dir);
     return new Translator(dir, config, source, target, runner);
   }
 
@@ -101,10 +96,10 @@ export class Translator {
 
   /** The worker pool, when the model runs on one (for its stats and threads). */
   get pool(): Pool | undefined {
-    return this.runner instanceof Pool ? this.runner : undefined;
+    return poolOf(this.runner);
   }
 
   async close(): Promise<void> {
-    if (this.runner instanceof Pool) await this.runner.close();
+    await closeRunner(this.runner);
   }
 }

@@ -16,7 +16,7 @@ import { ImageBatchModel, type ImageInput, parseImageInput, prepareImages } from
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
 import { type UNetWeights, loadUNet, parseUNetConfig, unetForward } from './unet.js';
 
-export interface SegmenterLayout extends ModelLayout {
+export interface ImageSegmenterLayout extends ModelLayout {
   input: ImageInput;
   labels: string[];
   weights: UNetWeights;
@@ -43,11 +43,11 @@ export function upscaleLabels(labels: ArrayLike<number>, h: number, w: number, H
   return out;
 }
 
-export class Segmenter extends ImageBatchModel implements BatchModel<Image> {
+export class ImageSegmenter extends ImageBatchModel implements BatchModel<Image> {
   readonly architecture = 'unet';
   constructor(
     private readonly rt: Runtime,
-    readonly layout: SegmenterLayout,
+    readonly layout: ImageSegmenterLayout,
   ) {
     super();
   }
@@ -77,9 +77,9 @@ export const unet: Architecture = {
     if (!Array.isArray(labels) || labels.length !== config.classes || !labels.every((l) => typeof l === 'string')) {
       throw modelFormat(file, `"labels" must list ${config.classes} strings (one per class)`);
     }
-    return new Segmenter(rt, { architecture: 'unet', input, labels: labels as string[], weights: loadUNet(rt, model.weights, config) });
+    return new ImageSegmenter(rt, { architecture: 'unet', input, labels: labels as string[], weights: loadUNet(rt, model.weights, config) });
   },
   attach(rt: Runtime, layout: ModelLayout): BatchModel {
-    return new Segmenter(rt, layout as SegmenterLayout);
+    return new ImageSegmenter(rt, layout as ImageSegmenterLayout);
   },
 };

@@ -12,25 +12,17 @@
  */
 import { HibikiError, badInput } from '../errors.js';
 import { type Image, decodeImage } from '../io/image.js';
-import { readModelConfig } from '../io/model-dir.js';
 import { rleArea, rleEncode, rleToBbox, rleToString } from '../metrics/mask-rle.js';
-import { Engine } from '../pool/engine.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
-import { Pool } from '../pool/pool.js';
-import { unpackDetections } from './face-detector.js';
-import { parseImageInput } from './image-input.js';
-import type { OpenOptions } from './model.js';
-import { upscaleLabels } from './segmenter.js';
+import type { Pool } from '../pool/pool.js';
+import { unpackDetections } from '../models/face-detector.js';
+import { parseImageInput } from '../models/image-input.js';
+import { upscaleLabels } from '../models/image-segmenter.js';
+import { DEFAULT_MODELS } from './defaults.js';
+import { type OpenOptions, type Runner, closeRunner, openRunner, poolOf } from './runner.js';
 
-const modelPath = (name: string) => new URL(`../../models/${name}`, import.meta.url).pathname;
-/** The shipped models each class opens by default. */
-export const DEFAULT_MODELS = {
-  detector: modelPath('face-detector'),
-  classifier: modelPath('digits-densenet'),
-  segmenter: modelPath('shapes-unet'),
-} as const;
-
-export type { OpenOptions } from './model.js';
+export { DEFAULT_MODELS } from './defaults.js';
+export type { OpenOptions } from './runner.js';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -48,15 +40,8 @@ abstract class VisionModel {
   protected constructor(
     readonly dir: string,
     readonly config: Record<string, unknown>,
-    private readonly runner: Engine | Pool,
+    private readonly runner: Runner,
   ) {}
-
-  protected static async openRunner(dir: string, kinds: readonly string[], what: string, options: OpenOptions) {
-    const json = readModelConfig(dir);
-    if (!kinds.includes(json.architecture)) throw badInput(`${dir} is a ${json.architecture} model, not ${what}`);
-    const runner = options.workers ? await Pool.open(dir, { workers: options.workers, retries: options.retries }) : Engine.open(dir);
-    return { config: json as Record<string, unknown>, runner };
-  }
 
   /** Decodes what needs decoding, runs the rest, and maps each output back to its image. */
   protected async runImages<Extra extends object, T>(
@@ -89,12 +74,12 @@ abstract class VisionModel {
 
   /** The worker pool, when the model runs on one (for its stats and threads). */
   get pool(): Pool | undefined {
-    return this.runner instanceof Pool ? this.runner : undefined;
+    return poolOf(this.runner);
   }
 
   /** Stops the workers, if any. */
   async close(): Promise<void> {
-    if (this.runner instanceof Pool) await this.runner.close();
+    await closeRunner(this.runner);
   }
 }
 
@@ -115,7 +100,7 @@ export interface DetectedObject {
 
 export class Detector extends VisionModel {
   static async open(dir: string = DEFAULT_MODELS.detector, options: OpenOptions = {}): Promise<Detector> {
-    const { config, runner } = await VisionModel.openRunner(dir, ['ssd-mobilenet-v1-face'], 'a detector', options);
+    const { config, runner } = await openRunner(dir, ['ssd-mobilenet-v1-face'], 'a detector', options);
     return new Detector(dir, config, runner);
   }
 
@@ -150,7 +135,7 @@ export function topK(logits: Float32Array, labels: readonly string[], k: number)
 
 export class Classifier extends VisionModel {
   static async open(dir: string = DEFAULT_MODELS.classifier, options: OpenOptions = {}): Promise<Classifier> {
-    const { config, runner } = await VisionModel.openRunner(dir, ['mobilenet_v2', 'densenet'], 'an image classifier', options);
+    const { config, runner } = await openRunner(dir, ['mobilenet_v2', 'densenet'], 'an image classifier', options);
     return new Classifier(dir, config, runner);
   }
 
@@ -171,7 +156,7 @@ export interface SegmentationResult {
 
 export class Segmenter extends VisionModel {
   static async open(dir: string = DEFAULT_MODELS.segmenter, options: OpenOptions = {}): Promise<Segmenter> {
-    const { config, runner } = await VisionModel.openRunner(dir, ['unet'], 'a segmentation model', options);
+    const { config, runner } = await openRunner(dir, ['unet'], 'a segmentation model', options);
     return new Segmenter(dir, config, runner);
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Generator, MAX_SECONDS } from '../../src/models/generator.js';
+import { Generator } from '../../src/tasks/generator.js';
+import { MAX_SECONDS } from '../../src/tasks/defaults.js';
 import { errorOf } from '../helpers/errors.js';
 import wavefile from 'wavefile';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/io/image.js';
-import { Classifier, Detector, Segmenter, classMasks } from '../../src/models/vision.js';
+import { Classifier, Detector, Segmenter, classMasks } from '../../src/tasks/vision.js';
 import { errorOf } from '../helpers/errors.js';
 
 const SAMPLES = new URL('../../samples/images/', import.meta.url).pathname;

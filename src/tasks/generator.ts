@@ -9,18 +9,13 @@
  *   writeFileSync('note.wav', generator.wav(clips[0]!));
  */
 import { badInput } from '../errors.js';
-import { readModelConfig } from '../io/model-dir.js';
 import { type WavFormat, encodeWav } from '../io/wav.js';
-import { Engine } from '../pool/engine.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
-import { Pool } from '../pool/pool.js';
-import type { OpenOptions } from './model.js';
-import { type GenerateRequest, type WaveNetConfig, parseWaveNetConfig } from './wavenet.js';
+import type { Pool } from '../pool/pool.js';
+import { type GenerateRequest, type WaveNetConfig, parseWaveNetConfig } from '../models/wavenet.js';
+import { DEFAULT_MODELS, GENERATE_DEFAULTS, MAX_SECONDS } from './defaults.js';
+import { type OpenOptions, type Runner, closeRunner, openRunner, poolOf } from './runner.js';
 
-export const DEFAULT_WAVENET = new URL('../../models/wavenet-piano', import.meta.url).pathname;
-
-/** The longest clip one call may ask for, in seconds of audio. */
-export const MAX_SECONDS = 3600;
 
 export interface GenerateOptions {
   seconds: number;
@@ -47,15 +42,12 @@ export class Generator {
   private constructor(
     readonly dir: string,
     readonly config: WaveNetConfig,
-    private readonly runner: Engine | Pool,
+    private readonly runner: Runner,
   ) {}
 
-  static async open(dir: string = DEFAULT_WAVENET, options: OpenOptions = {}): Promise<Generator> {
-    const json = readModelConfig(dir);
-    if (json.architecture !== 'wavenet') throw badInput(`${dir} is a ${json.architecture} model, not a wavenet`);
-    const config = parseWaveNetConfig(`${dir}/config.json`, json);
-    const runner = options.workers ? await Pool.open(dir, { workers: options.workers, retries: options.retries }) : Engine.open(dir);
-    return new Generator(dir, config, runner);
+  static async open(dir: string = DEFAULT_MODELS.generator, options: OpenOptions = {}): Promise<Generator> {
+    const { config, runner } = await openRunner(dir, ['wavenet'], 'a wavenet', options);
+    return new Generator(dir, parseWaveNetConfig(`${dir}/config.json`, config), runner);
   }
 
   /** The index of a condition label; the middle one when none is given; E_BAD_INPUT naming the labels otherwise. */
@@ -72,9 +64,9 @@ export class Generator {
 
   /** The requests `generate` runs: checked before any work starts. */
   requests(options: GenerateOptions): GenerateRequest[] {
-    const { seconds, count = 1, temperature = 0.9, seed = 1 } = options;
+    const { seconds, count = GENERATE_DEFAULTS.count, temperature = GENERATE_DEFAULTS.temperature, seed = GENERATE_DEFAULTS.seed } = options;
     if (!(seconds > 0 && seconds <= MAX_SECONDS)) throw badInput(`seconds must be above 0 and at most ${MAX_SECONDS}, got ${seconds}`);
-    if (!Number.isSafeInteger(count) || count < 1 || count > 1000) throw badInput(`count must be a whole number from 1 to 1000, got ${count}`);
+    if (!Number.isSafeInteger(count) || count < 1 || count > GENERATE_DEFAULTS.maxCount) throw badInput(`count must be a whole number from 1 to ${GENERATE_DEFAULTS.maxCount}, got ${count}`);
     if (!(temperature >= 0 && temperature <= 10)) throw badInput(`temperature must be from 0 to 10, got ${temperature}`);
     if (!Number.isSafeInteger(seed) || seed < 0) throw badInput(`seed must be a whole number ≥ 0, got ${seed}`);
     const condition = this.conditionIndex(options.condition);
@@ -102,10 +94,10 @@ export class Generator {
 
   /** The worker pool, when the model runs on one (for its stats and threads). */
   get pool(): Pool | undefined {
-    return this.runner instanceof Pool ? this.runner : undefined;
+    return poolOf(this.runner);
   }
 
   async close(): Promise<void> {
-    if (this.runner instanceof Pool) await this.runner.close();
+    await closeRunner(this.runner);
   }
 }

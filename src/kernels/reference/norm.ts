@@ -1,7 +1,7 @@
 // Plain TypeScript definitions of the normalisations in assembly/norm.ts,
 // over channels-last data, with statistics in f64 (two-pass, biased variance
 // as PyTorch normalises with).
-import type { Activation } from '../runtime/ops/activation.js';
+import type { Activation } from '../../runtime/ops/activation.js';
 import { activate } from './activation.js';
 
 /** Inference batch norm on x [rows, C]: act(x · scale + shift). */

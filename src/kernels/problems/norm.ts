@@ -1,8 +1,8 @@
-import type { KernelEntry, Problem } from './problem.js';
-import type { Activation } from '../ops/activation.js';
-import { batchNorm, batchNormLeading, instanceNorm, layerNorm } from '../ops/norm.js';
-import type { Rng } from '../rng.js';
-import { batchNormRef, instanceNormRef, layerNormRef } from '../../reference/norm.js';
+import type { KernelEntry, Problem } from '../problem.js';
+import type { Activation } from '../../runtime/ops/activation.js';
+import { batchNorm, batchNormLeading, instanceNorm, layerNorm } from '../../runtime/ops/norm.js';
+import type { Rng } from '../../runtime/rng.js';
+import { batchNormRef, instanceNormRef, layerNormRef } from '../reference/norm.js';
 
 const CHANNELS = [1, 3, 7, 17, 33, 64];
 

@@ -1,8 +1,8 @@
 // What the kernel registry (../kernels.ts) is made of: a kernel and the
 // problems that exercise it, for the tests and the benches alike.
-import type { KernelExports } from '../exports.js';
-import type { Rng } from '../rng.js';
-import type { Runtime } from '../runtime.js';
+import type { KernelExports } from '../runtime/exports.js';
+import type { Rng } from '../runtime/rng.js';
+import type { Runtime } from '../runtime/runtime.js';
 
 export type KernelName = keyof KernelExports;
 export type KernelFamily = 'gemm' | 'conv' | 'pool' | 'norm' | 'activation' | 'attention';

@@ -1,7 +1,7 @@
 // Plain TypeScript definition of GEMM: C = act(C₀ + A·B + bias), row-major.
 // The i-k-j loop order is the one a plain-JS implementation would pick (rows
 // of B stream in order), so the benches' ratios are against a fair baseline.
-import type { Activation } from '../runtime/ops/activation.js';
+import type { Activation } from '../../runtime/ops/activation.js';
 import { activate } from './activation.js';
 
 export function gemmRef(

@@ -1,7 +1,7 @@
-import type { KernelEntry, Problem } from './problem.js';
-import { type Activation, activation, add, concatChannels, gatedTanh, mul, softmax } from '../ops/activation.js';
-import type { Rng } from '../rng.js';
-import { activationRef, concatChannelsRef, gatedTanhRef, softmaxRef } from '../../reference/activation.js';
+import type { KernelEntry, Problem } from '../problem.js';
+import { type Activation, activation, add, concatChannels, gatedTanh, mul, softmax } from '../../runtime/ops/activation.js';
+import type { Rng } from '../../runtime/rng.js';
+import { activationRef, concatChannelsRef, gatedTanhRef, softmaxRef } from '../reference/activation.js';
 
 function activationProblem(rng: Rng, n: number, act: Activation): Problem {
   const x = rng.uniform(n, -8, 8);

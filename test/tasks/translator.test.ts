@@ -6,7 +6,7 @@ import { readLines } from '../../src/cli/translate.js';
 import { readModelDir } from '../../src/io/model-dir.js';
 import { corpusBleu } from '../../src/metrics/bleu.js';
 import { loadTransformer } from '../../src/models/transformer.js';
-import { Translator } from '../../src/models/translator.js';
+import { Translator } from '../../src/tasks/translator.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { SentencePiece } from '../../src/text/sentencepiece.js';
 import { expectClose } from '../helpers/compare.js';

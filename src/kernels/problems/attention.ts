@@ -1,7 +1,7 @@
-import { type KernelEntry, type Problem, withTarget } from './problem.js';
-import { scaledDotProductAttention } from '../ops/attention.js';
-import type { Rng } from '../rng.js';
-import { type AttentionShape, attentionRef } from '../../reference/attention.js';
+import { type KernelEntry, type Problem, withTarget } from '../problem.js';
+import { scaledDotProductAttention } from '../../runtime/ops/attention.js';
+import type { Rng } from '../../runtime/rng.js';
+import { type AttentionShape, attentionRef } from '../reference/attention.js';
 
 interface AttentionCase extends AttentionShape {
   causal: boolean;

@@ -5,13 +5,13 @@
  * model-shaped problems), so a kernel is tested and benched by being
  * registered here.
  */
-import type { KernelEntry, KernelName } from './registry/problem.js';
-import { activationKernels } from './registry/activation.js';
-import { attentionKernels } from './registry/attention.js';
-import { convKernels } from './registry/conv.js';
-import { gemmKernels } from './registry/gemm.js';
-import { normKernels } from './registry/norm.js';
-import { poolKernels } from './registry/pool.js';
+import type { KernelEntry, KernelName } from './problem.js';
+import { activationKernels } from './problems/activation.js';
+import { attentionKernels } from './problems/attention.js';
+import { convKernels } from './problems/conv.js';
+import { gemmKernels } from './problems/gemm.js';
+import { normKernels } from './problems/norm.js';
+import { poolKernels } from './problems/pool.js';
 
 /** Exports that are helpers, not computations: covered through the kernels that use them. */
 export const HELPER_EXPORTS: readonly KernelName[] = [
@@ -30,4 +30,4 @@ export const KERNELS: readonly KernelEntry[] = [
   ...activationKernels,
 ];
 
-export type { KernelEntry, KernelFamily, KernelName, Problem } from './registry/problem.js';
+export type { KernelEntry, KernelFamily, KernelName, Problem } from './problem.js';

@@ -7,10 +7,10 @@
  * noisy 2-core machine to another.
  */
 import { Bench } from 'tinybench';
-import { KERNELS, type KernelEntry, type Problem } from '../runtime/kernels.js';
+import { KERNELS, type KernelEntry, type Problem } from './registry.js';
 import { Rng } from '../runtime/rng.js';
 import { Runtime } from '../runtime/runtime.js';
-import { type SystemInfo, systemInfo } from './system.js';
+import { type SystemInfo, systemInfo } from '../runtime/system.js';
 
 export const REPORT_VERSION = 1;
 

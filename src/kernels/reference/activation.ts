@@ -1,6 +1,6 @@
 // Plain TypeScript definitions of the activation and elementwise kernels:
 // what assembly/activation.ts computes, written for clarity, not speed.
-import type { Activation } from '../runtime/ops/activation.js';
+import type { Activation } from '../../runtime/ops/activation.js';
 
 function erf(x: number): number {
   // Taylor series near 0, continued fraction beyond: accurate to ~1e-15.

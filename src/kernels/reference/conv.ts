@@ -4,7 +4,7 @@
 // Weights are first rearranged so that the innermost loop runs over
 // contiguous output channels, as a plain-JS implementation would, to keep
 // the benches' baseline fair.
-import type { Activation } from '../runtime/ops/activation.js';
+import type { Activation } from '../../runtime/ops/activation.js';
 import { activate } from './activation.js';
 
 export interface Conv2dParams {

@@ -1,12 +1,12 @@
-import type { KernelEntry, Problem } from './problem.js';
+import type { KernelEntry, Problem } from '../problem.js';
 import {
   avgPool2d, globalAvgPool, indexTensor, maxPool2d, maxPool2dWithIndices, maxUnpool2d, upsampleBilinear, upsampleNearest,
-} from '../ops/pool.js';
-import type { Rng } from '../rng.js';
+} from '../../runtime/ops/pool.js';
+import type { Rng } from '../../runtime/rng.js';
 import {
   type Pool2dParams, type ResampleParams, avgPool2dRef, globalAvgPoolRef, maxPool2dRef, maxUnpool2dRef, poolOutputShape,
   resampleOutputShape, upsampleBilinearRef, upsampleNearestRef,
-} from '../../reference/pool.js';
+} from '../reference/pool.js';
 
 const CHANNELS = [1, 3, 7, 17, 33, 64];
 

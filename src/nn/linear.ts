@@ -1,0 +1,108 @@
+/**
+ * Linear layers (PyTorch's nn.Linear, and 1×1 convolutions over rows): the
+ * weight packed once for the GEMM, the bias a vector in linear memory, and
+ * every option named. Layers are plain objects of numbers and addresses, so
+ * a worker attaches to the same weights in a shared memory.
+ */
+import { modelFormat } from '../errors.js';
+import type { SafeTensorsFile } from '../io/safetensors.js';
+import { type Activation, activationCode } from '../runtime/ops/activation.js';
+import { type PackedMatrix, gemm, packMatrixValues } from '../runtime/ops/gemm.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { Tensor, expectShape } from '../runtime/tensor.js';
+
+/** A [C] vector in linear memory. */
+export interface Vector {
+  ptr: number;
+  length: number;
+}
+
+export function vector(rt: Runtime, values: Float32Array): Vector {
+  const t = rt.tensor([values.length], values);
+  return { ptr: t.ptr, length: values.length };
+}
+
+export const vectorTensor = (rt: Runtime, v: Vector) => new Tensor(rt.heap, v.ptr, [v.length]);
+
+/** y = x·Wᵀ + b for x [rows, inFeatures]: W packed for the GEMM (K = inFeatures, N = outFeatures). */
+export interface Linear {
+  weight: PackedMatrix;
+  bias?: Vector;
+}
+
+export const inFeatures = (layer: Linear) => layer.weight.K;
+export const outFeatures = (layer: Linear) => layer.weight.N;
+
+export interface LinearOptions {
+  activation?: Activation;
+  /** y = act(y + x·Wᵀ + b): add to what `out` holds (a residual connection). */
+  accumulate?: boolean;
+  /** Where to write [rows, out]; allocated when absent (then accumulate is refused). */
+  out?: Tensor;
+}
+
+/** A weight [out, in] (or [out, in, 1], a 1×1 Conv1d) read from `file` and packed. */
+export function packLinearWeight(rt: Runtime, file: SafeTensorsFile, name: string, outIn?: readonly [number, number]): PackedMatrix {
+  const shape = file.get(name).shape;
+  const [out, inp] = outIn ?? (shape as [number, number]);
+  const ok = (shape.length === 2 || (shape.length === 3 && shape[2] === 1)) && shape[0] === out && shape[1] === inp;
+  if (!ok) throw modelFormat(file.file, `${name} has shape [${shape.join(', ')}], expected [${out}, ${inp}]`);
+  return packMatrixValues(rt, file.floats(name, shape), [out, inp], { transposed: true });
+}
+
+/**
+ * A Linear `name`: `name.weight` [out, in] (or a 1×1 Conv1d's [out, in, 1])
+ * and `name.bias` [out] when the file has it. `shape` [out, in] checks the
+ * weight against what the config says.
+ */
+export function loadLinear(rt: Runtime, file: SafeTensorsFile, name: string, shape?: readonly [number, number]): Linear {
+  const weight = packLinearWeight(rt, file, `${name}.weight`, shape);
+  const bias = file.tensors.has(`${name}.bias`) ? vector(rt, file.floats(`${name}.bias`, [weight.N], `${name}.weight`)) : undefined;
+  return bias ? { weight, bias } : { weight };
+}
+
+/**
+ * Several Linear layers over the same input as one (attention's Q, K and V
+ * projections): their weights stacked to [Σout, in] and biases to [Σout],
+ * so one GEMM computes them all side by side in each output row.
+ */
+export function loadFusedLinear(rt: Runtime, file: SafeTensorsFile, names: readonly string[], inFeatures: number): Linear {
+  const outs = names.map((n) => {
+    const shape = file.get(`${n}.weight`).shape;
+    if (shape.length !== 2 || shape[1] !== inFeatures) throw modelFormat(file.file, `${n}.weight has shape [${shape.join(', ')}], expected [*, ${inFeatures}]`);
+    return shape[0]!;
+  });
+  const total = outs.reduce((a, b) => a + b, 0);
+  const weight = new Float32Array(total * inFeatures);
+  const bias = new Float32Array(total);
+  let row = 0;
+  names.forEach((n, i) => {
+    weight.set(file.floats(`${n}.weight`, [outs[i]!, inFeatures]), row * inFeatures);
+    bias.set(file.floats(`${n}.bias`, [outs[i]!], `${n}.weight`), row);
+    row += outs[i]!;
+  });
+  return { weight: packMatrixValues(rt, weight, [total, inFeatures], { transposed: true }), bias: vector(rt, bias) };
+}
+
+/** x [rows, in] → act(x·Wᵀ + b) [rows, out], checked; see LinearOptions. */
+export function linear(rt: Runtime, layer: Linear, x: Tensor, options: LinearOptions = {}): Tensor {
+  return gemm(rt, x, layer.weight, {
+    bias: layer.bias && vectorTensor(rt, layer.bias), activation: options.activation, accumulate: options.accumulate, out: options.out,
+  });
+}
+
+/**
+ * The per-step form of `linear` for decoding loops: x [rows, in] into y
+ * [rows, out], both preallocated by the caller's state, whose shapes were
+ * checked when it was made. Allocates nothing, checks only the widths.
+ * `rows` runs the first rows only (default all of x).
+ */
+export function linearInto(rt: Runtime, layer: Linear, x: Tensor, y: Tensor, options: { activation?: Activation; accumulate?: boolean; rows?: number } = {}): void {
+  const { K, N, ptr } = layer.weight;
+  if (x.size % K !== 0 || y.size % N !== 0) {
+    expectShape('linearInto', 'x', x, [-1, K]);
+    expectShape('linearInto', 'y', y, [-1, N]);
+  }
+  const rows = options.rows ?? x.size / K;
+  rt.kernels.f32_gemm_packed(rows, N, K, x.ptr, K, ptr, y.ptr, N, layer.bias?.ptr ?? 0, activationCode(options.activation), options.accumulate ? 1 : 0);
+}

@@ -1,0 +1,37 @@
+/**
+ * How a task class runs its model: in this thread (Engine) or across a
+ * worker pool (Pool), chosen once when it opens.
+ */
+import { badInput } from '../errors.js';
+import { readModelConfig } from '../io/model-dir.js';
+import { Engine } from '../pool/engine.js';
+import { Pool } from '../pool/pool.js';
+
+/** How the task classes (Translator, Generator, Detector, …) run their model. */
+export interface OpenOptions {
+  /** 0 (the default) runs in this thread; more starts a pool of that many workers. */
+  workers?: number;
+  /** Times a task whose worker died is run again on the pool (default 1). */
+  retries?: number;
+}
+
+export type Runner = Engine | Pool;
+
+/**
+ * Reads `dir`'s config.json, checks that its architecture is one of `kinds`
+ * (E_BAD_INPUT naming `what` otherwise), and starts the runner.
+ */
+export async function openRunner(dir: string, kinds: readonly string[], what: string, options: OpenOptions): Promise<{ config: Record<string, unknown>; runner: Runner }> {
+  const config = readModelConfig(dir);
+  if (!kinds.includes(config.architecture)) throw badInput(`${dir} is a ${config.architecture} model, not ${what}`);
+  const runner = options.workers ? await Pool.open(dir, { workers: options.workers, retries: options.retries }) : Engine.open(dir);
+  return { config: config as Record<string, unknown>, runner };
+}
+
+/** The worker pool behind a runner, when there is one. */
+export const poolOf = (runner: Runner): Pool | undefined => (runner instanceof Pool ? runner : undefined);
+
+/** Stops the runner's workers, if any. */
+export async function closeRunner(runner: Runner): Promise<void> {
+  if (runner instanceof Pool) await runner.close();
+}
