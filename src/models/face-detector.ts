@@ -53,7 +53,7 @@ export interface FaceDetectorConfig {
 }
 
 /** Weights in linear memory: plain data and addresses, so a worker can attach to them. */
-export interface FaceDetectorLayout extends ModelLayout {
+export interface FaceDetectorWeights extends ModelLayout {
   architecture: typeof FACE_DETECTOR;
   config: FaceDetectorConfig;
   conv0: Conv2dLayer; // 3×3 stride 2, 3 → 32, ReLU6
@@ -191,7 +191,7 @@ function loadDepthwise(rt: Runtime, w: Weights, prefix: string, stride: number, 
   };
 }
 
-function loadLayout(rt: Runtime, model: ModelDir): FaceDetectorLayout {
+function loadFaceDetectorWeights(rt: Runtime, model: ModelDir): FaceDetectorWeights {
   const config = parseConfig(`${model.dir}/config.json`, model.config);
   const w = new Weights(model.weights);
   const mn = (i: number, kind: string) => `MobilenetV1/Conv2d_${i}_${kind}`;
@@ -253,7 +253,7 @@ export class FaceDetector implements BatchModel<FaceDetectorItem> {
   readonly architecture = FACE_DETECTOR;
   constructor(
     private readonly rt: Runtime,
-    readonly layout: FaceDetectorLayout,
+    readonly layout: FaceDetectorWeights,
   ) {}
 
   get config(): FaceDetectorConfig {
@@ -458,10 +458,10 @@ export function toImagePixels(boxes: ArrayLike<number>, i: number, W: number, H:
 export const faceDetectorArchitecture: Architecture = {
   name: FACE_DETECTOR,
   load(rt: Runtime, model: ModelDir): FaceDetector {
-    return new FaceDetector(rt, loadLayout(rt, model));
+    return new FaceDetector(rt, loadFaceDetectorWeights(rt, model));
   },
   attach(rt: Runtime, layout: ModelLayout): FaceDetector {
-    return new FaceDetector(rt, layout as FaceDetectorLayout);
+    return new FaceDetector(rt, layout as FaceDetectorWeights);
   },
 };
 

@@ -18,7 +18,7 @@ export interface ClassifierNetwork<Weights> {
   forward(rt: Runtime, weights: Weights, x: Tensor): Tensor;
 }
 
-export interface ClassifierLayout<Weights> extends ModelLayout {
+export interface ImageClassifierLayout<Weights> extends ModelLayout {
   input: ImageInput;
   labels: string[];
   weights: Weights;
@@ -30,7 +30,7 @@ export class ImageClassifier<Weights> extends ImageBatchModel implements BatchMo
   constructor(
     private readonly rt: Runtime,
     private readonly network: ClassifierNetwork<Weights>,
-    readonly layout: ClassifierLayout<Weights>,
+    readonly layout: ImageClassifierLayout<Weights>,
   ) {
     super();
     this.architecture = network.name;
@@ -65,7 +65,7 @@ export function classifierArchitecture<Weights>(network: ClassifierNetwork<Weigh
       return new ImageClassifier(rt, network, { architecture: network.name, input, labels: labels as string[], weights });
     },
     attach(rt: Runtime, layout: ModelLayout): BatchModel {
-      return new ImageClassifier(rt, network, layout as ClassifierLayout<Weights>);
+      return new ImageClassifier(rt, network, layout as ImageClassifierLayout<Weights>);
     },
   };
 }

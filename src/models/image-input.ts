@@ -98,7 +98,7 @@ export function prepareImages(rt: Runtime, images: readonly Image[], input: Imag
   const C = input.channels;
   const batch = rt.tensor([images.length, H, W, C]);
   images.forEach((im, i) => {
-    const slot = new Tensor(rt.heap, batch.ptr + i * H * W * C * 4, [1, H, W, C]);
+    const slot = batch.rows(i, 1); // (1, H, W, C)
     let pixels = pixelsFor(im, input);
     let [h, w] = [im.height, im.width];
     if (h > H || w > W) {

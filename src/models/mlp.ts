@@ -24,7 +24,7 @@ export interface MlpConfig {
 }
 
 /** The weights, as addresses in linear memory (shareable with workers). */
-export interface MlpLayout extends ModelLayout {
+export interface MlpWeights extends ModelLayout {
   architecture: 'mlp';
   config: MlpConfig;
   layers: Array<{ weight: PackedMatrix; bias: number }>;
@@ -76,7 +76,7 @@ class Mlp implements BatchModel<Float32Array> {
   readonly architecture = 'mlp';
   constructor(
     private readonly rt: Runtime,
-    readonly layout: MlpLayout,
+    readonly layout: MlpWeights,
   ) {}
 
   private get inputs(): number {
@@ -153,6 +153,6 @@ export const mlp: Architecture = {
     return new Mlp(rt, { architecture: 'mlp', config, layers });
   },
   attach(rt: Runtime, layout: ModelLayout): BatchModel {
-    return new Mlp(rt, layout as MlpLayout);
+    return new Mlp(rt, layout as MlpWeights);
   },
 };

@@ -121,11 +121,13 @@ function invertedResidualBanded(rt: Runtime, b: InvertedResidual & { expand: Con
   const out = b.residual ? h : rt.empty([N, OH, OW, OC]);
   const bandRows = Math.max(1, Math.floor(BAND_BYTES / (W * hidden * 4 * s)));
   const maxInRows = Math.min(H, (bandRows - 1) * s + 3);
-  const expanded = rt.empty([maxInRows * W * hidden]);
-  const depthwised = rt.empty([bandRows * OW * hidden]);
+  const expanded = rt.empty([maxInRows * W, hidden]); // the held input rows, expanded: (rows · W, hidden)
+  const depthwised = rt.empty([bandRows * OW, hidden]); // one band of the depthwise output: (rows · OW, hidden)
   const rowFloats = W * hidden;
   const expandBias = vectorTensor(rt, b.expand.bias);
   const projectBias = vectorTensor(rt, b.project.bias);
+  const pixelsIn = h.reshape([N * H * W, C]);
+  const pixelsOut = out.reshape([N * OH * OW, OC]);
   for (let n = 0; n < N; n++) {
     let heldLo = 0; // image rows [heldLo, heldHi) are expanded at the start of `expanded`
     let heldHi = 0;
@@ -134,18 +136,18 @@ function invertedResidualBanded(rt: Runtime, b: InvertedResidual & { expand: Con
       const [lo, hi] = rows(oh0, oh1);
       // Keep the rows this band shares with the last one, then expand the rest.
       const kept = Math.max(0, heldHi - lo);
-      if (kept > 0) rt.heap.f32(expanded.ptr, expanded.size).copyWithin(0, (lo - heldLo) * rowFloats, (heldHi - heldLo) * rowFloats);
+      if (kept > 0) expanded.data.copyWithin(0, (lo - heldLo) * rowFloats, (heldHi - heldLo) * rowFloats);
       const fresh = lo + kept;
-      gemm(rt, new Tensor(rt.heap, h.ptr + (n * H + fresh) * W * C * 4, [(hi - fresh) * W, C]), { ptr: expand.ptr, K: C, N: hidden }, {
-        bias: expandBias, activation: b.expand.activation, out: new Tensor(rt.heap, expanded.ptr + kept * rowFloats * 4, [(hi - fresh) * W, hidden]),
+      gemm(rt, pixelsIn.rows((n * H + fresh) * W, (hi - fresh) * W), { ptr: expand.ptr, K: C, N: hidden }, {
+        bias: expandBias, activation: b.expand.activation, out: expanded.rows(kept * W, (hi - fresh) * W),
       });
       heldLo = lo;
       heldHi = hi;
-      const bandOut = new Tensor(rt.heap, depthwised.ptr, [1, oh1 - oh0, OW, hidden]);
-      depthwiseConv2dBand(rt, new Tensor(rt.heap, expanded.ptr, [1, hi - lo, W, hidden]), depthwise,
-        { height: H, firstRow: lo, rowStart: oh0, rowEnd: oh1, out: bandOut }, depthwiseOptions);
+      const bandIn = expanded.rows(0, (hi - lo) * W).reshape([1, hi - lo, W, hidden]);
+      const bandOut = depthwised.rows(0, (oh1 - oh0) * OW).reshape([1, oh1 - oh0, OW, hidden]);
+      depthwiseConv2dBand(rt, bandIn, depthwise, { height: H, firstRow: lo, rowStart: oh0, rowEnd: oh1, out: bandOut }, depthwiseOptions);
       gemm(rt, bandOut.reshape([(oh1 - oh0) * OW, hidden]), { ptr: project.ptr, K: hidden, N: OC }, {
-        bias: projectBias, out: new Tensor(rt.heap, out.ptr + (n * OH + oh0) * OW * OC * 4, [(oh1 - oh0) * OW, OC]), accumulate: b.residual,
+        bias: projectBias, out: pixelsOut.rows((n * OH + oh0) * OW, (oh1 - oh0) * OW), accumulate: b.residual,
       });
     }
   }
