@@ -1,7 +1,7 @@
 /**
  * The kernel registry: every kernel the module exports, with the problems
  * that exercise it. Tests walk it (random problems against the plain
- * TypeScript references in src/reference/), and so do the benches (fixed,
+ * TypeScript references in src/kernels/reference/), and so do the benches (fixed,
  * model-shaped problems), so a kernel is tested and benched by being
  * registered here.
  */
