@@ -11,6 +11,7 @@
  * cancelling it is just dropping the queue.
  */
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { HibikiError, badInput } from '../errors.js';
 import { readModelDir } from '../io/model-dir.js';
@@ -88,7 +89,7 @@ interface RunningTask {
 function workerScript(): { filename: string; execArgv: string[] } {
   // From dist/ the worker is plain JS; from src/ (tests, tsx) it needs tsx's loader.
   const fromSource = import.meta.url.endsWith('.ts');
-  const filename = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).pathname;
+  const filename = fileURLToPath(new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url));
   return { filename, execArgv: fromSource ? ['--import', 'tsx'] : [] };
 }
 

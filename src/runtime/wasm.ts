@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { HibikiError } from '../errors.js';
 import type { KernelExports } from './exports.js';
 
@@ -17,7 +18,7 @@ export function kernelModule(): WebAssembly.Module {
     try {
       bytes = readFileSync(WASM_URL);
     } catch (cause) {
-      throw new HibikiError('E_IO', `cannot read the kernel module ${WASM_URL.pathname}: run "npm run build:wasm"`, {
+      throw new HibikiError('E_IO', `cannot read the kernel module ${fileURLToPath(WASM_URL)}: run "npm run build:wasm"`, {
         cause,
       });
     }

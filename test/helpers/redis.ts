@@ -19,13 +19,13 @@ export async function freePort(): Promise<number> {
 
 /**
  * A private redis-server on loopback for one test file, with nothing saved to
- * disk. `.ci/run` installs redis-server from Debian's packages.
+ * disk. test/setup/system-packages.ts installs redis-server when it is missing.
  */
 export async function startRedis(): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hibiki-redis-'));
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  const spawned = new Promise<never>((_, reject) => child.once('error', (e) => reject(new Error(`cannot start redis-server (apt-get install redis-server; .ci/run does): ${e.message}`))));
+  const spawned = new Promise<never>((_, reject) => child.once('error', (e) => reject(new Error(`cannot start redis-server (Debian: apt-get install redis-server): ${e.message}`))));
   const url = `redis://127.0.0.1:${port}`;
   const ready = (async () => {
     for (let i = 0; i < 100; i++) {
