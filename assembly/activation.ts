@@ -4,7 +4,9 @@
 // convolutions use to fuse an activation into their write-back, so that a
 // layer's output is touched once.
 
-// Activation codes shared with the host (src/runtime/kernels.ts: Activation).
+// Activation codes shared with the host (ACTIVATION_CODES in
+// src/runtime/ops/activation.ts; ACT_GATED, for f32_causal_conv1d only, is in
+// conv.ts). test/runtime/kernel-interface.test.ts checks that both agree.
 export const ACT_NONE: i32 = 0;
 export const ACT_RELU: i32 = 1;
 export const ACT_RELU6: i32 = 2;

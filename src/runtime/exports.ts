@@ -6,6 +6,10 @@
  * major and channels-last: images [N, H, W, C], sequences [N, T, C]. Strides
  * (lda, ldb, ldc) count floats. Packed matrices come from f32_gemm_pack_b.
  * `act` is an activation code (ACTIVATION_CODES in ops/activation.ts).
+ *
+ * Written by hand beside the assembly signatures: test/runtime/kernel-interface.test.ts
+ * fails when a kernel, a parameter's name or position, or a return type here differs
+ * from assembly/ or from the built module.
  */
 export interface KernelExports {
   // gemm.ts
@@ -39,7 +43,7 @@ export interface KernelExports {
   ): void;
   /**
    * y[n, t] = act(bias + Σ_k W_k · x[n, t − (K−1−k)·dilation]); wp packed [K·C, OC], row k·C + c.
-   * act = 16 (GATED_ACT): y [N, T, OC/2] = tanh(z[:, :OC/2]) ⊙ σ(z[:, OC/2:]) of that z, with
+   * act = ACT_GATED (16): y [N, T, OC/2] = tanh(z[:, :OC/2]) ⊙ σ(z[:, OC/2:]) of that z, with
    * scratch tileRows · (K·C + OC) floats.
    */
   f32_causal_conv1d(

@@ -5,7 +5,7 @@ import { output } from './args.js';
 
 export type Activation = 'none' | 'relu' | 'relu6' | 'gelu' | 'tanh' | 'sigmoid';
 
-/** The codes assembly/activation.ts switches on. */
+/** The codes assembly/activation.ts switches on: `relu6` is ACT_RELU6 there (test/runtime/kernel-interface.test.ts checks). */
 export const ACTIVATION_CODES: Record<Activation, number> = {
   none: 0,
   relu: 1,
