@@ -5,6 +5,7 @@
 // parsed, and their 12 numbers are checked equal (1e-9) before any time is reported. pycocotools runs when
 // `$PYTHON` (default python3) can import it, e.g. PYTHON=/path/to/venv/bin/python. Best of 3 rounds.
 // Writes bench/results/evaluate.json.
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,7 +81,7 @@ const job = { rounds: ROUNDS, cases: cases.map((c, i) => {
 writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
 
 const python = process.env.PYTHON ?? 'python3';
-const py = spawnSync(python, [new URL('../tools/coco_bench.py', import.meta.url).pathname, join(dir, 'job.json')], { encoding: 'utf8' });
+const py = spawnSync(python, [fileURLToPath(new URL('../tools/coco_bench.py', import.meta.url)), join(dir, 'job.json')], { encoding: 'utf8' });
 rmSync(dir, { recursive: true });
 const peer = py.status === 0 ? JSON.parse(py.stdout) as { pycocotools: string; results: { name: string; ms: number; stats: number[] }[] } : undefined;
 

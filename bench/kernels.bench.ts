@@ -1,5 +1,6 @@
 // npm run bench: every registered kernel's bench problems, printed and
 // written to bench/results/kernels.json. Options: --filter REGEX, --time MS.
+import { fileURLToPath } from 'node:url';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { benchKernels, formatKernelRow } from '../src/kernels/bench.js';
@@ -17,4 +18,4 @@ console.log(`WASM SIMD peak (f32x4 mul+add, one core): ${report.peakGflops.toFix
 const out = new URL('./results/kernels.json', import.meta.url);
 mkdirSync(new URL('.', out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-console.log(`wrote ${out.pathname}`);
+console.log(`wrote ${fileURLToPath(out)}`);

@@ -12,13 +12,14 @@
 // outputs are checked against PyTorch's (1e-3) before any time is taken, and the process's peak
 // resident memory is that engine's for that model. The whole sweep runs PEERS_ROUNDS times (default
 // 2, about 25 minutes). Prints one table; writes bench/results/peers.json.
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
 
 interface Row { engine: string; threads: number; case: string; ms: number; perSecond: number; maxError: number; rssMiB: number }
 
-const MODELS = new URL('./peers/models/', import.meta.url).pathname;
+const MODELS = fileURLToPath(new URL('./peers/models/', import.meta.url));
 const ORDER = ['sgemm_256', 'sgemm_512', 'sgemm_1024', 'mobilenet_v2', 'densenet121', 'wavenet', 'wavenet_step', 'mha', 'transformer', 'transformer_greedy'];
 if (!existsSync(MODELS)) throw new Error('no bench/peers/models: run tools/export_peers.py first (and cd bench/peers && npm ci)');
 // The face detector needs no export: it is the shipped model against face-api itself (TF.js wasm).
@@ -40,9 +41,9 @@ function configs(name: string): Array<[string, number]> {
 
 function measure(engine: string, threads: number, name: string): Row | string {
   const r = engine === 'pytorch'
-    ? spawnSync(PYTHON, [new URL('../tools/peers_torch.py', import.meta.url).pathname, name, String(threads)],
+    ? spawnSync(PYTHON, [fileURLToPath(new URL('../tools/peers_torch.py', import.meta.url)), name, String(threads)],
       { encoding: 'utf8', env: { ...process.env, LD_LIBRARY_PATH: OPENBLAS } })
-    : spawnSync(process.execPath, ['--import', 'tsx', new URL('./peers/run.ts', import.meta.url).pathname, engine, String(threads), name], { encoding: 'utf8' });
+    : spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./peers/run.ts', import.meta.url)), engine, String(threads), name], { encoding: 'utf8' });
   const line = r.stdout?.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !line.startsWith('{')) return `${engine} ×${threads} on ${name}: ${(r.stderr || r.error?.message || 'failed').trim().split('\n').filter((l) => !/^\s+at /.test(l)).slice(-3).join(' ')}`;
   return JSON.parse(line) as Row;
@@ -111,4 +112,4 @@ if (problems.length) console.log(`\nnot measured:\n${problems.map((p) => `  ${p}
 const out = new URL('./results/peers.json', import.meta.url);
 mkdirSync(new URL('.', out), { recursive: true });
 writeFileSync(out, `${JSON.stringify({ version: 1, date: new Date().toISOString(), system: systemInfo(2), rounds: ROUNDS, rows, problems }, null, 2)}\n`);
-console.log(`wrote ${out.pathname}`);
+console.log(`wrote ${fileURLToPath(out)}`);

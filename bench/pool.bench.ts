@@ -108,4 +108,4 @@ const out = new URL('./results/pool.json', import.meta.url);
 mkdirSync(new URL('.', out), { recursive: true });
 const report = { version: 1, date: new Date().toISOString(), system: systemInfo(2), model: { sizes: SIZES, items: ITEMS, rowsPerItem: ROWS_PER_ITEM }, throughput, speedup, memory, perWorkerMiB };
 writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-console.log(`wrote ${out.pathname}`);
+console.log(`wrote ${fileURLToPath(out)}`);

@@ -9,6 +9,7 @@
 //    per extra shard ((a 41-shard job − a 1-shard job) / 40; the line itself
 //    takes the local time above, two at once).
 // Each figure is the best of a few rounds. Writes bench/results/queue.json.
+import { fileURLToPath } from 'node:url';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
@@ -22,12 +23,12 @@ import { startRedis } from '../test/helpers/redis.js';
 import { bestMs } from './rounds.js';
 
 const ROUNDS = 3;
-const MODEL = new URL('../models/translate-en-ja', import.meta.url).pathname;
-const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const MODEL = fileURLToPath(new URL('../models/translate-en-ja', import.meta.url));
+const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const SHARD_TOKENS = [512, 2048, 8192];
 const SEARCH = { beam: 1, nBest: 1, lengthPenalty: 1, maxBatchTokens: 4096 };
 
-const lines = readLines(new URL('../samples/test.en', import.meta.url).pathname);
+const lines = readLines(fileURLToPath(new URL('../samples/test.en', import.meta.url)));
 const redis = await startRedis();
 const spawned: ChildProcess[] = [];
 // Whatever happens, no worker process or redis-server outlives the bench.
@@ -125,5 +126,5 @@ writeFileSync(out, `${JSON.stringify({
   version: 1, date: new Date().toISOString(), system: systemInfo(2), sentences: lines.length,
   local: { sentencesPerS: lines.length / (localMs / 1000), oneLineMs: localLineMs }, queue: rows, overheadMsPerJob, overheadMsPerShard,
 }, null, 2)}\n`);
-console.log(`wrote ${out.pathname}`);
+console.log(`wrote ${fileURLToPath(out)}`);
 process.exit(0);

@@ -5,6 +5,7 @@
 //  - resident memory before and after 10,000 translate requests, then 10,000 generate requests of
 //    0.05 s each (growth should stay under 10 %).
 // The server runs in this process on 2 workers per model. Writes bench/results/serve.json.
+import { fileURLToPath } from 'node:url';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
@@ -12,9 +13,9 @@ import { startServer } from '../src/serve/server.js';
 
 const SECONDS = 5;
 const server = await startServer({
-  translate: new URL('../models/translate-en-ja', import.meta.url).pathname,
-  generate: new URL('../models/wavenet-piano', import.meta.url).pathname,
-  detect: new URL('../models/face-detector', import.meta.url).pathname,
+  translate: fileURLToPath(new URL('../models/translate-en-ja', import.meta.url)),
+  generate: fileURLToPath(new URL('../models/wavenet-piano', import.meta.url)),
+  detect: fileURLToPath(new URL('../models/face-detector', import.meta.url)),
   workers: 2,
 });
 const address = await server.app.listen({ port: 0, host: '127.0.0.1' });
@@ -73,4 +74,4 @@ await server.close();
 const out = new URL('./results/serve.json', import.meta.url);
 mkdirSync(new URL('.', out), { recursive: true });
 writeFileSync(out, `${JSON.stringify({ version: 1, date: new Date().toISOString(), system: systemInfo(2), seconds: SECONDS, rows, soaks }, null, 2)}\n`);
-console.log(`wrote ${out.pathname}`);
+console.log(`wrote ${fileURLToPath(out)}`);

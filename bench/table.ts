@@ -1,10 +1,11 @@
 // Prints bench/results/kernels.json as the Markdown table the README shows:
 //   npx tsx bench/table.ts [results.json]
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import type { KernelBenchReport } from '../src/kernels/bench.js';
 import { formatSystemLine } from '../src/runtime/system.js';
 
-const file = process.argv[2] ?? new URL('./results/kernels.json', import.meta.url).pathname;
+const file = process.argv[2] ?? fileURLToPath(new URL('./results/kernels.json', import.meta.url));
 const report = JSON.parse(readFileSync(file, 'utf8')) as KernelBenchReport;
 
 console.log(`Measured ${report.date.slice(0, 10)}, \`npm run bench\`; ${formatSystemLine(report.system).replace('system: ', '')};`);

@@ -7,6 +7,7 @@
 //    (tools/translate_bench.py, one thread, OpenBLAS), when Debian's
 //    python3-torch is installed.
 // Each figure is the best of a few rounds. Writes bench/results/translate.json.
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,13 +23,13 @@ import { Pool } from '../src/pool/pool.js';
 import { Runtime } from '../src/runtime/runtime.js';
 
 const ROUNDS = 3;
-const MODEL = new URL('../models/translate-en-ja', import.meta.url).pathname;
+const MODEL = fileURLToPath(new URL('../models/translate-en-ja', import.meta.url));
 const SENTENCES = 128;
 
 const best = (fn: () => unknown | Promise<unknown>) => bestMs(ROUNDS, fn);
 
 const translator = await Translator.open(MODEL, { workers: 0 });
-const sources = readLines(new URL('../samples/test.en', import.meta.url).pathname).slice(0, SENTENCES).map((l) => translator.encode(l));
+const sources = readLines(fileURLToPath(new URL('../samples/test.en', import.meta.url))).slice(0, SENTENCES).map((l) => translator.encode(l));
 await translator.close();
 const model = (loadModel(Runtime.create(), readModelDir(MODEL)) as TransformerBatch).model;
 const runs = [{ beam: 1, batch: 1 }, { beam: 1, batch: 32 }, { beam: 4, batch: 1 }, { beam: 4, batch: 32 }];
@@ -45,7 +46,7 @@ function pytorchEager() {
   if (!existsSync('/usr/bin/python3')) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'hibiki-translate-bench-'));
   writeFileSync(join(dir, 'job.json'), JSON.stringify({ sentences: sources, runs }));
-  const r = spawnSync('/usr/bin/python3', [new URL('../tools/translate_bench.py', import.meta.url).pathname, MODEL, join(dir, 'job.json')], {
+  const r = spawnSync('/usr/bin/python3', [fileURLToPath(new URL('../tools/translate_bench.py', import.meta.url)), MODEL, join(dir, 'job.json')], {
     encoding: 'utf8', env: { ...process.env, LD_LIBRARY_PATH: '/usr/lib/x86_64-linux-gnu/openblas-pthread' },
   });
   rmSync(dir, { recursive: true });
@@ -90,4 +91,4 @@ const out = new URL('./results/translate.json', import.meta.url);
 mkdirSync(new URL('.', out), { recursive: true });
 writeFileSync(out, `${JSON.stringify({ version: 1, date: new Date().toISOString(), system: systemInfo(2), torch: torch?.torch ?? null, results,
   pool: { oneWorker: pooled[1], twoWorkers: pooled[2], scaling: pooled[2]! / pooled[1]! } }, null, 2)}\n`);
-console.log(`wrote ${out.pathname}`);
+console.log(`wrote ${fileURLToPath(out)}`);

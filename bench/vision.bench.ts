@@ -7,6 +7,7 @@
 //  - MobileNet v2 and DenseNet-121 at 224×224, one image, one thread (torchvision's architectures on the
 //    parity fixtures' weights).
 // Each figure is the best of a few rounds. Writes bench/results/vision.json.
+import { fileURLToPath } from 'node:url';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
@@ -20,10 +21,10 @@ import { torchvisionFixture } from '../test/helpers/torchvision.js';
 import { bestMs } from './rounds.js';
 
 const ROUNDS = 5;
-const MODEL = new URL('../models/face-detector', import.meta.url).pathname;
+const MODEL = fileURLToPath(new URL('../models/face-detector', import.meta.url));
 const PHOTOS = ['astronaut.png', 'camera.png', 'astronaut-camera.jpg'];
 const images = PHOTOS.map((name) => {
-  const path = new URL(`../samples/images/${name}`, import.meta.url).pathname;
+  const path = fileURLToPath(new URL(`../samples/images/${name}`, import.meta.url));
   return { name, image: decodeImage(readFileSync(path), path) };
 });
 
@@ -47,18 +48,18 @@ for (const workers of [1, 2]) {
 
 /** face-api on a TensorFlow.js backend, its detections checked against ours first; undefined without bench/peers. */
 async function faceApi(backend: 'wasm' | 'cpu', rounds: number, photos: number) {
-  const peersJson = new URL('./peers/package.json', import.meta.url).pathname;
+  const peersJson = fileURLToPath(new URL('./peers/package.json', import.meta.url));
   if (!existsSync(new URL('./peers/node_modules/@vladmandic/face-api', import.meta.url))) return undefined;
   const peers = createRequire(peersJson);
   const tf = peers('@tensorflow/tfjs');
   const faceapi = peers('@vladmandic/face-api/dist/face-api.node-wasm.js');
   if (backend === 'wasm') {
-    peers('@tensorflow/tfjs-backend-wasm').setWasmPaths(`${new URL('./peers/node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url).pathname}`);
+    peers('@tensorflow/tfjs-backend-wasm').setWasmPaths(`${fileURLToPath(new URL('./peers/node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url))}`);
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   }
   await tf.setBackend(backend);
   await tf.ready();
-  await faceapi.nets.ssdMobilenetv1.loadFromDisk(new URL('./peers/node_modules/@vladmandic/face-api/model', import.meta.url).pathname);
+  await faceapi.nets.ssdMobilenetv1.loadFromDisk(fileURLToPath(new URL('./peers/node_modules/@vladmandic/face-api/model', import.meta.url)));
   const options = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5, maxResults: 100 });
   const tensors = images.slice(0, photos).map(({ image }) => tf.tensor3d(image.data, [image.height, image.width, 3], 'int32'));
   const detect = async (t: unknown) => (await faceapi.detectAllFaces(t, options)) as Array<{ box: { x: number; y: number; width: number; height: number }; score: number }>;
@@ -102,4 +103,4 @@ writeFileSync(out, `${JSON.stringify({
   },
   classifiersMs: classifiers,
 }, null, 2)}\n`);
-console.log(`wrote ${out.pathname}`);
+console.log(`wrote ${fileURLToPath(out)}`);

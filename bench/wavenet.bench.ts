@@ -8,6 +8,7 @@
 //    (tools/wavenet_bench.py, one thread, OpenBLAS), when Debian's
 //    python3-torch is installed.
 // Each figure is the best of a few rounds. Writes bench/results/wavenet.json.
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ import { Rng } from '../src/runtime/rng.js';
 import { Runtime } from '../src/runtime/runtime.js';
 
 const ROUNDS = 3;
-const SHIPPED = new URL('../models/wavenet-piano', import.meta.url).pathname;
+const SHIPPED = fileURLToPath(new URL('../models/wavenet-piano', import.meta.url));
 
 function makeReferenceModel(): string {
   const dir = mkdtempSync(join(tmpdir(), 'hibiki-wavenet-ref-'));
@@ -56,7 +57,7 @@ const best = (fn: () => unknown | Promise<unknown>) => bestMs(ROUNDS, fn);
 
 function pytorchEager(dir: string, samples: number): { realTimeFactor: number; msPerSample: number; engine: string } | undefined {
   if (!existsSync('/usr/bin/python3')) return undefined;
-  const r = spawnSync('/usr/bin/python3', [new URL('../tools/wavenet_bench.py', import.meta.url).pathname, dir, '--samples', String(samples)], {
+  const r = spawnSync('/usr/bin/python3', [fileURLToPath(new URL('../tools/wavenet_bench.py', import.meta.url)), dir, '--samples', String(samples)], {
     encoding: 'utf8',
     env: { ...process.env, LD_LIBRARY_PATH: '/usr/lib/x86_64-linux-gnu/openblas-pthread' },
   });
@@ -121,4 +122,4 @@ rmSync(reference, { recursive: true });
 const out = new URL('./results/wavenet.json', import.meta.url);
 mkdirSync(new URL('.', out), { recursive: true });
 writeFileSync(out, `${JSON.stringify({ version: 1, date: new Date().toISOString(), system: systemInfo(2), results }, null, 2)}\n`);
-console.log(`wrote ${out.pathname}`);
+console.log(`wrote ${fileURLToPath(out)}`);

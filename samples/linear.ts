@@ -4,9 +4,10 @@
 //   npx tsx samples/linear.ts [FILE.safetensors] [CASE]
 //
 // By default it uses the parity fixtures that tools/fixtures.py wrote.
+import { fileURLToPath } from 'node:url';
 import { Runtime, formatShape, gemm, packMatrix, readSafetensors, type Activation } from 'hibiki';
 
-const path = process.argv[2] ?? new URL('../test/fixtures/gemm.safetensors', import.meta.url).pathname;
+const path = process.argv[2] ?? fileURLToPath(new URL('../test/fixtures/gemm.safetensors', import.meta.url));
 const name = process.argv[3] ?? 'linear_33x64x9_gelu';
 const file = readSafetensors(path);
 const tensor = (key: string) => {

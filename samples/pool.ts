@@ -4,11 +4,12 @@
 //   npx tsx samples/pool.ts [MODEL_DIR] [--workers N]
 //
 // By default it uses the small MLP the tests use (test/fixtures/mlp).
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Engine, Pool, Rng } from 'hibiki';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { workers: { type: 'string', default: '2' } } });
-const modelDir = positionals[0] ?? new URL('../test/fixtures/mlp/', import.meta.url).pathname;
+const modelDir = positionals[0] ?? fileURLToPath(new URL('../test/fixtures/mlp/', import.meta.url));
 
 const pool = await Pool.open(modelDir, { workers: Number(values.workers) });
 try {

@@ -3,9 +3,10 @@
 // drain and stop it (what SIGTERM does for `hibiki serve`).
 //
 //   npx tsx samples/serve.ts
+import { fileURLToPath } from 'node:url';
 import { startServer } from 'hibiki/serve';
 
-const server = await startServer({ translate: new URL('../models/translate-en-ja', import.meta.url).pathname, workers: 2, limits: { texts: 16 } });
+const server = await startServer({ translate: fileURLToPath(new URL('../models/translate-en-ja', import.meta.url)), workers: 2, limits: { texts: 16 } });
 try {
   const address = await server.app.listen({ port: 0, host: '127.0.0.1' });
   const post = (body: unknown) => fetch(`${address}/v1/translate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

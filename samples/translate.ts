@@ -3,6 +3,7 @@
 // against the references.
 //
 //   npx tsx samples/translate.ts [MODEL_DIR]
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { Translator, corpusBleu } from 'hibiki';
 
@@ -10,7 +11,7 @@ const lines = (file: string) => readFileSync(new URL(file, import.meta.url), 'ut
 const sources = lines('./test.en');
 const references = lines('./test.ja');
 
-const translator = await Translator.open(process.argv[2] ?? new URL('../models/translate-en-ja', import.meta.url).pathname, { workers: 2 });
+const translator = await Translator.open(process.argv[2] ?? fileURLToPath(new URL('../models/translate-en-ja', import.meta.url)), { workers: 2 });
 try {
   const controller = new AbortController(); // abort() would stop the job at the workers' next step
   const { translations, failures } = await translator.translate(sources, { signal: controller.signal });

@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'E_TOO_LARGE'
   /** hibiki serve: no such route, or the server was started without that model (HTTP 404). */
   | 'E_NOT_FOUND'
+  /** An optional package a feature needs is not installed (the server's, the queue's): the message names what to install. */
+  | 'E_DEPENDENCY'
   /** A bug or a lost worker: the message says which; the request or shard did not finish (HTTP 500). */
   | 'E_INTERNAL';
 
@@ -39,3 +41,18 @@ export class HibikiError extends Error {
 export const badInput = (message: string) => new HibikiError('E_BAD_INPUT', message);
 export const shapeError = (message: string) => new HibikiError('E_SHAPE', message);
 export const modelFormat = (file: string, message: string) => new HibikiError('E_MODEL_FORMAT', `${file}: ${message}`);
+
+/**
+ * Imports an optional peer dependency (fastify for the server, bullmq for the
+ * queue…): a user who only imports the library never installs them. When one
+ * is missing the error names the feature and the packages to install.
+ */
+export async function optionalImport<T>(load: () => Promise<T>, feature: string, packages: readonly string[]): Promise<T> {
+  try {
+    return await load();
+  } catch (cause) {
+    const code = (cause as { code?: string }).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw cause;
+    throw new HibikiError('E_DEPENDENCY', `${feature} needs ${packages.join(' and ')}, which are not installed: npm install ${packages.join(' ')}`, { cause });
+  }
+}

@@ -9,6 +9,7 @@
 // 90 % target by; the default is 48 takes, 1,200 notes. Seeds that differ by
 // a multiple of 1000 share takes; use seeds apart by less (1, 100, 200, …)
 // for independent sets. Passes when ≥ 90 % of all notes are within ±2 % (a third of a semitone).
+import { fileURLToPath } from 'node:url';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,7 +30,7 @@ const { values, positionals } = parseArgs({
     json: { type: 'string' },
   },
 });
-const dir = positionals[0] ?? new URL('../models/wavenet-piano', import.meta.url).pathname;
+const dir = positionals[0] ?? fileURLToPath(new URL('../models/wavenet-piano', import.meta.url));
 const config = parseWaveNetConfig(`${dir}/config.json`, readModelDir(dir).config);
 if (config.globalName !== 'midi_pitch') throw new Error(`${dir} is not conditioned on midi_pitch`);
 const samples = Math.round(Number(values.seconds) * config.sampleRate);

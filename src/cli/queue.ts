@@ -7,8 +7,8 @@ import { SingleBar } from 'cli-progress';
 import { badInput } from '../errors.js';
 import { modelContentHash } from '../io/model-dir.js';
 import type { QueuedFailure } from '../queue/failures.js';
-import { type QueueKind, runOnQueue } from '../queue/producer.js';
-import { parseQueueUrl } from '../queue/redis.js';
+import type { QueueKind } from '../queue/producer.js';
+import { parseQueueUrl } from '../queue/url.js';
 
 /** The --queue flag, checked: its URL, undefined without the flag, or a usage error (exit code 2). */
 export function queueFlag(text: string | undefined, usage: (message: string) => never): URL | undefined {
@@ -67,6 +67,8 @@ export async function runQueuedJob<D extends { first: number }, R, X>(job: Queue
   bar.start(items, 0, { shards: `0/${job.shards.length}` });
   let run;
   try {
+    // The queue's packages load only when a job goes on a queue.
+    const { runOnQueue } = await import('../queue/producer.js');
     run = await runOnQueue<D, R>({
       url: job.url, kind: job.kind, jobKey: hash.digest('hex'), model, modelName: basename(job.modelDir), attempts: job.attempts,
       onProgress: (p) => bar.update(p.itemsDone, { shards: `${p.shardsDone}/${p.shards}` }),

@@ -1,7 +1,6 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { DEFAULT_MODELS, MAX_SECONDS, SERVE_LIMITS } from '../tasks/defaults.js';
-import { startServer } from '../serve/server.js';
 import { parseNumber } from './options.js';
 
 interface ServeFlags {
@@ -48,6 +47,7 @@ export function registerServe(program: Command): void {
     .option('--log', 'structured request logs (JSON lines on stdout)')
     .action(async (flags: ServeFlags) => {
       const model = (dir: string) => (dir === 'none' ? undefined : dir);
+      const { startServer } = await import('../serve/server.js'); // Fastify loads only here
       const server = await startServer({
         translate: model(flags.translate), generate: model(flags.generate), detect: model(flags.detect),
         classify: model(flags.classify), segment: model(flags.segment),

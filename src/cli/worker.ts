@@ -1,6 +1,5 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import { startQueueWorker } from '../queue/worker.js';
 import { DEFAULT_MODELS } from '../tasks/defaults.js';
 import { parseNumber } from './options.js';
 import { queueFlag } from './queue.js';
@@ -29,6 +28,7 @@ export function registerWorker(program: Command): void {
       for (const [flag, v] of [['--workers', flags.workers], ['--concurrency', flags.concurrency]] as const) {
         if (v !== undefined && !Number.isInteger(v)) usage(`${flag} must be a whole number, got ${v}`);
       }
+      const { startQueueWorker } = await import('../queue/worker.js'); // BullMQ loads only here
       const worker = await startQueueWorker({
         url, modelDir: flags.model, workers: flags.workers ?? os.availableParallelism(),
         concurrency: flags.concurrency, lockMs: flags.lockSeconds * 1000,

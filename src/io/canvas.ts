@@ -1,10 +1,10 @@
 // What our pureimage drawings share: the font, and PNG encoding straight from the RGBA buffer with
 // pngjs (pureimage's own encoder reads the bitmap pixel by pixel through function calls, far slower).
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import * as PImage from 'pureimage';
 
-/** The family name our drawings use: DejaVu Sans from the dejavu-fonts-ttf package. */
+/** The family name our drawings use: DejaVu Sans, shipped in assets/fonts (its licence beside it). */
 export const FONT = 'DejaVu Sans';
 
 let loaded = false;
@@ -12,7 +12,7 @@ let loaded = false;
 /** Registers DejaVu Sans with pureimage once per process (pureimage keeps its fonts in a global registry). */
 export function loadFont(): void {
   if (loaded) return;
-  PImage.registerFont(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf'), FONT).loadSync();
+  PImage.registerFont(fileURLToPath(new URL('../../assets/fonts/DejaVuSans.ttf', import.meta.url)), FONT).loadSync();
   loaded = true;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Precision–recall curves drawn to a PNG: pureimage (a pure-JS canvas, so no
- * native binaries) with DejaVu Sans from the dejavu-fonts-ttf package. One
+ * native binaries) with DejaVu Sans (shipped in assets/fonts). One
  * polyline per curve over recall × precision in [0, 1]², the legend beside
  * the plot with each curve's AP.
  */

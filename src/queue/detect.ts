@@ -1,8 +1,7 @@
 // Detection as queue jobs: image files travel as their encoded bytes (the
 // workers decode them, not the submitting process), boxes come back.
-import { UnrecoverableError } from 'bullmq';
 import { type DetectOptions, type DetectedObject, Detector } from '../tasks/vision.js';
-import { type QueuedFailure, shardFailures } from './failures.js';
+import { type QueuedFailure, shardFailures, BadShardError } from './failures.js';
 
 export interface DetectShard {
   first: number;
@@ -29,7 +28,7 @@ export function planDetectShards(files: readonly Uint8Array[], perShard: number,
 export function checkDetectShard(data: unknown, where: string): DetectShard {
   const d = data as Partial<DetectShard> | null;
   const o = d?.options as Record<string, unknown> | undefined;
-  const bad = (what: string) => new UnrecoverableError(`${where}: ${what}`);
+  const bad = (what: string) => new BadShardError(`${where}: ${what}`);
   if (!d || !Number.isSafeInteger(d.first) || (d.first as number) < 0) throw bad('"first" must be an image index');
   if (!Array.isArray(d.images) || d.images.length === 0 || !d.images.every((i) => typeof i === 'string')) {
     throw bad('"images" must be a non-empty array of base64 strings');

@@ -1,6 +1,15 @@
 // Which failures a queued shard reports as its result and which make it retry.
 import type { ItemFailure } from '../pool/job.js';
 
+/**
+ * A shard whose data no retry can mend (malformed, or for other weights):
+ * the worker hands it to BullMQ as an UnrecoverableError. A class of our
+ * own, so the shard planners and checks load without BullMQ.
+ */
+export class BadShardError extends Error {
+  override readonly name = 'BadShardError';
+}
+
 /** Failures of the item itself, which no retry would change. */
 const PERMANENT = new Set(['E_BAD_INPUT', 'E_SHAPE']);
 

@@ -1,10 +1,9 @@
 // Generation as queue jobs: a job's clips in shards of about `shardSeconds`
 // of audio (clips in one shard step together through SGEMM), and a shard's
 // clips back as the exact float32 samples the local path writes.
-import { UnrecoverableError } from 'bullmq';
 import type { Generator } from '../tasks/generator.js';
 import type { GenerateRequest } from '../models/wavenet.js';
-import { type QueuedFailure, shardFailures } from './failures.js';
+import { type QueuedFailure, shardFailures, BadShardError } from './failures.js';
 
 /** One shard: consecutive clips of a job, from clip `first` (0-based) on. */
 export interface GenerateShard {
@@ -32,9 +31,9 @@ export function planGenerateShards(requests: readonly GenerateRequest[], sampleR
 export function checkGenerateShard(data: unknown, where: string): GenerateShard {
   const d = data as Partial<GenerateShard> | null;
   const isObject = (r: unknown) => typeof r === 'object' && r !== null && !Array.isArray(r);
-  if (!d || !Number.isSafeInteger(d.first) || (d.first as number) < 0) throw new UnrecoverableError(`${where}: "first" must be a clip index`);
+  if (!d || !Number.isSafeInteger(d.first) || (d.first as number) < 0) throw new BadShardError(`${where}: "first" must be a clip index`);
   if (!Array.isArray(d.requests) || d.requests.length === 0 || !d.requests.every(isObject)) {
-    throw new UnrecoverableError(`${where}: "requests" must be a non-empty array of generation requests`);
+    throw new BadShardError(`${where}: "requests" must be a non-empty array of generation requests`);
   }
   return d as GenerateShard;
 }

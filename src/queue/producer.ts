@@ -9,7 +9,8 @@
  * holds), takes the finished results and waits for the rest, so no shard
  * runs twice to completion and no line is lost.
  */
-import { type Job, Queue, QueueEvents } from 'bullmq';
+import type { Job, Queue as BullQueue, QueueEvents as BullQueueEvents } from 'bullmq';
+import { Queue, QueueEvents } from './deps.js';
 import type { Redis } from 'ioredis';
 import { QUEUE_PREFIX, connectRedis, redactedUrl } from './redis.js';
 
@@ -88,8 +89,8 @@ export async function runOnQueue<D, R>(
   const log = options.log ?? ((line: string) => console.error(line));
   const connection = await connectRedis(url);
   let eventsConnection: Redis | undefined;
-  let queue: Queue | undefined;
-  let events: QueueEvents | undefined;
+  let queue: BullQueue | undefined;
+  let events: BullQueueEvents | undefined;
   try {
     eventsConnection = await connectRedis(url);
     queue = new Queue(kind, { connection, prefix: QUEUE_PREFIX });

@@ -2,12 +2,11 @@
 // and the worker's side (a shard → its translations), which must agree on
 // the shapes below.
 import { join } from 'node:path';
-import { UnrecoverableError } from 'bullmq';
 import { readModelConfig } from '../io/model-dir.js';
 import { type Translation, Translator } from '../tasks/translator.js';
 import { parseTransformerConfig } from '../models/transformer.js';
 import { SentencePiece } from '../text/sentencepiece.js';
-import { type QueuedFailure, shardFailures } from './failures.js';
+import { type QueuedFailure, shardFailures, BadShardError } from './failures.js';
 
 /** The search options a translate job carries; every shard of the job uses the same. */
 export interface TranslateSearch {
@@ -63,7 +62,7 @@ const isCount = (v: unknown, min: number, max: number) => typeof v === 'number' 
 export function checkTranslateShard(data: unknown, where: string): TranslateShard {
   const d = data as Partial<TranslateShard> | null;
   const s = d?.search as Partial<TranslateSearch> | undefined;
-  const bad = (what: string) => new UnrecoverableError(`${where}: ${what}`);
+  const bad = (what: string) => new BadShardError(`${where}: ${what}`);
   if (!d || !isCount(d.first, 0, Number.MAX_SAFE_INTEGER)) throw bad('"first" must be a line index');
   if (!Array.isArray(d.lines) || d.lines.length === 0 || !d.lines.every((l) => typeof l === 'string')) {
     throw bad('"lines" must be a non-empty array of strings');

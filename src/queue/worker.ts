@@ -11,7 +11,6 @@
  * data) is refused for good with an UnrecoverableError that says why.
  */
 import { hostname } from 'node:os';
-import { UnrecoverableError, Worker } from 'bullmq';
 import { badInput } from '../errors.js';
 import { modelContentHash, readModelConfig } from '../io/model-dir.js';
 import { Generator } from '../tasks/generator.js';
@@ -20,6 +19,8 @@ import { Detector } from '../tasks/vision.js';
 import { checkDetectShard, detectShard } from './detect.js';
 import { checkGenerateShard, generateShard } from './generate.js';
 import { type QueueKind, type ShardEnvelope } from './producer.js';
+import { UnrecoverableError, Worker } from './deps.js';
+import { BadShardError } from './failures.js';
 import { QUEUE_PREFIX, connectRedis, redactedUrl } from './redis.js';
 import { checkTranslateShard, translateShard } from './translate.js';
 
@@ -108,12 +109,17 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     }
     const started = performance.now();
     let reported = 0;
-    const result = await runner.run(envelope.data, where, (done) => {
-      // A progress event per second at most: they cross Redis.
-      if (performance.now() - reported < 1000) return;
-      reported = performance.now();
-      void job.updateProgress(done).catch(() => {});
-    });
+    let result: unknown;
+    try {
+      result = await runner.run(envelope.data, where, (done) => {
+        // A progress event per second at most: they cross Redis.
+        if (performance.now() - reported < 1000) return;
+        reported = performance.now();
+        void job.updateProgress(done).catch(() => {});
+      });
+    } catch (e) {
+      throw e instanceof BadShardError ? new UnrecoverableError(e.message) : e;
+    }
     log(`${name}: ${where} (${envelope.shard + 1}/${envelope.shards}) done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return result;
   }, {

@@ -23,9 +23,8 @@
  * server's own thread (workers 0) only between shards. `close()` stops accepting, lets requests in flight finish, then
  * stops the workers.
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { type ErrorCode, HibikiError } from '../errors.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type ErrorCode, HibikiError, optionalImport } from '../errors.js';
 import { imageHeader } from '../io/image.js';
 import { corpusBleu } from '../metrics/bleu.js';
 import { SERVE_LIMITS } from '../tasks/defaults.js';
@@ -33,6 +32,11 @@ import { Generator } from '../tasks/generator.js';
 import { Translator } from '../tasks/translator.js';
 import { Classifier, Detector, Segmenter, classMasks } from '../tasks/vision.js';
 import { VERSION } from '../version.js';
+
+// The server's packages are optional peer dependencies: only a user of hibiki/serve installs them.
+const SERVE_PACKAGES = ['fastify', 'prom-client'];
+const { default: Fastify } = await optionalImport(() => import('fastify'), 'hibiki serve (hibiki/serve)', SERVE_PACKAGES);
+const { Counter, Gauge, Histogram, Registry } = await optionalImport(() => import('prom-client'), 'hibiki serve (hibiki/serve)', SERVE_PACKAGES);
 
 export interface ServeLimits {
   bodyBytes: number;

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -5,8 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readWav } from '../../src/io/wav.js';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-const MODEL = new URL('../fixtures/wavenet-k2/', import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const MODEL = fileURLToPath(new URL('../fixtures/wavenet-k2/', import.meta.url));
 
 function hibiki(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });

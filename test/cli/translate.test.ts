@@ -1,11 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-const SAMPLES = new URL('../../samples/', import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const SAMPLES = fileURLToPath(new URL('../../samples/', import.meta.url));
 
 function hibiki(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 240_000 });

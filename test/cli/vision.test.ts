@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { hibiki } from '../helpers/cli.js';
 import { decodeImage } from '../../src/io/image.js';
 
-const SAMPLES = new URL('../../samples/images/', import.meta.url).pathname;
+const SAMPLES = fileURLToPath(new URL('../../samples/images/', import.meta.url));
 // What face-api 1.7.15 itself finds on the samples: tools/face_api_reference.mjs.
 const reference = JSON.parse(readFileSync(new URL('../fixtures/face/reference.json', import.meta.url), 'utf8'));
 

@@ -2,6 +2,7 @@
 // malformed and hostile bodies) must each get an answer that is a success or a typed refusal
 // ({error, message} with one of hibiki's codes, a 4xx for what the client sent) — never a crash, a hang,
 // an untyped answer or a 5xx.
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,11 +15,11 @@ describe(`hibiki serve under ${CASES} generated requests per endpoint`, () => {
   let server: Server;
   beforeAll(async () => {
     server = await startServer({
-      translate: new URL('../../models/translate-en-ja', import.meta.url).pathname,
-      generate: new URL('../fixtures/wavenet-k2', import.meta.url).pathname,
-      detect: new URL('../../models/face-detector', import.meta.url).pathname,
-      classify: new URL('../../models/digits-densenet', import.meta.url).pathname,
-      segment: new URL('../../models/shapes-unet', import.meta.url).pathname,
+      translate: fileURLToPath(new URL('../../models/translate-en-ja', import.meta.url)),
+      generate: fileURLToPath(new URL('../fixtures/wavenet-k2', import.meta.url)),
+      detect: fileURLToPath(new URL('../../models/face-detector', import.meta.url)),
+      classify: fileURLToPath(new URL('../../models/digits-densenet', import.meta.url)),
+      segment: fileURLToPath(new URL('../../models/shapes-unet', import.meta.url)),
       workers: 0, limits: { texts: 4, charsPerText: 40, seconds: 0.01, imagePixels: 4096, bodyBytes: 64 * 1024 },
     });
   });

@@ -1,6 +1,7 @@
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 /** Runs the `hibiki` command from source, as a user would run it: exit code and output. */
 export function hibiki(...args: string[]): { code: number | null; stdout: string; stderr: string } {

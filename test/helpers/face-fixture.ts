@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { type RgbImage, decodeImage } from '../../src/io/image.js';
 
 /** test/fixtures/face/reference.json, written by tools/face_api_reference.mjs from face-api 1.7.15 (tfjs wasm). */
@@ -33,7 +34,7 @@ const ROOT = new URL('../../', import.meta.url);
 export const faceReference = (): FaceReference =>
   JSON.parse(readFileSync(new URL('test/fixtures/face/reference.json', ROOT), 'utf8')) as FaceReference;
 
-export const repoPath = (relative: string) => new URL(relative, ROOT).pathname;
+export const repoPath = (relative: string) => fileURLToPath(new URL(relative, ROOT));
 
 /** The image face-api was given: the sample decoded, cropped if the fixture says so. */
 export function referenceImage(ref: FaceReferenceImage): RgbImage {

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { readSafetensors, type SafeTensorsFile } from '../../src/io/safetensors.js';
 
 /** One case written by tools/fixtures.py: params, and tensors by short name. */
@@ -13,7 +14,7 @@ export interface FixtureCase {
 
 /** The cases of test/fixtures/<family>.safetensors (PyTorch's outputs on seeded inputs). */
 export function loadFixtures(family: string): FixtureCase[] {
-  const file: SafeTensorsFile = readSafetensors(new URL(`../fixtures/${family}.safetensors`, import.meta.url).pathname);
+  const file: SafeTensorsFile = readSafetensors(fileURLToPath(new URL(`../fixtures/${family}.safetensors`, import.meta.url)));
   const cases = JSON.parse(file.metadata.cases ?? '[]') as Array<{ name: string; op: string; params: Record<string, unknown> }>;
   return cases.map((c) => ({
     ...c,

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { SafeTensorsFile, readSafetensors } from '../../src/io/safetensors.js';
 import { Rng } from '../../src/runtime/rng.js';
 
@@ -12,7 +13,7 @@ interface Recipe {
  * every conv and Linear weight drawn again from the same seeded generator (Rng.uniform).
  */
 export function torchvisionFixture(name: string) {
-  const fixture = readSafetensors(new URL(`../fixtures/vision/${name}.safetensors`, import.meta.url).pathname);
+  const fixture = readSafetensors(fileURLToPath(new URL(`../fixtures/vision/${name}.safetensors`, import.meta.url)));
   const recipe = JSON.parse(fixture.metadata.recipe!) as Recipe;
   const tensors = new Map(fixture.tensors);
   for (const g of recipe.generated) {

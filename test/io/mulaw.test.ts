@@ -1,9 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { muLawDecode, muLawEncode } from '../../src/io/mulaw.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 
 describe('mu-law', () => {
-  const file = readSafetensors(new URL('../fixtures/mulaw.safetensors', import.meta.url).pathname);
+  const file = readSafetensors(fileURLToPath(new URL('../fixtures/mulaw.safetensors', import.meta.url)));
   it('encodes exactly as torchaudio, on 27,009 values including the edges', () => {
     const x = file.get('x').data as Float32Array;
     const want = file.get('classes').data as Int32Array;

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
@@ -19,8 +20,8 @@ interface DigitsInput {
 
 // The shipped model on the whole test split of scikit-learn's digits (tools/train_digits_densenet.py).
 describe('models/digits-densenet', () => {
-  const model = readModelDir(new URL('../../models/digits-densenet', import.meta.url).pathname);
-  const split = readSafetensors(new URL('../fixtures/digits-densenet/test-split.safetensors', import.meta.url).pathname);
+  const model = readModelDir(fileURLToPath(new URL('../../models/digits-densenet', import.meta.url)));
+  const split = readSafetensors(fileURLToPath(new URL('../fixtures/digits-densenet/test-split.safetensors', import.meta.url)));
   const input = model.config.input as DigitsInput;
   const pixels = split.get('pixels').data as Uint8Array; // [n, 8, 8], the data set's 0–16, ink high
   const labels = split.get('labels').data as Uint8Array;

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { Engine } from '../../src/pool/engine.js';
 import { expectClose } from '../helpers/compare.js';
 import { errorOf } from '../helpers/errors.js';
 
-const MLP = new URL('../fixtures/mlp/', import.meta.url).pathname;
+const MLP = fileURLToPath(new URL('../fixtures/mlp/', import.meta.url));
 
 describe('mlp model', () => {
   it('matches PyTorch (tools/make_mlp.py) on 37 rows, whatever the batching', async () => {

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readModelDir } from '../../src/io/model-dir.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
@@ -14,8 +15,8 @@ interface ShapesConfig {
 
 // The shipped model on held-out images of tools/make_shapes.py (the first 20 of the held-out seed, tools/train_unet.py).
 describe('models/shapes-unet', () => {
-  const model = readModelDir(new URL('../../models/shapes-unet', import.meta.url).pathname);
-  const heldOut = readSafetensors(new URL('../fixtures/shapes-unet/held-out.safetensors', import.meta.url).pathname);
+  const model = readModelDir(fileURLToPath(new URL('../../models/shapes-unet', import.meta.url)));
+  const heldOut = readSafetensors(fileURLToPath(new URL('../fixtures/shapes-unet/held-out.safetensors', import.meta.url)));
   const config = parseUNetConfig('config.json', model.config);
   const { labels: classNames, input, training } = model.config as unknown as ShapesConfig;
   const images = heldOut.get('images'); // uint8 [n, 64, 64, 3]

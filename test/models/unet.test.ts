@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SafeTensorsFile, readSafetensors } from '../../src/io/safetensors.js';
@@ -6,7 +7,7 @@ import { Runtime } from '../../src/runtime/runtime.js';
 import { expectClose } from '../helpers/compare.js';
 import { expectError } from '../helpers/errors.js';
 
-const FIXTURES = new URL('../fixtures/unet/', import.meta.url).pathname;
+const FIXTURES = fileURLToPath(new URL('../fixtures/unet/', import.meta.url));
 const fixture = (name: string) => readSafetensors(`${FIXTURES}${name}.safetensors`);
 const configOf = (f: SafeTensorsFile) => parseUNetConfig(`${f.file} config`, JSON.parse(f.metadata.config!) as Record<string, unknown>);
 

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/pool/engine.js';
@@ -5,7 +6,7 @@ import type { Progress } from '../../src/pool/job.js';
 import { Pool } from '../../src/pool/pool.js';
 import { Rng } from '../../src/runtime/rng.js';
 
-const MLP = new URL('../fixtures/mlp/', import.meta.url).pathname;
+const MLP = fileURLToPath(new URL('../fixtures/mlp/', import.meta.url));
 const FEATURES = 16;
 
 /** Items of 1 to 40 rows: unequal costs, so sharding reorders them. */

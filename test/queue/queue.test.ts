@@ -1,5 +1,6 @@
 // Distributed translation through BullMQ on a private redis-server: real
 // worker processes on loopback, killed the ways machines die.
+import { fileURLToPath } from 'node:url';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,12 +14,12 @@ import { QUEUE_PREFIX, connectRedis, parseQueueUrl } from '../../src/queue/redis
 import { planTranslateShards } from '../../src/queue/translate.js';
 import { startRedis } from '../helpers/redis.js';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-const MODEL = new URL('../../models/translate-en-ja', import.meta.url).pathname;
-const HELD_OUT = new URL('../../samples/test.en', import.meta.url).pathname;
-const WAVENET = new URL('../../models/wavenet-piano', import.meta.url).pathname;
-const DETECTOR = new URL('../../models/face-detector', import.meta.url).pathname;
-const IMAGES = new URL('../../samples/images/', import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const MODEL = fileURLToPath(new URL('../../models/translate-en-ja', import.meta.url));
+const HELD_OUT = fileURLToPath(new URL('../../samples/test.en', import.meta.url));
+const WAVENET = fileURLToPath(new URL('../../models/wavenet-piano', import.meta.url));
+const DETECTOR = fileURLToPath(new URL('../../models/face-detector', import.meta.url));
+const IMAGES = fileURLToPath(new URL('../../samples/images/', import.meta.url));
 const SEARCH = { beam: 1, nBest: 1, lengthPenalty: 1, maxBatchTokens: 4096 };
 
 /** Runs `hibiki` from source without blocking this process (worker logs keep flowing). */

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { decodeWav } from '../../src/io/wav.js';
 // The samples import 'hibiki' itself (the built package, as users do), so
 // this runs them exactly as the README tells users to.
 function runSample(file: string, ...args: string[]) {
-  const path = new URL(`../../samples/${file}`, import.meta.url).pathname;
+  const path = fileURLToPath(new URL(`../../samples/${file}`, import.meta.url));
   return spawnSync(process.execPath, ['--import', 'tsx', path, ...args], { encoding: 'utf8', timeout: 60_000 });
 }
 
@@ -29,7 +30,7 @@ describe('samples', () => {
   });
 
   it('linear.ts names the missing tensor when the case does not exist', () => {
-    const r = runSample('linear.ts', new URL('../fixtures/gemm.safetensors', import.meta.url).pathname, 'nope');
+    const r = runSample('linear.ts', fileURLToPath(new URL('../fixtures/gemm.safetensors', import.meta.url)), 'nope');
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/gemm\.safetensors: missing tensor "nope\.x"/);
   });

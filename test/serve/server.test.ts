@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -6,11 +7,11 @@ import wavefile from 'wavefile';
 import { rleDecode, rleFromString } from '../../src/metrics/mask-rle.js';
 import { type Server, startServer } from '../../src/serve/server.js';
 
-const TRANSLATE = new URL('../../models/translate-en-ja', import.meta.url).pathname;
-const GENERATE = new URL('../fixtures/wavenet-k2', import.meta.url).pathname;
-const DETECT = new URL('../../models/face-detector', import.meta.url).pathname;
-const CLASSIFY = new URL('../../models/digits-densenet', import.meta.url).pathname;
-const SEGMENT = new URL('../../models/shapes-unet', import.meta.url).pathname;
+const TRANSLATE = fileURLToPath(new URL('../../models/translate-en-ja', import.meta.url));
+const GENERATE = fileURLToPath(new URL('../fixtures/wavenet-k2', import.meta.url));
+const DETECT = fileURLToPath(new URL('../../models/face-detector', import.meta.url));
+const CLASSIFY = fileURLToPath(new URL('../../models/digits-densenet', import.meta.url));
+const SEGMENT = fileURLToPath(new URL('../../models/shapes-unet', import.meta.url));
 const sample = (name: string) => readFileSync(new URL(`../../samples/images/${name}`, import.meta.url));
 const astronaut = readFileSync(new URL('../../samples/images/astronaut.png', import.meta.url));
 const json = (payload: unknown) => ({ payload: JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
@@ -171,7 +172,7 @@ describe('hibiki serve under overload and deadlines', () => {
   });
 
   it('SIGTERM lets the request in flight finish, then exits 0', async () => {
-    const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '-p', '0', '--translate', 'none', '--detect', 'none', '--generate', GENERATE, '-w', '1'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

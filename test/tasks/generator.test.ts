@@ -1,10 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Generator } from '../../src/tasks/generator.js';
 import { MAX_SECONDS } from '../../src/tasks/defaults.js';
 import { errorOf } from '../helpers/errors.js';
 import wavefile from 'wavefile';
 
-const MODEL = new URL('../fixtures/wavenet-k2/', import.meta.url).pathname;
+const MODEL = fileURLToPath(new URL('../fixtures/wavenet-k2/', import.meta.url));
 
 describe('the generation library API', () => {
   it('the same seed gives the same clip in this thread and on two workers; clips become WAV bytes', async () => {

@@ -1,5 +1,6 @@
 // The shipped translation model: its tokenizers against Debian's sentencepiece,
 // its network against PyTorch, and its quality on the held-out set.
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readLines } from '../../src/cli/translate.js';
@@ -11,8 +12,8 @@ import { Runtime } from '../../src/runtime/runtime.js';
 import { SentencePiece } from '../../src/text/sentencepiece.js';
 import { expectClose } from '../helpers/compare.js';
 
-const MODEL = new URL('../../models/translate-en-ja/', import.meta.url).pathname;
-const SAMPLES = new URL('../../samples/', import.meta.url).pathname;
+const MODEL = fileURLToPath(new URL('../../models/translate-en-ja/', import.meta.url));
+const SAMPLES = fileURLToPath(new URL('../../samples/', import.meta.url));
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
 
 describe('models/translate-en-ja', () => {

@@ -1,10 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/io/image.js';
 import { Classifier, Detector, Segmenter, classMasks } from '../../src/tasks/vision.js';
 import { errorOf } from '../helpers/errors.js';
 
-const SAMPLES = new URL('../../samples/images/', import.meta.url).pathname;
+const SAMPLES = fileURLToPath(new URL('../../samples/images/', import.meta.url));
 const bytes = (name: string) => readFileSync(`${SAMPLES}${name}`);
 // What face-api 1.7.15 itself finds: tools/face_api_reference.mjs.
 const reference = JSON.parse(readFileSync(new URL('../fixtures/face/reference.json', import.meta.url), 'utf8'));
@@ -50,7 +51,7 @@ describe('the vision library API', () => {
     const [seg] = (await segmenter.segment([bytes('shapes/shapes-1.png')])).results;
     expect([seg!.width, seg!.height, seg!.labels.length]).toEqual([64, 64, 64 * 64]);
     expect(new Set(seg!.labels).has(0)).toBe(true);
-    await expect(Segmenter.open(new URL('../../models/face-detector', import.meta.url).pathname)).rejects.toMatchObject({ code: 'E_BAD_INPUT' });
+    await expect(Segmenter.open(fileURLToPath(new URL('../../models/face-detector', import.meta.url)))).rejects.toMatchObject({ code: 'E_BAD_INPUT' });
   });
 
   it('classMasks gives each class as the COCO RLE pycocotools writes', () => {

@@ -375,7 +375,7 @@ export function causalConv1d(rt: Runtime, x: Tensor, w: PackedCausalConv1d, opti
 }
 
 /** The kernel's act code for WaveNet's gated unit (assembly/conv.ts ACT_GATED). */
-export const GATED_ACT = 16;
+export const ACT_GATED = 16;
 
 /**
  * WaveNet's dilated convolution and gated unit in one kernel call: y [..., T, OC/2] =
@@ -386,7 +386,7 @@ export function causalConv1dGated(rt: Runtime, x: Tensor, w: PackedCausalConv1d,
   const where = 'causalConv1dGated';
   if (w.outChannels % 2 !== 0) throw shapeError(`${where}: ${w.outChannels} output channels; the filter and gate halves need an even number`);
   // scratch per row: the im2col row and the row of z
-  return runCausalConv1d(rt, where, x, w, options, GATED_ACT, w.outChannels / 2, w.kernelSize * w.inChannels + w.outChannels);
+  return runCausalConv1d(rt, where, x, w, options, ACT_GATED, w.outChannels / 2, w.kernelSize * w.inChannels + w.outChannels);
 }
 
 /** Checks x and the options, then runs f32_causal_conv1d with `rowFloats` of scratch per row of a tile. */
