@@ -108,8 +108,8 @@ export function loadDenseNet(rt: Runtime, file: SafeTensorsFile, config: DenseNe
 /** x [N, H, W, C] → logits [N, classes]. */
 export function denseNetForward(rt: Runtime, w: DenseNetWeights, x: Tensor): Tensor {
   const k = w.config.growthRate;
-  let h = runConv2d(rt, x, w.stem);
-  if (w.config.stem === 'imagenet') h = maxPool2d(rt, h, { kernelSize: 3, stride: 2, padding: 1 });
+  let h = runConv2d(rt, x, w.stem); // [N, H/2, W/2, C₀] (imagenet stem: 7×7 stride 2) or [N, H, W, C₀] (3×3)
+  if (w.config.stem === 'imagenet') h = maxPool2d(rt, h, { kernelSize: 3, stride: 2, padding: 1 }); // [N, H/4, W/4, C₀]
   for (const block of w.blocks) {
     const [N, H, W] = h.shape as [number, number, number, number];
     const buffer = rt.empty([N, H, W, block.inChannels + block.layers.length * k]); // the whole block's features, each written once
@@ -122,12 +122,12 @@ export function denseNetForward(rt: Runtime, w: DenseNetWeights, x: Tensor): Ten
     });
     h = buffer;
     if (block.transition) {
-      const t = runNormConv1x1(rt, h, block.transition.norm, block.transition.conv);
-      h = avgPool2d(rt, t, { kernelSize: 2, stride: 2 });
+      const t = runNormConv1x1(rt, h, block.transition.norm, block.transition.conv); // [N, H, W, C/2]
+      h = avgPool2d(rt, t, { kernelSize: 2, stride: 2 }); // [N, H/2, W/2, C/2]
     }
   }
   const pooled = globalAvgPool(rt, runBatchNorm(rt, h, w.finalNorm, 'relu')); // [N, C]
-  return linear(rt, w.classifier, pooled);
+  return linear(rt, w.classifier, pooled); // [N, classes]
 }
 
 /**
