@@ -9,9 +9,10 @@
  * does with an RGBA canvas); grey and palette PNGs are expanded to RGB;
  * 16-bit PNGs are scaled to 8 bits.
  */
+import { inflateSync, constants as zlibConstants } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { badInput } from '../errors.js';
+import { HibikiError, badInput } from '../errors.js';
 
 /** Interleaved 8-bit pixels, rows top to bottom: data[(y · width + x) · channels + c]. */
 export interface Image {
@@ -80,12 +81,63 @@ function jpegSize(bytes: Uint8Array, where: string): { format: ImageFormat; widt
   throw badInput(`${where}: truncated JPEG (the file ends before its frame header)`);
 }
 
+/** Channels per PNG colour type (greyscale, RGB, palette, grey + alpha, RGBA). */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Adam7's passes: [x0, y0, dx, dy]. */
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+
+/**
+ * Checks that a PNG's compressed pixel data (its IDAT chunks) holds every
+ * row its header declares. pngjs decodes a short stream without complaint,
+ * leaving the missing rows as whatever the buffer held (a different image, or
+ * error, from run to run); a truncated image must fail the same way every time.
+ */
+function checkPngData(bytes: Uint8Array, width: number, height: number, where: string): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const depth = bytes[24]!;
+  const channels = PNG_CHANNELS[bytes[25]!];
+  const interlaced = bytes[28] === 1;
+  if (channels === undefined || ![1, 2, 4, 8, 16].includes(depth)) {
+    throw badInput(`${where}: corrupt PNG (colour type ${bytes[25]} with bit depth ${depth})`);
+  }
+  const rowBytes = (w: number) => 1 + Math.ceil((w * channels * depth) / 8); // a filter byte, then the pixels
+  const passes = interlaced ? ADAM7 : [[0, 0, 1, 1] as const];
+  let expected = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const w = Math.ceil((width - x0) / dx);
+    const h = Math.ceil((height - y0) / dy);
+    if (w > 0 && h > 0) expected += h * rowBytes(w);
+  }
+  const idat: Uint8Array[] = [];
+  for (let at = 8; at + 8 <= bytes.length;) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (type === 'IDAT') idat.push(bytes.subarray(at + 8, Math.min(bytes.length, at + 8 + length)));
+    if (type === 'IEND') break;
+    at += 12 + length;
+  }
+  let got = 0;
+  try {
+    // A sync flush returns what a cut stream holds instead of throwing; maxOutputLength stops a zip bomb at the size declared.
+    got = inflateSync(Buffer.concat(idat), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: expected + 1 }).length;
+  } catch (cause) {
+    const e = cause as { code?: string; message: string };
+    if (e.code === 'ERR_BUFFER_TOO_LARGE') return; // more data than declared: pngjs decides
+    throw badInput(`${where}: truncated or corrupt PNG (its pixel data does not inflate: ${e.message})`);
+  }
+  if (got < expected) {
+    throw badInput(`${where}: truncated PNG (its pixel data holds ${got} of the ${expected} bytes ${width}×${height} needs)`);
+  }
+}
+
 /** Decodes a PNG or JPEG file's bytes to RGB; `where` (the file name) goes into every error. */
 export function decodeImage(bytes: Uint8Array, where: string): RgbImage {
   const { format, width, height } = imageHeader(bytes, where);
   let rgba: Uint8Array;
   try {
     if (format === 'png') {
+      checkPngData(bytes, width, height, where);
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       rgba = png.data;
     } else {
@@ -95,6 +147,7 @@ export function decodeImage(bytes: Uint8Array, where: string): RgbImage {
       }).data;
     }
   } catch (cause) {
+    if (cause instanceof HibikiError) throw cause;
     throw badInput(`${where}: truncated or corrupt ${format.toUpperCase()} (${(cause as Error).message})`);
   }
   if (rgba.length !== width * height * 4) {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { crc32, deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeImage, imageHeader, resizeBilinearLegacy, toRgb } from '../../src/io/image.js';
 import { expectError } from '../helpers/errors.js';
@@ -28,7 +29,7 @@ describe('decodeImage', () => {
   it('rejects truncated and corrupt files, naming them', () => {
     const png = read('camera.png');
     const jpg = read('astronaut-camera.jpg');
-    expectError(() => decodeImage(png.subarray(0, png.length >> 1), 'half.png'), 'E_BAD_INPUT', /^E_BAD_INPUT: half\.png: truncated or corrupt PNG/);
+    expectError(() => decodeImage(png.subarray(0, png.length >> 1), 'half.png'), 'E_BAD_INPUT', /^E_BAD_INPUT: half\.png: truncated PNG \(its pixel data holds \d+ of the 262656 bytes 512×512 needs\)$/);
     expectError(() => decodeImage(png.subarray(0, 20), 'stub.png'), 'E_BAD_INPUT', /stub\.png: truncated or corrupt PNG \(no IHDR/);
     expectError(() => decodeImage(jpg.subarray(0, jpg.length >> 1), 'half.jpg'), 'E_BAD_INPUT', /half\.jpg: truncated or corrupt JPEG/);
     expectError(() => decodeImage(jpg.subarray(0, 100), 'head.jpg'), 'E_BAD_INPUT', /head\.jpg: truncated JPEG \(the file ends before its frame header\)/);
@@ -40,6 +41,35 @@ describe('decodeImage', () => {
     expectError(() => decodeImage(badCrc, 'crc.png'), 'E_BAD_INPUT', /crc\.png: truncated or corrupt PNG/);
     expectError(() => decodeImage(new TextEncoder().encode('GIF89a...'), 'anim.gif'), 'E_BAD_INPUT', /anim\.gif: not a PNG or JPEG file \(starts with 47 49 46 38\)/);
     expectError(() => decodeImage(new Uint8Array(0), 'empty.png'), 'E_BAD_INPUT', /empty\.png: not a PNG or JPEG file \(starts with nothing\)/);
+  });
+
+  it('truncated-png-pixels: a PNG whose pixel data is shorter than its header declares fails the same way every time', () => {
+    // What pngjs alone decoded as an image of leftover memory (0 faces at 8000², a different error per run at 512²).
+    for (const side of [512, 8000]) {
+      const short = png({ width: side, height: side, colourType: 2, rows: deflateSync(new Uint8Array(10)) });
+      for (let run = 0; run < 3; run++) {
+        expectError(() => decodeImage(short, 'short.png'), 'E_BAD_INPUT',
+          new RegExp(`^E_BAD_INPUT: short\\.png: truncated PNG \\(its pixel data holds 10 of the ${side * (1 + 3 * side)} bytes ${side}×${side} needs\\)$`));
+      }
+    }
+    const camera = read('camera.png');
+    expectError(() => decodeImage(camera.subarray(0, 200), 'cut.png'), 'E_BAD_INPUT', /^E_BAD_INPUT: cut\.png: truncated PNG \(its pixel data holds \d+ of the 262656 bytes 512×512 needs\)$/);
+  });
+
+  it('decodes an Adam7-interlaced PNG (whose pixel data is counted pass by pass)', () => {
+    const [width, height] = [13, 10]; // not multiples of 8: every pass is ragged
+    const rgb = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 37 + 11) % 256);
+    const raw: number[] = [];
+    for (const [x0, y0, dx, dy] of [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const) {
+      for (let y = y0; y < height; y += dy) {
+        if (x0 >= width) continue;
+        raw.push(0); // filter: none
+        for (let x = x0; x < width; x += dx) raw.push(...rgb.subarray((y * width + x) * 3, (y * width + x) * 3 + 3));
+      }
+    }
+    const image = decodeImage(png({ width, height, colourType: 2, interlaced: true, rows: deflateSync(Uint8Array.from(raw)) }), 'adam7.png');
+    expect([image.width, image.height]).toEqual([width, height]);
+    expect(Array.from(image.data)).toEqual(Array.from(rgb));
   });
 
   it('refuses absurd sizes from the header alone', () => {
@@ -91,3 +121,20 @@ describe('resizeBilinearLegacy (TF alignCorners = false, halfPixelCenters = fals
     close(got, [0, 10, 4, 30, 6, 40]);
   });
 });
+
+/** A PNG file from its parts: 8-bit samples, one IDAT chunk holding `rows` (already deflated). */
+function png(o: { width: number; height: number; colourType: number; interlaced?: boolean; rows: Uint8Array }): Uint8Array {
+  const chunk = (type: string, data: Uint8Array) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(o.width, 0);
+  ihdr.writeUInt32BE(o.height, 4);
+  ihdr.set([8, o.colourType, 0, 0, o.interlaced ? 1 : 0], 8);
+  return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', o.rows), chunk('IEND', new Uint8Array(0))]));
+}
