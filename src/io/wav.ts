@@ -1,5 +1,6 @@
-// WAV files through wavefile: 16-bit PCM (what every player takes) or 32-bit
-// float, mono, with a LIST/INFO chunk naming the software and its version.
+// WAV files, mono: 16-bit PCM (what every player takes) or 32-bit IEEE float,
+// with a LIST/INFO chunk naming the software and its version. Written here,
+// chunk by chunk as the RIFF WAVE spec lays them out; read through wavefile.
 import { readFileSync } from 'node:fs';
 import { VERSION } from '../version.js';
 import wavefile from 'wavefile';
@@ -11,18 +12,69 @@ const { WaveFile } = wavefile;
 
 export type WavFormat = 'pcm16' | 'f32';
 
-export function encodeWav(samples: Float32Array, sampleRate: number, format: WavFormat, comment?: string): Uint8Array {
-  const wav = new WaveFile();
-  if (format === 'f32') {
-    wav.fromScratch(1, sampleRate, '32f', samples);
-  } else {
-    const pcm = new Int16Array(samples.length);
-    for (let i = 0; i < samples.length; i++) pcm[i] = Math.round(Math.max(-1, Math.min(1, samples[i]!)) * 32767);
-    wav.fromScratch(1, sampleRate, '16', pcm);
+const WAVE_FORMAT_PCM = 1;
+const WAVE_FORMAT_IEEE_FLOAT = 3;
+
+/** A RIFF chunk: id, little-endian size, body, and a pad byte when the size is odd (the size excludes it). */
+function chunk(id: string, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + body.length + (body.length & 1));
+  out.set(new TextEncoder().encode(id), 0);
+  new DataView(out.buffer).setUint32(4, body.length, true);
+  out.set(body, 8);
+  return out;
+}
+
+const concat = (parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
   }
-  wav.setTag('ISFT', `hibiki ${VERSION}`);
-  if (comment) wav.setTag('ICMT', comment);
-  return wav.toBuffer();
+  return out;
+};
+
+/** A LIST/INFO text field: NUL-terminated (RIFF ZSTR). */
+const infoField = (id: string, text: string) => chunk(id, new TextEncoder().encode(`${text}\0`));
+
+/**
+ * The fmt chunk. PCM takes the 16-byte PCMWAVEFORMAT; any other format tag
+ * takes WAVEFORMATEX, 18 bytes ending in cbSize (0: no extra bytes), and the
+ * file then needs a fact chunk (Microsoft's RIFF spec, 1991, and its 1994
+ * update). A 16-byte fmt on a float file is what made sox warn "missing
+ * extended part of fmt chunk".
+ */
+function fmtChunk(format: WavFormat, sampleRate: number): Uint8Array {
+  const float = format === 'f32';
+  const bytesPerSample = float ? 4 : 2;
+  const body = new DataView(new ArrayBuffer(float ? 18 : 16));
+  body.setUint16(0, float ? WAVE_FORMAT_IEEE_FLOAT : WAVE_FORMAT_PCM, true);
+  body.setUint16(2, 1, true); // channels
+  body.setUint32(4, sampleRate, true);
+  body.setUint32(8, sampleRate * bytesPerSample, true); // bytes per second
+  body.setUint16(12, bytesPerSample, true); // block align: one frame
+  body.setUint16(14, 8 * bytesPerSample, true); // bits per sample
+  if (float) body.setUint16(16, 0, true); // cbSize
+  return chunk('fmt ', new Uint8Array(body.buffer));
+}
+
+export function encodeWav(samples: Float32Array, sampleRate: number, format: WavFormat, comment?: string): Uint8Array {
+  const data = new DataView(new ArrayBuffer(samples.length * (format === 'f32' ? 4 : 2)));
+  for (let i = 0; i < samples.length; i++) {
+    if (format === 'f32') data.setFloat32(4 * i, samples[i]!, true);
+    else data.setInt16(2 * i, Math.round(Math.max(-1, Math.min(1, samples[i]!)) * 32767), true);
+  }
+  const fact = new DataView(new ArrayBuffer(4));
+  fact.setUint32(0, samples.length, true); // sample frames
+  const info = concat([new TextEncoder().encode('INFO'), infoField('ISFT', `hibiki ${VERSION}`), ...(comment ? [infoField('ICMT', comment)] : [])]);
+  const body = concat([
+    new TextEncoder().encode('WAVE'),
+    fmtChunk(format, sampleRate),
+    ...(format === 'f32' ? [chunk('fact', new Uint8Array(fact.buffer))] : []),
+    chunk('data', new Uint8Array(data.buffer)),
+    chunk('LIST', info),
+  ]);
+  return chunk('RIFF', body);
 }
 
 /** Writes a WAV file whole or not at all (never a half-written file under its name). */
