@@ -17,6 +17,9 @@ export function readModelDir(dir: string): ModelDir {
   return { dir, config: readModelConfig(dir), weights: readSafetensors(join(dir, 'model.safetensors')) };
 }
 
+/** The version of hibiki's own model directories (config.json's "format_version", absent in layouts people download). */
+export const MODEL_FORMAT_VERSION = 1;
+
 /**
  * Reads only a model directory's config.json: enough to check what a model is before the engine or
  * the pool loads its weights (which they read themselves).
@@ -40,6 +43,10 @@ export function readModelConfig(dir: string): ModelDir['config'] {
   }
   const architecture = (config as Record<string, unknown>).architecture;
   if (typeof architecture !== 'string') throw modelFormat(configPath, '"architecture" must be a string');
+  const version = (config as Record<string, unknown>).format_version;
+  if (version !== undefined && version !== MODEL_FORMAT_VERSION) {
+    throw modelFormat(configPath, `"format_version" is ${JSON.stringify(version)}; this hibiki reads format ${MODEL_FORMAT_VERSION} (a newer model needs a newer hibiki)`);
+  }
   return config as ModelDir['config'];
 }
 

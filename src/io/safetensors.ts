@@ -80,8 +80,20 @@ export class SafeTensorsFile {
     if (!(t.data instanceof Float32Array) || t.shape.join() !== shape.join()) {
       throw modelFormat(this.file, `${name} is ${t.dtype} [${t.shape.join(', ')}], expected a float tensor [${shape.join(', ')}] (${source})`);
     }
+    const bad = firstNonFinite(t.data);
+    if (bad >= 0) throw modelFormat(this.file, `${name} holds ${t.data[bad]} at index ${bad}: weights must be finite numbers`);
     return t.data;
   }
+}
+
+/**
+ * The index of the first NaN or ±∞ in `x`, or −1. A model with one computes
+ * garbage without failing (NaN% classes, 100 faces at score 1, full-scale DC
+ * audio), so loaders refuse it, naming the tensor.
+ */
+export function firstNonFinite(x: Float32Array): number {
+  for (let i = 0; i < x.length; i++) if (x[i]! - x[i]! !== 0) return i; // NaN − NaN and ∞ − ∞ are NaN
+  return -1;
 }
 
 /** Reads and parses a safetensors file; E_IO if it cannot be read, E_MODEL_FORMAT if malformed. */

@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { HibikiError, modelFormat } from '../errors.js';
+import { firstNonFinite } from './safetensors.js';
 
 export type TfjsDType = 'float32' | 'int32';
 export type TfjsQuantizationDType = 'uint8' | 'uint16' | 'float16';
@@ -120,7 +121,10 @@ export function parseTfjsManifest(
       if (offset + e.bytes > data.length) {
         throw modelFormat(where, `weight "${e.name}" needs bytes [${offset}, ${offset + e.bytes}) but the shards of group ${g} hold ${data.length} bytes (truncated, or the manifest does not match)`);
       }
-      weights.set(e.name, decode(e, data.subarray(offset, offset + e.bytes)));
+      const weight = decode(e, data.subarray(offset, offset + e.bytes));
+      const bad = weight.data instanceof Float32Array ? firstNonFinite(weight.data) : -1;
+      if (bad >= 0) throw modelFormat(where, `weight "${e.name}" holds ${weight.data[bad]} at index ${bad}: weights must be finite numbers`);
+      weights.set(e.name, weight);
       offset += e.bytes;
     }
     if (offset !== data.length) {

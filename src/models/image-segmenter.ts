@@ -77,6 +77,11 @@ export const unet: Architecture = {
     if (!Array.isArray(labels) || labels.length !== config.classes || !labels.every((l) => typeof l === 'string')) {
       throw modelFormat(file, `"labels" must list ${config.classes} strings (one per class)`);
     }
+    const palette = model.config.palette;
+    const isColour = (c: unknown) => Array.isArray(c) && c.length === 3 && c.every((v) => Number.isInteger(v) && v >= 0 && v <= 255);
+    if (palette !== undefined && !(Array.isArray(palette) && palette.length === config.classes && palette.every(isColour))) {
+      throw modelFormat(file, `"palette" must list ${config.classes} colours (one [r, g, b] of 0–255 per class), got ${JSON.stringify(palette).slice(0, 80)}`);
+    }
     return new ImageSegmenter(rt, { architecture: 'unet', input, labels: labels as string[], weights: loadUNet(rt, model.weights, config) });
   },
   attach(rt: Runtime, layout: ModelLayout): BatchModel {

@@ -18,3 +18,16 @@ export function expectError(fn: () => unknown, code: string, mentions: RegExp): 
   expect(got!.slice(0, got!.indexOf(':'))).toBe(code);
   expect(got).toMatch(mentions);
 }
+
+/** Asserts the promise `fn` returns rejects with a HibikiError with `code` whose "CODE: message" matches `mentions`. */
+export async function expectRejection(fn: () => Promise<unknown>, code: string, mentions: RegExp): Promise<void> {
+  let got: string | undefined;
+  try {
+    await fn();
+  } catch (e) {
+    got = e instanceof HibikiError ? `${e.code}: ${e.message}` : `not a HibikiError: ${e}`;
+  }
+  expect(got, 'expected a rejection with a HibikiError').toBeDefined();
+  expect(got!.slice(0, got!.indexOf(':'))).toBe(code);
+  expect(got).toMatch(mentions);
+}
