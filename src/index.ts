@@ -84,7 +84,7 @@ export type { AnchorOptions, SelectOptions, SsdDetection } from './models/ssd.js
 export type { AvgPool2dOptions, BilinearOptions, MaxPool2dOptions, MaxUnpool2dOptions, UpsampleOptions } from './runtime/ops/pool.js';
 export type { BeamOptions, SearchOptions } from './decode/search.js';
 export type { CausalConv1dOptions, ConvTranspose2dOptions, SpatialOptions } from './runtime/ops/conv.js';
-export type { DecoderLayer, DecoderState, Encoded, EncoderLayer, FeedForward, Norm as TransformerNorm, TransformerLayout } from './models/transformer.js';
+export type { DecoderLayer, DecoderState, Encoded, EncoderLayer, FeedForward, LayerNorm as TransformerNorm, TransformerLayout, TransformerState, TransformerWeights } from './models/transformer.js';
 export type { DrawnBox } from './io/draw-boxes.js';
 export type { GenerateRequest, WaveNetConfig } from './models/wavenet.js';
 export type { KernelBenchOptions } from './kernels/bench.js';

@@ -14,17 +14,32 @@
  * sentence gives bit-identical logits alone and inside any batch.
  *
  * Decoding is incremental: each decoder layer keeps a cache of its
- * self-attention keys and values, and the encoder–decoder keys and values
- * are computed once per sentence (`encode`).
+ * self-attention keys and values, the encoder–decoder keys and values are
+ * computed once per sentence (`encode`), and a step runs in buffers made
+ * once per search (`TransformerState`), allocating nothing.
+ *
+ * The file reads in the order the data flows: config, weights, state, then
+ * the forward passes (encoder, whole-sequence decoder, one decoder step) and
+ * the searches over them; the pool's batch model closes it.
  */
 import { type Hypothesis, type StepDecoder, beamSearch, greedySearch } from '../decode/search.js';
 import { badInput, modelFormat } from '../errors.js';
 import type { ModelDir } from '../io/model-dir.js';
-import { ACTIVATION_CODES } from '../runtime/ops/activation.js';
-import { type PackedMatrix, packMatrixValues } from '../runtime/ops/gemm.js';
+import {
+  type CrossAttention, type KeyValueCache, type KeysValues, type MultiHeadAttention, attentionBuffers, crossAttention, keyValueCache,
+  keysValues, packedOffsets, reorderCache, selfAttention, stepBuffers, stepCrossAttention, stepSelfAttention,
+} from '../nn/attention.js';
+import { type Embedding, embedInto } from '../nn/embedding.js';
+import { type Linear, linear, linearInto, loadFusedLinear, loadLinear, vector } from '../nn/linear.js';
+import { type LayerNorm, layerNormInto, loadLayerNorm } from '../nn/norm.js';
+import { packMatrixValues } from '../runtime/ops/gemm.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { Tensor } from '../runtime/tensor.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
-import { type HeadBlocks, attendRows, gatherHeads, headBlocks } from '../nn/attention.js';
+
+// ---------------------------------------------------------------------------
+// Config
+// ---------------------------------------------------------------------------
 
 export interface TransformerConfig {
   srcVocab: number;
@@ -50,92 +65,6 @@ export interface TransformerConfig {
   /** Default longest output: ratio · source tokens + offset (capped by maxPositions). */
   maxLengthRatio: number;
   maxLengthOffset: number;
-}
-
-export interface Norm {
-  gamma: number;
-  beta: number;
-}
-
-export interface FeedForward {
-  w1: PackedMatrix; // d → dFF
-  b1: number;
-  w2: PackedMatrix; // dFF → d
-  b2: number;
-}
-
-export interface EncoderLayer {
-  qkv: PackedMatrix; // d → 3d: the three projections in one GEMM
-  qkvBias: number;
-  o: PackedMatrix;
-  oBias: number;
-  norm1: Norm;
-  ff: FeedForward;
-  norm2: Norm;
-}
-
-export interface DecoderLayer extends EncoderLayer {
-  crossQ: PackedMatrix; // d → d
-  crossQBias: number;
-  crossKv: PackedMatrix; // d → 2d, applied to the encoder output once per sentence
-  crossKvBias: number;
-  crossO: PackedMatrix;
-  crossOBias: number;
-  norm3: Norm;
-}
-
-/** The weights, as addresses in linear memory (shareable with workers). */
-export interface TransformerLayout {
-  architecture: 'transformer';
-  config: TransformerConfig;
-  srcEmbed: number; // [srcVocab, d]
-  tgtEmbed: number; // [tgtVocab, d]
-  srcPositions: number; // [maxPositions, d]
-  tgtPositions: number;
-  encoder: EncoderLayer[];
-  decoder: DecoderLayer[];
-  encoderNorm?: Norm;
-  decoderNorm?: Norm;
-  output: PackedMatrix; // d → tgtVocab (the target embedding, transposed, when tied)
-  [key: string]: unknown;
-}
-
-/** A batch's encoder output, ready for decoding: cross-attention keys and values per layer. */
-export interface Encoded {
-  /** Source lengths (tokens, with the final eos). */
-  lengths: number[];
-  /** Row offset of each sentence in the packed rows. */
-  offsets: number[];
-  /** Per decoder layer: K and V, sentence b's block at offsets[b]·d laid out [H, S_b, dk]. */
-  crossK: number[];
-  crossV: number[];
-}
-
-/** The decoder's state for R rows (sentences, or sentences × beams): self-attention caches. */
-export interface DecoderState {
-  readonly rows: number;
-  /** Which encoded sentence each row attends to. */
-  readonly source: Int32Array;
-  /** Longest sequence the caches hold. */
-  readonly capacity: number;
-  /** Tokens fed so far (the position of the next one). */
-  position: number;
-  /** Per layer, caches [R, H, capacity, dk]; a second set to reorder into. */
-  cacheK: number[];
-  cacheV: number[];
-  spareK: number[];
-  spareV: number[];
-}
-
-export interface SearchRequest {
-  /** 1 = greedy decoding (default); more = beam search. */
-  beam?: number;
-  /** α in logprob / length^α for ranking beam hypotheses (default 1). */
-  lengthPenalty?: number;
-  /** Hypotheses per sentence, best first (default 1, at most beam). */
-  nBest?: number;
-  /** Longest output in tokens including eos; default ratio · source length + offset from the config. */
-  maxLength?: number;
 }
 
 /** config.json's integer fields, their names here and the defaults (the paper's base model; vocabularies have none). */
@@ -212,24 +141,193 @@ export function sinusoidalPositions(n: number, d: number): Float32Array {
   return pe;
 }
 
-/** Multiply–adds to translate a sentence of `src` tokens into `tgt` tokens (greedy), for sharding. */
-export function translationMacs(c: TransformerConfig, src: number, tgt: number): number {
-  const dense = 4 * c.d * c.d + 2 * c.d * c.dFF;
-  const encoder = c.encoderLayers * src * (dense + 2 * src * c.d);
-  const decoder = c.decoderLayers * tgt * (dense + 2 * c.d * c.d + 2 * (src + tgt) * c.d) + c.decoderLayers * src * 2 * c.d * c.d;
-  return encoder + decoder + tgt * c.d * c.tgtVocab;
+// ---------------------------------------------------------------------------
+// Weights
+// ---------------------------------------------------------------------------
+
+/** Re-exported: src/index.ts names it TransformerNorm. */
+export type { LayerNorm } from '../nn/norm.js';
+
+/** The position-wise feed-forward sublayer: linear2(act(linear1(x))). */
+export interface FeedForward {
+  linear1: Linear; // d → dFF, followed by the config's activation
+  linear2: Linear; // dFF → d
+}
+
+export interface EncoderLayer {
+  selfAttention: MultiHeadAttention; // d → d, Q, K and V in one d → 3d projection
+  norm1: LayerNorm; // (d)
+  ff: FeedForward;
+  norm2: LayerNorm; // (d)
+}
+
+export interface DecoderLayer extends EncoderLayer {
+  crossAttention: CrossAttention; // queries d → d, keys and values d → 2d over the encoder output
+  norm3: LayerNorm; // (d)
+}
+
+/**
+ * The weights, as plain data and addresses in linear memory, so a worker
+ * attaches to the same weights in a shared memory.
+ */
+export interface TransformerWeights {
+  architecture: 'transformer';
+  config: TransformerConfig;
+  srcEmbed: Embedding; // table (srcVocab, d), positions (maxPositions, d)
+  tgtEmbed: Embedding; // table (tgtVocab, d), positions (maxPositions, d)
+  encoder: EncoderLayer[];
+  decoder: DecoderLayer[];
+  encoderNorm?: LayerNorm; // (d), pre-norm only
+  decoderNorm?: LayerNorm; // (d), pre-norm only
+  output: Linear; // d → tgtVocab: the target embedding, transposed, when tied
+  [key: string]: unknown;
+}
+
+/** @deprecated The old name of TransformerWeights, kept for src/index.ts's public API. */
+export type TransformerLayout = TransformerWeights;
+
+/** Reads a Transformer's weights into `rt`'s memory: projections packed for GEMM, Q/K/V fused. */
+function loadWeights(rt: Runtime, model: ModelDir): TransformerWeights {
+  const c = parseTransformerConfig(`${model.dir}/config.json`, model.config);
+  const w = model.weights;
+  const { d, dFF, heads } = c;
+  const norm = (name: string) => loadLayerNorm(rt, w, name, d, c.eps);
+  // Several d → d Linear layers over one input as one GEMM: [q | k | v] or [k | v] in each output row.
+  const fused = (names: string[]): Linear => {
+    const layer = loadFusedLinear(rt, w, names, d);
+    if (layer.weight.N !== names.length * d) throw modelFormat(w.file, `${names.join(', ')} must each have a weight [${d}, ${d}]`);
+    return layer;
+  };
+  const ff = (p: string): FeedForward => ({
+    linear1: loadLinear(rt, w, `${p}.ff.linear1`, [dFF, d]),
+    linear2: loadLinear(rt, w, `${p}.ff.linear2`, [d, dFF]),
+  });
+  const selfAttention = (p: string): MultiHeadAttention => ({
+    heads,
+    qkv: fused([`${p}.self_attn.q`, `${p}.self_attn.k`, `${p}.self_attn.v`]),
+    o: loadLinear(rt, w, `${p}.self_attn.o`, [d, d]),
+  });
+  const encoder = Array.from({ length: c.encoderLayers }, (_, i): EncoderLayer => {
+    const p = `encoder.layers.${i}`;
+    return { selfAttention: selfAttention(p), norm1: norm(`${p}.norm1`), ff: ff(p), norm2: norm(`${p}.norm2`) };
+  });
+  const decoder = Array.from({ length: c.decoderLayers }, (_, i): DecoderLayer => {
+    const p = `decoder.layers.${i}`;
+    return {
+      selfAttention: selfAttention(p), norm1: norm(`${p}.norm1`),
+      crossAttention: {
+        heads,
+        q: loadLinear(rt, w, `${p}.cross_attn.q`, [d, d]),
+        kv: fused([`${p}.cross_attn.k`, `${p}.cross_attn.v`]),
+        o: loadLinear(rt, w, `${p}.cross_attn.o`, [d, d]),
+      },
+      norm2: norm(`${p}.norm2`), ff: ff(p), norm3: norm(`${p}.norm3`),
+    };
+  });
+  const sinusoids = c.positions === 'sinusoidal' ? vector(rt, sinusoidalPositions(c.maxPositions, d)) : undefined;
+  const embedding = (stack: string, table: Float32Array): Embedding => ({
+    table: vector(rt, table),
+    positions: sinusoids ?? vector(rt, w.floats(`${stack}.positions.weight`, [c.maxPositions, d])),
+    d,
+    scale: c.scaleEmbeddings ? Math.fround(Math.sqrt(d)) : 1,
+  });
+  const tgtTable = w.floats('decoder.embed.weight', [c.tgtVocab, d]);
+  return {
+    architecture: 'transformer',
+    config: c,
+    srcEmbed: embedding('encoder', w.floats('encoder.embed.weight', [c.srcVocab, d])),
+    tgtEmbed: embedding('decoder', tgtTable),
+    encoder,
+    decoder,
+    ...(c.norm === 'pre' ? { encoderNorm: norm('encoder.norm'), decoderNorm: norm('decoder.norm') } : {}),
+    output: c.tieOutput
+      ? { weight: packMatrixValues(rt, tgtTable, [c.tgtVocab, d], { transposed: true }) }
+      : loadLinear(rt, w, 'output', [c.tgtVocab, d]),
+  };
+}
+
+/** Reads a Transformer from a model directory into `rt`'s memory. */
+export function loadTransformer(rt: Runtime, model: ModelDir): Transformer {
+  return new Transformer(rt, loadWeights(rt, model));
+}
+
+// ---------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------
+
+/** A batch's encoder output, ready for decoding. */
+export interface Encoded {
+  /** Source lengths (tokens, with the final eos). */
+  lengths: number[]; // (B)
+  /** First row of each sentence in the packed rows. */
+  offsets: number[]; // (B)
+  /** Per decoder layer: cross-attention's keys and values, (N, d) each, sentence b's rows as blocks (H, S_b, dk). */
+  cross: KeysValues[];
+}
+
+/**
+ * The decoder's state for R rows (sentences, or sentences × beams): the
+ * self-attention caches, and every buffer a step works in, made once by
+ * `startDecoder` so that `step` allocates nothing.
+ */
+export interface TransformerState {
+  readonly rows: number; // R
+  /** Which encoded sentence each row attends to. */
+  readonly source: Int32Array; // (R)
+  /** Longest sequence the caches hold. */
+  readonly capacity: number;
+  /** Tokens fed so far (the position of the next one). */
+  position: number;
+  readonly caches: KeyValueCache[]; // per decoder layer: k, v (R, H, capacity, dk), and a spare pair to reorder into
+  readonly x: Tensor; // (R, d): the residual stream
+  readonly h: Tensor; // (R, d): a sublayer's normalised input (pre-norm)
+  readonly qkv: Tensor; // (R, 3d): self-attention's projections
+  readonly q: Tensor; // (R, d): cross-attention's queries
+  readonly attended: Tensor; // (R, d): the heads' outputs, before the output projection
+  readonly scratch: Tensor; // the attention kernel's work area: one query over up to maxPositions keys
+  readonly hidden: Tensor; // (R, dFF): the feed-forward's inner activations
+  readonly logits: Tensor; // (R, tgtVocab): the step's output
+}
+
+/** @deprecated The old name of TransformerState, kept for src/index.ts's public API. */
+export type DecoderState = TransformerState;
+
+// ---------------------------------------------------------------------------
+// Forward
+// ---------------------------------------------------------------------------
+
+export interface SearchRequest {
+  /** 1 = greedy decoding (default); more = beam search. */
+  beam?: number;
+  /** α in logprob / length^α for ranking beam hypotheses (default 1). */
+  lengthPenalty?: number;
+  /** Hypotheses per sentence, best first (default 1, at most beam). */
+  nBest?: number;
+  /** Longest output in tokens including eos; default ratio · source length + offset from the config. */
+  maxLength?: number;
+}
+
+/** x += sublayer(x): the residual add's options, one object for every call so a step allocates none. */
+const RESIDUAL = { accumulate: true } as const;
+
+/** Row r's position within its sentence, for packed sentences of `lengths`. */
+function positionsOf(lengths: readonly number[]): Int32Array {
+  const positions = new Int32Array(lengths.reduce((a, b) => a + b, 0));
+  let row = 0;
+  for (const T of lengths) for (let i = 0; i < T; i++) positions[row++] = i;
+  return positions;
 }
 
 export class Transformer {
-  private readonly scale: number;
-  private readonly dk: number;
+  private readonly pre: boolean;
+  private readonly activation: { readonly activation: TransformerConfig['activation'] };
 
   constructor(
     private readonly rt: Runtime,
-    readonly layout: TransformerLayout,
+    readonly layout: TransformerWeights,
   ) {
-    this.dk = layout.config.d / layout.config.heads;
-    this.scale = 1 / Math.sqrt(this.dk);
+    this.pre = layout.config.norm === 'pre';
+    this.activation = { activation: layout.config.activation };
   }
 
   get config(): TransformerConfig {
@@ -247,68 +345,22 @@ export class Transformer {
     }
   }
 
-  /** x[r] = embed[token r] · √d + positions[position r], rows written at `out`. */
-  private embed(
-    table: number, vocab: number, positions: number, tokens: ArrayLike<number>, position: (r: number) => number, out: number,
-  ): void {
-    const { d, scaleEmbeddings, maxPositions } = this.config;
-    const heap = this.rt.heap;
-    const s = scaleEmbeddings ? Math.fround(Math.sqrt(d)) : 1;
-    // Three views per call, none per token: this runs every decoder step.
-    const x = heap.f32(out, tokens.length * d);
-    const e = heap.f32(table, vocab * d);
-    const p = heap.f32(positions, maxPositions * d);
-    for (let r = 0; r < tokens.length; r++) {
-      const eRow = tokens[r]! * d;
-      const pRow = position(r) * d;
-      for (let i = 0; i < d; i++) x[r * d + i] = Math.fround(e[eRow + i]! * s) + p[pRow + i]!;
-    }
+  /** A sublayer's input: norm(x) in h for pre-norm, x itself for post-norm. */
+  private before(norm: LayerNorm, x: Tensor, h: Tensor): Tensor {
+    if (!this.pre) return x;
+    layerNormInto(this.rt, norm, x, h);
+    return h;
   }
 
-  private layerNorm(rows: number, x: number, norm: Norm, out: number): void {
-    this.rt.kernels.f32_layernorm(rows, this.config.d, x, norm.gamma, norm.beta, this.config.eps, out);
+  /** After a sublayer's residual add: post-norm normalises x in place. */
+  private after(norm: LayerNorm, x: Tensor): void {
+    if (!this.pre) layerNormInto(this.rt, norm, x, x);
   }
 
-  /** x += W2 · act(W1 · h + b1) + b2 over `rows` rows (h may be x itself). */
-  private feedForward(rows: number, h: number, ff: FeedForward, x: number, hidden: number): void {
-    const { d, dFF, activation } = this.config;
-    const k = this.rt.kernels;
-    k.f32_gemm_packed(rows, dFF, d, h, d, ff.w1.ptr, hidden, dFF, ff.b1, ACTIVATION_CODES[activation], 0);
-    k.f32_gemm_packed(rows, d, dFF, hidden, dFF, ff.w2.ptr, x, d, ff.b2, 0, 1);
-  }
-
-  /**
-   * The end of every layer: x += attended · Wo + bo (the last attention's
-   * output projection), then the feed-forward sublayer, with Add & Norm
-   * around both. Post-norm normalises x with `attentionNorm` after the
-   * attention and `ffNorm` after the feed-forward; pre-norm feeds the
-   * feed-forward `ffNorm`(x) through `h`.
-   */
-  private closeLayer(
-    rows: number, attended: number, o: PackedMatrix, oBias: number, attentionNorm: Norm, ffNorm: Norm, ff: FeedForward,
-    x: number, h: number, hidden: number,
-  ): void {
-    const { d } = this.config;
-    this.rt.kernels.f32_gemm_packed(rows, d, d, attended, d, o.ptr, x, d, oBias, 0, 1);
-    if (this.config.norm === 'pre') {
-      this.layerNorm(rows, x, ffNorm, h);
-      this.feedForward(rows, h, ff, x, hidden);
-    } else {
-      this.layerNorm(rows, x, attentionNorm, x);
-      this.feedForward(rows, x, ff, x, hidden);
-      this.layerNorm(rows, x, ffNorm, x);
-    }
-  }
-
-  /** Self-attention of each sentence over its own rows of qkv [N, 3d] into attended [N, d]. */
-  private selfAttend(blocks: HeadBlocks, qkv: number, attended: number, lengths: readonly number[], offsets: readonly number[], causal: boolean): void {
-    const { d } = this.config;
-    lengths.forEach((T, b) => {
-      const rows = qkv + offsets[b]! * 3 * d * 4;
-      attendRows(this.rt, blocks, T, { ptr: rows, stride: 3 * d }, T,
-        { k: { ptr: rows + d * 4, stride: 3 * d }, v: { ptr: rows + 2 * d * 4, stride: 3 * d } },
-        { ptr: attended + offsets[b]! * d * 4, stride: d }, this.scale, causal);
-    });
+  /** x += linear2(act(linear1(input))) over x's rows, through hidden (rows, dFF). */
+  private feedForward(ff: FeedForward, input: Tensor, x: Tensor, hidden: Tensor): void {
+    linearInto(this.rt, ff.linear1, input, hidden, this.activation); // (rows, dFF)
+    linearInto(this.rt, ff.linear2, hidden, x, RESIDUAL); // (rows, d)
   }
 
   /**
@@ -318,131 +370,27 @@ export class Transformer {
    */
   encode(sentences: readonly ArrayLike<number>[]): Encoded {
     const { rt, layout } = this;
-    const c = this.config;
-    const k = rt.kernels;
-    const { d, heads: H } = c;
-    const dk = this.dk;
-    sentences.forEach((s, i) => this.checkTokens(s, c.srcVocab, `sentence ${i}`));
+    const { d, heads, dFF, srcVocab } = this.config;
+    sentences.forEach((s, i) => this.checkTokens(s, srcVocab, `sentence ${i}`));
     const lengths = sentences.map((s) => s.length);
-    const offsets = lengths.map((_, i) => lengths.slice(0, i).reduce((a, b) => a + b, 0));
     const N = lengths.reduce((a, b) => a + b, 0);
-    const Smax = Math.max(...lengths);
-    const f = (n: number) => rt.scratch(n);
-    const x = f(N * d);
-    const tokens = sentences.flatMap((s) => Array.from(s));
-    const positionOf = new Int32Array(N);
-    sentences.forEach((s, b) => { for (let i = 0; i < s.length; i++) positionOf[offsets[b]! + i] = i; });
-    this.embed(layout.srcEmbed, c.srcVocab, layout.srcPositions, tokens, (r) => positionOf[r]!, x);
-    const mark = rt.heap.mark();
-    const h = f(N * d); // the normalised input of a sublayer (pre-norm)
-    const qkv = f(N * 3 * d);
-    const attended = f(N * d);
-    const hidden = f(N * c.dFF);
-    const blocks = headBlocks(rt, H, dk, Smax, Smax);
-    const pre = c.norm === 'pre';
-    for (const layer of layout.encoder) {
-      const input = pre ? h : x;
-      if (pre) this.layerNorm(N, x, layer.norm1, h);
-      k.f32_gemm_packed(N, 3 * d, d, input, d, layer.qkv.ptr, qkv, 3 * d, layer.qkvBias, 0, 0);
-      this.selfAttend(blocks, qkv, attended, lengths, offsets, false);
-      this.closeLayer(N, attended, layer.o, layer.oBias, layer.norm1, layer.norm2, layer.ff, x, h, hidden);
-    }
-    if (layout.encoderNorm) this.layerNorm(N, x, layout.encoderNorm, x);
-    rt.heap.release(mark);
-    // Cross-attention keys and values, per decoder layer and sentence, in [H, S, dk] blocks.
-    const crossK: number[] = [];
-    const crossV: number[] = [];
-    for (let l = 0; l < layout.decoder.length; l++) {
-      crossK.push(f(N * d));
-      crossV.push(f(N * d));
-    }
-    const inner = rt.heap.mark();
-    const kv = f(N * 2 * d);
-    layout.decoder.forEach((layer, l) => {
-      k.f32_gemm_packed(N, 2 * d, d, x, d, layer.crossKv.ptr, kv, 2 * d, layer.crossKvBias, 0, 0);
-      sentences.forEach((_, b) => {
-        const rows = kv + offsets[b]! * 2 * d * 4;
-        gatherHeads(rt, H, dk, lengths[b]!, rows, 2 * d, crossK[l]! + offsets[b]! * d * 4);
-        gatherHeads(rt, H, dk, lengths[b]!, rows + d * 4, 2 * d, crossV[l]! + offsets[b]! * d * 4);
-      });
-    });
-    rt.heap.release(inner);
-    return { lengths, offsets, crossK, crossV };
-  }
-
-  /** Caches for `rows` decoder rows, row r attending to encoded sentence source[r]. */
-  startDecoder(source: ArrayLike<number>, capacity: number): DecoderState {
-    const { rt } = this;
-    const { d, decoderLayers: L } = this.config;
-    const R = source.length;
-    const cap = Math.min(capacity, this.config.maxPositions);
-    const alloc = () => Array.from({ length: L }, () => rt.scratch(R * cap * d));
-    return { rows: R, source: Int32Array.from(source), capacity: cap, position: 0,
-      cacheK: alloc(), cacheV: alloc(), spareK: alloc(), spareV: alloc() };
-  }
-
-  /**
-   * Feeds one token per row at the state's position; writes logits [R, tgtVocab]
-   * at `logits`. Allocates only inside its own scope.
-   */
-  step(encoded: Encoded, state: DecoderState, tokens: ArrayLike<number>, logits: number): void {
-    const { rt, layout } = this;
-    const c = this.config;
-    const k = rt.kernels;
-    const { d, heads: H } = c;
-    const dk = this.dk;
-    const R = state.rows;
-    const t = state.position;
-    if (t >= state.capacity) throw badInput(`decoder step: position ${t} is past the ${state.capacity} positions the caches hold`);
-    if (tokens.length !== R) throw badInput(`decoder step: ${tokens.length} tokens for ${R} rows`);
+    const x = rt.empty([N, d]); // (N, d): the sentences' rows, packed
+    embedInto(rt, layout.srcEmbed, sentences.flatMap((s) => Array.from(s)), positionsOf(lengths), x);
     rt.scope(() => {
-      const f = (n: number) => rt.scratch(n);
-      const x = f(R * d);
-      this.embed(layout.tgtEmbed, c.tgtVocab, layout.tgtPositions, tokens, () => t, x);
-      const h = f(R * d);
-      const qkv = f(R * 3 * d);
-      const q = f(R * d);
-      const attended = f(R * d);
-      const hidden = f(R * c.dFF);
-      const maxSource = Math.max(t + 1, ...encoded.lengths);
-      const scratch = f(k.f32_attention_scratch_size(1, maxSource, dk, dk));
-      const pre = c.norm === 'pre';
-      const headBytes = state.capacity * dk * 4;
-      layout.decoder.forEach((layer, l) => {
-        // Masked self-attention: this position's key and value join the cache, the query sees them all.
-        if (pre) this.layerNorm(R, x, layer.norm1, h);
-        k.f32_gemm_packed(R, 3 * d, d, pre ? h : x, d, layer.qkv.ptr, qkv, 3 * d, layer.qkvBias, 0, 0);
-        for (let r = 0; r < R; r++) {
-          const row = qkv + r * 3 * d * 4;
-          for (let hd = 0; hd < H; hd++) {
-            const slot = (r * H + hd) * headBytes;
-            k.f32_copy_rows(1, dk, row + (d + hd * dk) * 4, dk, state.cacheK[l]! + slot + t * dk * 4, dk);
-            k.f32_copy_rows(1, dk, row + (2 * d + hd * dk) * 4, dk, state.cacheV[l]! + slot + t * dk * 4, dk);
-            k.f32_attention(1, 1, 1, t + 1, dk, dk, row + hd * dk * 4, state.cacheK[l]! + slot, state.cacheV[l]! + slot,
-              attended + (r * d + hd * dk) * 4, this.scale, 0, 0, scratch);
-          }
-        }
-        k.f32_gemm_packed(R, d, d, attended, d, layer.o.ptr, x, d, layer.oBias, 0, 1);
-        if (pre) this.layerNorm(R, x, layer.norm2, h);
-        else this.layerNorm(R, x, layer.norm1, x);
-        // Encoder–decoder attention over the row's own source sentence.
-        k.f32_gemm_packed(R, d, d, pre ? h : x, d, layer.crossQ.ptr, q, d, layer.crossQBias, 0, 0);
-        for (let r = 0; r < R; r++) {
-          const b = state.source[r]!;
-          const S = encoded.lengths[b]!;
-          const block = encoded.offsets[b]! * d * 4;
-          for (let hd = 0; hd < H; hd++) {
-            const head = block + hd * S * dk * 4;
-            k.f32_attention(1, 1, 1, S, dk, dk, q + (r * d + hd * dk) * 4, encoded.crossK[l]! + head, encoded.crossV[l]! + head,
-              attended + (r * d + hd * dk) * 4, this.scale, 0, 0, scratch);
-          }
-        }
-        this.closeLayer(R, attended, layer.crossO, layer.crossOBias, layer.norm2, layer.norm3, layer.ff, x, h, hidden);
-      });
-      if (layout.decoderNorm) this.layerNorm(R, x, layout.decoderNorm, x);
-      k.f32_gemm_packed(R, c.tgtVocab, d, x, d, layout.output.ptr, logits, c.tgtVocab, 0, 0, 0);
+      const h = rt.empty([N, d]); // (N, d)
+      const hidden = rt.empty([N, dFF]); // (N, dFF)
+      const S = Math.max(...lengths);
+      const buffers = attentionBuffers(rt, { rows: N, d, heads, maxQueries: S, maxKeys: S });
+      for (const layer of layout.encoder) {
+        selfAttention(rt, layer.selfAttention, this.before(layer.norm1, x, h), x, buffers, { lengths, accumulate: true }); // x += (N, d)
+        this.after(layer.norm1, x);
+        this.feedForward(layer.ff, this.before(layer.norm2, x, h), x, hidden);
+        this.after(layer.norm2, x);
+      }
+      if (layout.encoderNorm) layerNormInto(rt, layout.encoderNorm, x, x);
     });
-    state.position++;
+    const cross = layout.decoder.map((layer) => keysValues(rt, layer.crossAttention, x, { lengths })); // per layer (N, d) twice
+    return { lengths, offsets: packedOffsets(lengths), cross };
   }
 
   /**
@@ -455,49 +403,29 @@ export class Transformer {
    */
   decodeAll(encoded: Encoded, targets: readonly ArrayLike<number>[]): Float32Array[] {
     const { rt, layout } = this;
-    const c = this.config;
-    const k = rt.kernels;
-    const { d, heads: H, tgtVocab: V } = c;
-    const dk = this.dk;
+    const { d, heads, dFF, tgtVocab } = this.config;
     if (targets.length !== encoded.lengths.length) throw badInput(`decodeAll: ${targets.length} targets for ${encoded.lengths.length} encoded sentences`);
-    targets.forEach((t, i) => this.checkTokens(t, V, `target ${i}`));
+    targets.forEach((t, i) => this.checkTokens(t, tgtVocab, `target ${i}`));
     const lengths = targets.map((t) => t.length);
-    const offsets = lengths.map((_, i) => lengths.slice(0, i).reduce((a, b) => a + b, 0));
     const N = lengths.reduce((a, b) => a + b, 0);
-    const Tmax = Math.max(...lengths);
-    const Smax = Math.max(...encoded.lengths);
+    const T = Math.max(...lengths);
     return rt.scope(() => {
-      const f = (n: number) => rt.scratch(n);
-      const x = f(N * d);
-      const positionOf = new Int32Array(N);
-      targets.forEach((t, b) => { for (let i = 0; i < t.length; i++) positionOf[offsets[b]! + i] = i; });
-      this.embed(layout.tgtEmbed, V, layout.tgtPositions, targets.flatMap((t) => Array.from(t)), (r) => positionOf[r]!, x);
-      const h = f(N * d);
-      const qkv = f(N * 3 * d);
-      const q = f(N * d);
-      const attended = f(N * d);
-      const hidden = f(N * c.dFF);
-      const blocks = headBlocks(rt, H, dk, Tmax, Math.max(Tmax, Smax));
-      const pre = c.norm === 'pre';
+      const x = rt.empty([N, d]); // (N, d): the targets' rows, packed
+      embedInto(rt, layout.tgtEmbed, targets.flatMap((t) => Array.from(t)), positionsOf(lengths), x);
+      const h = rt.empty([N, d]); // (N, d)
+      const hidden = rt.empty([N, dFF]); // (N, dFF)
+      const buffers = attentionBuffers(rt, { rows: N, d, heads, maxQueries: T, maxKeys: Math.max(T, ...encoded.lengths) });
       layout.decoder.forEach((layer, l) => {
-        if (pre) this.layerNorm(N, x, layer.norm1, h);
-        k.f32_gemm_packed(N, 3 * d, d, pre ? h : x, d, layer.qkv.ptr, qkv, 3 * d, layer.qkvBias, 0, 0);
-        this.selfAttend(blocks, qkv, attended, lengths, offsets, true);
-        k.f32_gemm_packed(N, d, d, attended, d, layer.o.ptr, x, d, layer.oBias, 0, 1);
-        if (pre) this.layerNorm(N, x, layer.norm2, h);
-        else this.layerNorm(N, x, layer.norm1, x);
-        k.f32_gemm_packed(N, d, d, pre ? h : x, d, layer.crossQ.ptr, q, d, layer.crossQBias, 0, 0);
-        lengths.forEach((T, b) => {
-          const block = encoded.offsets[b]! * d * 4; // this sentence's [H, S, dk] keys and values
-          attendRows(rt, blocks, T, { ptr: q + offsets[b]! * d * 4, stride: d }, encoded.lengths[b]!,
-            { kBlocks: encoded.crossK[l]! + block, vBlocks: encoded.crossV[l]! + block }, { ptr: attended + offsets[b]! * d * 4, stride: d }, this.scale);
-        });
-        this.closeLayer(N, attended, layer.crossO, layer.crossOBias, layer.norm2, layer.norm3, layer.ff, x, h, hidden);
+        selfAttention(rt, layer.selfAttention, this.before(layer.norm1, x, h), x, buffers, { lengths, causal: true, accumulate: true });
+        this.after(layer.norm1, x);
+        crossAttention(rt, layer.crossAttention, this.before(layer.norm2, x, h), x, encoded.cross[l]!, buffers, { lengths, accumulate: true });
+        this.after(layer.norm2, x);
+        this.feedForward(layer.ff, this.before(layer.norm3, x, h), x, hidden);
+        this.after(layer.norm3, x);
       });
-      if (layout.decoderNorm) this.layerNorm(N, x, layout.decoderNorm, x);
-      const logits = f(N * V);
-      k.f32_gemm_packed(N, V, d, x, d, layout.output.ptr, logits, V, 0, 0, 0);
-      return targets.map((_, b) => rt.heap.f32(logits + offsets[b]! * V * 4, lengths[b]! * V).slice());
+      if (layout.decoderNorm) layerNormInto(rt, layout.decoderNorm, x, x);
+      const logits = linear(rt, layout.output, x); // (N, tgtVocab)
+      return packedOffsets(lengths).map((first, b) => logits.rows(first, lengths[b]!).toArray());
     });
   }
 
@@ -505,6 +433,81 @@ export class Transformer {
   forward(sources: readonly ArrayLike<number>[], targets: readonly ArrayLike<number>[]): Float32Array[] {
     return this.rt.scope(() => this.decodeAll(this.encode(sources), targets));
   }
+
+  /** The state for `rows` decoder rows, row r attending to encoded sentence source[r]; in the current scope. */
+  startDecoder(source: ArrayLike<number>, capacity: number): TransformerState {
+    const { rt } = this;
+    const { d, heads, dFF, tgtVocab, maxPositions } = this.config;
+    const R = source.length;
+    const cap = Math.min(capacity, maxPositions);
+    return {
+      rows: R,
+      source: Int32Array.from(source),
+      capacity: cap,
+      position: 0,
+      caches: this.layout.decoder.map(() => keyValueCache(rt, { rows: R, d, heads, capacity: cap })),
+      x: rt.empty([R, d]),
+      h: rt.empty([R, d]),
+      // Sources and targets are at most maxPositions tokens: the most keys a query sees.
+      ...stepBuffers(rt, { rows: R, d, heads, maxKeys: maxPositions }),
+      hidden: rt.empty([R, dFF]),
+      logits: rt.empty([R, tgtVocab]),
+    };
+  }
+
+  /** Feeds one token per row at the state's position; the logits (R, tgtVocab) land in state.logits. */
+  step(encoded: Encoded, state: TransformerState, tokens: ArrayLike<number>): void {
+    const { rt, layout } = this;
+    const { x, h, hidden } = state;
+    const t = state.position;
+    if (t >= state.capacity) throw badInput(`decoder step: position ${t} is past the ${state.capacity} positions the caches hold`);
+    if (tokens.length !== state.rows) throw badInput(`decoder step: ${tokens.length} tokens for ${state.rows} rows`);
+    embedInto(rt, layout.tgtEmbed, tokens, t, x); // (R, d)
+    for (let l = 0; l < layout.decoder.length; l++) {
+      const layer = layout.decoder[l]!;
+      // Masked self-attention: this position's key and value join the cache, the query sees them all.
+      stepSelfAttention(rt, layer.selfAttention, this.before(layer.norm1, x, h), x, state.caches[l]!, t, state, RESIDUAL); // x += (R, d)
+      this.after(layer.norm1, x);
+      // Encoder–decoder attention over the row's own source sentence.
+      stepCrossAttention(rt, layer.crossAttention, this.before(layer.norm2, x, h), x, encoded.cross[l]!, state.source, state, RESIDUAL);
+      this.after(layer.norm2, x);
+      this.feedForward(layer.ff, this.before(layer.norm3, x, h), x, hidden);
+      this.after(layer.norm3, x);
+    }
+    if (layout.decoderNorm) layerNormInto(rt, layout.decoderNorm, x, x);
+    linearInto(rt, layout.output, x, state.logits); // (R, tgtVocab)
+    state.position++;
+  }
+
+  /** Row r of the caches becomes what row parent[r] held (beam search keeps its best continuations). */
+  reorder(state: TransformerState, parent: ArrayLike<number>): void {
+    for (const cache of state.caches) reorderCache(this.rt, cache, parent, state.position);
+  }
+
+  /**
+   * Teacher-forced logits [T, tgtVocab] for one sentence pair: the decoder
+   * fed `target` (starting with bos) one step at a time. For scoring and
+   * parity with the PyTorch model's whole-sequence forward.
+   */
+  logits(source: ArrayLike<number>, target: ArrayLike<number>): Float32Array {
+    const { rt } = this;
+    const V = this.config.tgtVocab;
+    this.checkTokens(target, V, 'target');
+    return rt.scope(() => {
+      const encoded = this.encode([source]);
+      const state = this.startDecoder([0], target.length);
+      const out = new Float32Array(target.length * V);
+      for (let t = 0; t < target.length; t++) {
+        this.step(encoded, state, [target[t]!]);
+        out.set(state.logits.data, t * V);
+      }
+      return out;
+    });
+  }
+
+  // -------------------------------------------------------------------------
+  // Search
+  // -------------------------------------------------------------------------
 
   /** The longest output allowed for a source of `sourceLength` tokens. */
   maxLength(sourceLength: number, request: SearchRequest = {}): number {
@@ -530,12 +533,11 @@ export class Transformer {
       const encoded = this.encode(sentences);
       const source = Int32Array.from({ length: sentences.length * K }, (_, r) => Math.floor(r / K));
       const state = this.startDecoder(source, Math.max(...maxLength));
-      const logits = rt.scratch(source.length * c.tgtVocab);
       const decoder: StepDecoder = {
         vocab: c.tgtVocab,
         step: (tokens) => {
-          this.step(encoded, state, tokens, logits);
-          return rt.heap.f32(logits, source.length * c.tgtVocab);
+          this.step(encoded, state, tokens);
+          return state.logits.data;
         },
         reorder: (parent) => this.reorder(state, parent),
       };
@@ -544,112 +546,18 @@ export class Transformer {
       return beamSearch(decoder, { ...options, beam: K, lengthPenalty: request.lengthPenalty, nBest: request.nBest }, step);
     });
   }
-
-  /** Row r of the caches becomes what row parent[r] held (beam search keeps its best continuations). */
-  reorder(state: DecoderState, parent: ArrayLike<number>): void {
-    const { heads: H, decoderLayers: L } = this.config;
-    const k = this.rt.kernels;
-    const dk = this.dk;
-    const used = state.position * dk; // floats per head in use
-    const headFloats = state.capacity * dk;
-    for (let l = 0; l < L; l++) {
-      for (let r = 0; r < state.rows; r++) {
-        const p = parent[r]!;
-        for (let hd = 0; hd < H; hd++) {
-          const to = (r * H + hd) * headFloats * 4;
-          const from = (p * H + hd) * headFloats * 4;
-          k.f32_copy_rows(1, used, state.cacheK[l]! + from, used, state.spareK[l]! + to, used);
-          k.f32_copy_rows(1, used, state.cacheV[l]! + from, used, state.spareV[l]! + to, used);
-        }
-      }
-      [state.cacheK[l], state.spareK[l]] = [state.spareK[l]!, state.cacheK[l]!];
-      [state.cacheV[l], state.spareV[l]] = [state.spareV[l]!, state.cacheV[l]!];
-    }
-  }
-
-  /**
-   * Teacher-forced logits [T, tgtVocab] for one sentence pair: the decoder
-   * fed `target` (starting with bos) one step at a time. For scoring and
-   * parity with the PyTorch model's whole-sequence forward.
-   */
-  logits(source: ArrayLike<number>, target: ArrayLike<number>): Float32Array {
-    const { rt } = this;
-    this.checkTokens(target, this.config.tgtVocab, 'target');
-    return rt.scope(() => {
-      const encoded = this.encode([source]);
-      const V = this.config.tgtVocab;
-      const state = this.startDecoder([0], target.length);
-      const out = new Float32Array(target.length * V);
-      const logits = rt.scratch(V);
-      for (let t = 0; t < target.length; t++) {
-        this.step(encoded, state, [target[t]!], logits);
-        out.set(rt.heap.f32(logits, V), t * V);
-      }
-      return out;
-    });
-  }
 }
 
-/** Reads a Transformer's weights into `rt`'s memory: projections packed for GEMM, Q/K/V fused. */
-export function loadTransformer(rt: Runtime, model: ModelDir): Transformer {
-  const c = parseTransformerConfig(`${model.dir}/config.json`, model.config);
-  const w = model.weights;
-  const { d, dFF } = c;
-  const vector = (name: string, n: number) => rt.tensor([n], w.floats(name, [n])).ptr;
-  const linear = (name: string, out: number, inp: number) =>
-    packMatrixValues(rt, w.floats(`${name}.weight`, [out, inp]), [out, inp], { transposed: true });
-  // Several Linear layers side by side: one [Σout, in] weight and one bias.
-  const fused = (names: string[]) => {
-    const weight = new Float32Array(names.length * d * d);
-    const bias = new Float32Array(names.length * d);
-    names.forEach((n, i) => {
-      weight.set(w.floats(`${n}.weight`, [d, d]), i * d * d);
-      bias.set(w.floats(`${n}.bias`, [d]), i * d);
-    });
-    return { m: packMatrixValues(rt, weight, [names.length * d, d], { transposed: true }), bias: rt.tensor([names.length * d], bias).ptr };
-  };
-  const norm = (name: string): Norm => ({ gamma: vector(`${name}.weight`, d), beta: vector(`${name}.bias`, d) });
-  const ff = (p: string): FeedForward => ({
-    w1: linear(`${p}.ff.linear1`, dFF, d), b1: vector(`${p}.ff.linear1.bias`, dFF),
-    w2: linear(`${p}.ff.linear2`, d, dFF), b2: vector(`${p}.ff.linear2.bias`, d),
-  });
-  const selfAttention = (p: string) => {
-    const qkv = fused([`${p}.self_attn.q`, `${p}.self_attn.k`, `${p}.self_attn.v`]);
-    return { qkv: qkv.m, qkvBias: qkv.bias, o: linear(`${p}.self_attn.o`, d, d), oBias: vector(`${p}.self_attn.o.bias`, d) };
-  };
-  const encoder = Array.from({ length: c.encoderLayers }, (_, i): EncoderLayer => {
-    const p = `encoder.layers.${i}`;
-    return { ...selfAttention(p), norm1: norm(`${p}.norm1`), ff: ff(p), norm2: norm(`${p}.norm2`) };
-  });
-  const decoder = Array.from({ length: c.decoderLayers }, (_, i): DecoderLayer => {
-    const p = `decoder.layers.${i}`;
-    const kv = fused([`${p}.cross_attn.k`, `${p}.cross_attn.v`]);
-    return {
-      ...selfAttention(p), norm1: norm(`${p}.norm1`), ff: ff(p), norm2: norm(`${p}.norm2`), norm3: norm(`${p}.norm3`),
-      crossQ: linear(`${p}.cross_attn.q`, d, d), crossQBias: vector(`${p}.cross_attn.q.bias`, d),
-      crossKv: kv.m, crossKvBias: kv.bias,
-      crossO: linear(`${p}.cross_attn.o`, d, d), crossOBias: vector(`${p}.cross_attn.o.bias`, d),
-    };
-  });
-  const tgtEmbedValues = w.floats('decoder.embed.weight', [c.tgtVocab, d]);
-  const sinusoids = c.positions === 'sinusoidal' ? rt.tensor([c.maxPositions, d], sinusoidalPositions(c.maxPositions, d)).ptr : 0;
-  const positions = (stack: string) =>
-    sinusoids || rt.tensor([c.maxPositions, d], w.floats(`${stack}.positions.weight`, [c.maxPositions, d])).ptr;
-  const layout: TransformerLayout = {
-    architecture: 'transformer',
-    config: c,
-    srcEmbed: rt.tensor([c.srcVocab, d], w.floats('encoder.embed.weight', [c.srcVocab, d])).ptr,
-    tgtEmbed: rt.tensor([c.tgtVocab, d], tgtEmbedValues).ptr,
-    srcPositions: positions('encoder'),
-    tgtPositions: positions('decoder'),
-    encoder,
-    decoder,
-    ...(c.norm === 'pre' ? { encoderNorm: norm('encoder.norm'), decoderNorm: norm('decoder.norm') } : {}),
-    output: c.tieOutput
-      ? packMatrixValues(rt, tgtEmbedValues, [c.tgtVocab, d], { transposed: true })
-      : packMatrixValues(rt, w.floats('output.weight', [c.tgtVocab, d]), [c.tgtVocab, d], { transposed: true }),
-  };
-  return new Transformer(rt, layout);
+// ---------------------------------------------------------------------------
+// The pool's batch model
+// ---------------------------------------------------------------------------
+
+/** Multiply–adds to translate a sentence of `src` tokens into `tgt` tokens (greedy), for sharding. */
+export function translationMacs(c: TransformerConfig, src: number, tgt: number): number {
+  const dense = 4 * c.d * c.d + 2 * c.d * c.dFF;
+  const encoder = c.encoderLayers * src * (dense + 2 * src * c.d);
+  const decoder = c.decoderLayers * tgt * (dense + 2 * c.d * c.d + 2 * (src + tgt) * c.d) + c.decoderLayers * src * 2 * c.d * c.d;
+  return encoder + decoder + tgt * c.d * c.tgtVocab;
 }
 
 /** One sentence to translate, as the pool carries it: source ids (ending with eos) and the search. */
@@ -687,7 +595,7 @@ export class TransformerBatch implements BatchModel<TranslateItem> {
   readonly architecture = 'transformer';
   readonly model: Transformer;
 
-  constructor(rt: Runtime, readonly layout: TransformerLayout) {
+  constructor(rt: Runtime, readonly layout: TransformerWeights) {
     this.model = new Transformer(rt, layout);
   }
 
@@ -752,6 +660,6 @@ export const transformer: Architecture = {
     return new TransformerBatch(rt, loadTransformer(rt, model).layout);
   },
   attach(rt: Runtime, layout: ModelLayout): BatchModel {
-    return new TransformerBatch(rt, layout as TransformerLayout);
+    return new TransformerBatch(rt, layout as TransformerWeights);
   },
 };

@@ -18,15 +18,41 @@ interface Parity {
 
 export function openTransformer(name: string) {
   const dir = new URL(`../fixtures/${name}/`, import.meta.url).pathname;
-  const model = loadTransformer(Runtime.create(), readModelDir(dir));
+  const rt = Runtime.create();
+  const model = loadTransformer(rt, readModelDir(dir));
   const parity = JSON.parse(readFileSync(`${dir}/parity.json`, 'utf8')) as Parity;
-  return { model, parity };
+  return { rt, model, parity };
 }
 
 for (const name of ['transformer-post', 'transformer-pre']) {
   describe(name, () => {
-    const { model, parity } = openTransformer(name);
+    const { rt, model, parity } = openTransformer(name);
     const maxLength = (b: number) => parity.max_lengths[b]!;
+
+    it('keeps its weights as plain data a worker can be sent', () => {
+      expect(structuredClone(model.layout)).toEqual(model.layout);
+    });
+
+    it('decodes a step in the state’s own buffers, allocating no linear memory, and reorders rows between steps', () => {
+      rt.scope(() => {
+        const [s0, s1] = parity.sources;
+        const encoded = model.encode([s0!, s1!]);
+        const state = model.startDecoder([1, 1], 6); // two beams of sentence 1
+        const used = rt.heap.used;
+        const { bosId } = model.config;
+        const rows: Float32Array[][] = [];
+        for (let t = 0; t < 6; t++) {
+          if (t === 3) model.reorder(state, [1, 1]); // both rows now continue sentence 1's row
+          model.step(encoded, state, t < 3 ? [bosId, bosId + 1] : [bosId + 2, bosId + 2]);
+          const V = model.config.tgtVocab;
+          rows.push([state.logits.data.slice(0, V), state.logits.data.slice(V)]);
+          expect(rt.heap.used, `step ${t}`).toBe(used);
+        }
+        // Row 0 took row 1's cache at step 3; fed the same tokens from then on, the two rows agree bit for bit.
+        for (let t = 3; t < 6; t++) expect(rows[t]![0]).toEqual(rows[t]![1]);
+        expect(rows[2]![0]).not.toEqual(rows[2]![1]);
+      });
+    });
 
     it('gives PyTorch’s teacher-forced logits, one incremental step at a time', () => {
       for (const pair of parity.pairs) {
