@@ -24,10 +24,11 @@ export class Engine {
 
   async run(items: readonly unknown[], options: RunOptions = {}): Promise<RunResult> {
     const { signal, onProgress } = options;
+    if (signal?.aborted) throw abortedError(signal);
     const { result, shards, progress } = planJob(this.model, items, ENGINE_SHARDS);
     let running = 0;
     const step = (units = 0) => {
-      if (signal?.aborted) throw abortedError();
+      if (signal?.aborted) throw abortedError(signal);
       running += units;
       if (units) onProgress?.(progress.snapshot(running));
     };

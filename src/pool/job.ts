@@ -119,6 +119,14 @@ export function planJob(
   return { result, shards, progress };
 }
 
-export function abortedError(): HibikiError {
-  return new HibikiError('E_ABORTED', 'the job was cancelled');
+/**
+ * What a cancelled job rejects with: named 'AbortError', as fetch and Node's
+ * own APIs name theirs, with the signal's reason as its `cause` (for
+ * `AbortSignal.timeout` a DOMException named 'TimeoutError'), and still a
+ * HibikiError with code E_ABORTED for callers that switch on codes.
+ */
+export function abortedError(signal: AbortSignal): HibikiError {
+  const error = new HibikiError('E_ABORTED', 'the job was cancelled', { cause: signal.reason });
+  error.name = 'AbortError';
+  return error;
 }

@@ -185,12 +185,13 @@ export class Pool {
    * Runs a batch job: every item through the model, sharded across the
    * workers, outputs back in input order. Items that fail (bad input, a task
    * that threw, a worker that died twice) are reported in `failures`; the
-   * rest of the job completes. Rejects only when cancelled (E_ABORTED).
+   * rest of the job completes. Rejects only when cancelled: an `AbortError`
+   * (code E_ABORTED) whose `cause` is the signal's reason.
    */
   run(items: readonly unknown[], options: RunOptions = {}): Promise<RunResult> {
     if (this.closed) return Promise.reject(badInput('the pool is closed'));
     const { signal, onProgress } = options;
-    if (signal?.aborted) return Promise.reject(abortedError());
+    if (signal?.aborted) return Promise.reject(abortedError(signal));
     const perWorker = this.model.shardsPerWorker ?? SHARDS_PER_WORKER;
     const { result, shards, progress } = planJob(this.model, items, this.workers * perWorker);
     const queue = shards.map((s) => ({ ...s, attempts: 0 }));
@@ -232,7 +233,7 @@ export class Pool {
         clearInterval(poll);
         clearInterval(watchdog);
         signal?.removeEventListener('abort', onAbort);
-        if (aborted) reject(abortedError());
+        if (aborted) reject(abortedError(signal!));
         else {
           result.failures.sort((a, b) => a.index - b.index);
           resolve(result);

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HibikiError } from '../../src/errors.js';
 import { Engine } from '../../src/pool/engine.js';
 import type { Progress } from '../../src/pool/job.js';
 import { Pool } from '../../src/pool/pool.js';
@@ -147,6 +148,38 @@ describe('Pool limits', () => {
     const pool = await Pool.open(MLP, { workers: 1 });
     await pool.close();
     await expect(pool.run([])).rejects.toThrow(/the pool is closed/);
+  });
+});
+
+describe('a cancelled job', () => {
+  // Both the DOM convention (name 'AbortError', the reason as cause) and hibiki's (a HibikiError, code E_ABORTED).
+  const expectAbortError = (error: unknown, reason: unknown) => {
+    expect(error).toBeInstanceOf(HibikiError);
+    expect(error).toMatchObject({ name: 'AbortError', code: 'E_ABORTED', message: 'the job was cancelled' });
+    expect((error as Error).cause).toBe(reason);
+  };
+  const rejection = (job: Promise<unknown>) => job.then(() => expect.fail('the job was not cancelled'), (e: unknown) => e);
+
+  it('rejects with an AbortError whose cause is the reason, on the pool and in this thread, before and during the job', async () => {
+    const engine = Engine.open(MLP);
+    const pool = await Pool.open(MLP, { workers: 2 });
+    try {
+      for (const runner of [engine, pool]) {
+        const timeout = AbortSignal.timeout(1);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const timedOut = await rejection(runner.run(makeItems(4), { signal: timeout }));
+        expectAbortError(timedOut, timeout.reason);
+        expect((timedOut as Error).cause).toBeInstanceOf(DOMException);
+        expect(((timedOut as Error).cause as DOMException).name).toBe('TimeoutError');
+
+        const controller = new AbortController();
+        const reason = new Error('the user left');
+        const during = await rejection(runner.run(makeItems(200, 12), { signal: controller.signal, onProgress: () => controller.abort(reason) }));
+        expectAbortError(during, reason);
+      }
+    } finally {
+      await pool.close();
+    }
   });
 });
 

@@ -30,6 +30,6 @@ describe('the generation library API', () => {
     expect(errorOf(() => g.requests({ seconds: 1, count: 0 }))).toMatch(/^E_BAD_INPUT: count must be a whole number from 1 to 1000, got 0/);
     const controller = new AbortController();
     controller.abort();
-    await expect(g.generate({ seconds: 0.05, signal: controller.signal })).rejects.toMatchObject({ code: 'E_ABORTED' });
+    await expect(g.generate({ seconds: 0.05, signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError', code: 'E_ABORTED', cause: controller.signal.reason });
   });
 });
