@@ -5,6 +5,7 @@
 import { badInput } from '../errors.js';
 import { readModelConfig } from '../io/model-dir.js';
 import { Engine } from '../pool/engine.js';
+import type { ItemFailure } from '../pool/job.js';
 import { Pool } from '../pool/pool.js';
 
 /** How the task classes (Translator, Generator, Detector, …) run their model. */
@@ -34,4 +35,20 @@ export const poolOf = (runner: Runner): Pool | undefined => (runner instanceof P
 /** Stops the runner's workers, if any. */
 export async function closeRunner(runner: Runner): Promise<void> {
   if (runner instanceof Pool) await runner.close();
+}
+
+/**
+ * The result of a call given one input instead of an array: the one output,
+ * or the one failure thrown (there is no `failures` list to report it in).
+ */
+export function onlyResult<T>(results: ReadonlyArray<T | undefined>, failures: readonly ItemFailure[]): T {
+  if (failures[0]) throw failures[0].error;
+  return results[0]!;
+}
+
+/** What a value is, for an E_BAD_INPUT message: "null", "a number", "an object"… */
+export function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  const type = typeof value;
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }

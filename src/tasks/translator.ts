@@ -10,7 +10,7 @@ import type { Pool } from '../pool/pool.js';
 import { SentencePiece } from '../text/sentencepiece.js';
 import { type SearchRequest, type TransformerConfig, type TranslateItem, parseTransformerConfig, unpackHypotheses } from '../models/transformer.js';
 import { DEFAULT_MODELS } from './defaults.js';
-import { type OpenOptions, type Runner, closeRunner, openRunner, poolOf } from './runner.js';
+import { type OpenOptions, type Runner, closeRunner, kindOf, onlyResult, openRunner, poolOf } from './runner.js';
 
 export interface TranslateOptions extends SearchRequest {
   /** Source tokens per batch a worker decodes together (default 4096). */
@@ -63,8 +63,36 @@ export class Translator {
     return this.target.decode(ids);
   }
 
-  /** Translates lines; blank lines translate to blank lines without running the model. */
-  async translate(texts: readonly string[], options: TranslateOptions = {}): Promise<TranslateResult> {
+  /**
+   * Translates one line, or an array of lines.
+   *
+   * One string in gives its {@link Translation}, and the promise rejects if
+   * that line fails. An array in gives a {@link TranslateResult}: one
+   * translation per line, in order, `undefined` where a line failed, with the
+   * failures listed apart while the other lines complete. Blank lines
+   * translate to blank lines without running the model.
+   *
+   * A value that is neither a string nor an array rejects with E_BAD_INPUT; a
+   * cancelled call rejects with an `AbortError` (code E_ABORTED, `cause` the
+   * signal's reason).
+   *
+   * @example
+   * const { text } = await translator.translate('The cat is small.');
+   * const { translations, failures } = await translator.translate(lines, { beam: 4 });
+   */
+  translate(text: string, options?: TranslateOptions): Promise<Translation>;
+  /** Translates lines: one translation per line, in order, and the lines that failed. */
+  translate(texts: readonly string[], options?: TranslateOptions): Promise<TranslateResult>;
+  async translate(input: string | readonly string[], options: TranslateOptions = {}): Promise<Translation | TranslateResult> {
+    if (typeof input === 'string') {
+      const { translations, failures } = await this.translateLines([input], options);
+      return onlyResult(translations, failures);
+    }
+    if (!Array.isArray(input)) throw badInput(`translate expects a string or an array of strings, got ${kindOf(input)}`);
+    return this.translateLines(input, options);
+  }
+
+  private async translateLines(texts: readonly string[], options: TranslateOptions): Promise<TranslateResult> {
     const { signal, onProgress, maxBatchTokens, ...search } = options;
     const translations: Array<Translation | undefined> = texts.map(() => undefined);
     const failures: ItemFailure[] = [];
@@ -72,7 +100,7 @@ export class Translator {
     const items: TranslateItem[] = [];
     texts.forEach((text, i) => {
       if (typeof text !== 'string') {
-        failures.push({ index: i, error: badInput(`line ${i + 1}: expected a string, got ${typeof text}`) });
+        failures.push({ index: i, error: badInput(`line ${i + 1}: expected a string, got ${kindOf(text)}`) });
       } else if (text.trim() === '') {
         translations[i] = { text: '', hypotheses: [{ text: '', score: 0, logprob: 0 }] };
       } else {

@@ -3,11 +3,18 @@
  * and segmenters, each opened from a model directory and run in this thread
  * (`workers: 0`, the default) or across a worker pool. Images are decoded
  * pixels or the bytes of a PNG or JPEG file (decoded in the calling
- * thread). Every call takes an AbortSignal; an image that cannot be used
- * fails alone, with a HibikiError naming it, and the others complete.
+ * thread).
+ *
+ * Every call takes one image or an array of them. One image in gives its
+ * result, and the promise rejects if that image cannot be used; an array in
+ * gives a {@link VisionResult}: a result per image, in order, `undefined`
+ * where an image failed, with the failures listed apart (each a HibikiError
+ * naming the image) while the others complete. Every call takes an
+ * AbortSignal; a cancelled call rejects with an `AbortError` (code E_ABORTED).
  *
  *   const detector = await Detector.open();            // models/face-detector
- *   const { results } = await detector.detect([readFileSync('photo.jpg')]);
+ *   const faces = await detector.detect(readFileSync('photo.jpg'));
+ *   const { results, failures } = await detector.detect([first, second]);
  *   await detector.close();
  */
 import { HibikiError, badInput } from '../errors.js';
@@ -16,24 +23,34 @@ import { rleArea, rleEncode, rleToBbox, rleToString } from '../metrics/mask-rle.
 import type { ItemFailure, Progress } from '../pool/job.js';
 import type { Pool } from '../pool/pool.js';
 import { unpackDetections } from '../models/face-detector.js';
-import { parseImageInput } from '../models/image-input.js';
+import { checkImage, parseImageInput } from '../models/image-input.js';
 import { upscaleLabels } from '../models/image-segmenter.js';
 import { DEFAULT_MODELS } from './defaults.js';
-import { type OpenOptions, type Runner, closeRunner, openRunner, poolOf } from './runner.js';
+import { type OpenOptions, type Runner, closeRunner, kindOf, onlyResult, openRunner, poolOf } from './runner.js';
 
 export { DEFAULT_MODELS } from './defaults.js';
 export type { OpenOptions } from './runner.js';
 
+/** What every vision call takes besides its own options. */
 export interface CallOptions {
+  /** Cancels the call: it rejects with an `AbortError` (code E_ABORTED) whose `cause` is the signal's reason. */
   signal?: AbortSignal;
+  /** Called as images finish, for progress bars. */
   onProgress?: (progress: Progress) => void;
 }
 
-/** Per input image: its result, or undefined where it failed (see `failures`). */
+/** One image: decoded pixels, or the bytes of a PNG or JPEG file (a Buffer is fine). */
+export type ImageInput = Image | Uint8Array;
+
+/** What a vision call given an array of images gives back. */
 export interface VisionResult<T> {
+  /** Per input image, in order: its result, or undefined where it failed (see `failures`). */
   results: Array<T | undefined>;
+  /** The images that failed, by index, each with its error. */
   failures: ItemFailure[];
 }
+
+const EXPECTED_IMAGE = 'an image (decoded pixels {width, height, channels, data} or PNG/JPEG bytes)';
 
 /** What every vision class shares: the model directory, its config, the runner, and the per-image plumbing. */
 abstract class VisionModel {
@@ -43,18 +60,37 @@ abstract class VisionModel {
     private readonly runner: Runner,
   ) {}
 
-  /** Decodes what needs decoding, runs the rest, and maps each output back to its image. */
+  /**
+   * One image or an array of them through the model: an array gives a
+   * VisionResult, one image its result (or its error thrown), anything else
+   * E_BAD_INPUT naming what `call` expects.
+   */
   protected async runImages<Extra extends object, T>(
-    images: ReadonlyArray<Image | Uint8Array>, extra: Extra, options: CallOptions, convert: (out: Float32Array, image: Image) => T,
+    call: string, input: unknown, extra: Extra, options: CallOptions, convert: (out: Float32Array, image: Image) => T,
+  ): Promise<T | VisionResult<T>> {
+    if (Array.isArray(input)) return this.runBatch(input, (index) => `image ${index}`, extra, options, convert);
+    if (typeof input !== 'object' || input === null) throw badInput(`${call} expects ${EXPECTED_IMAGE} or an array of images, got ${kindOf(input)}`);
+    const { results, failures } = await this.runBatch([input], () => 'image', extra, options, convert);
+    return onlyResult(results, failures);
+  }
+
+  /** Decodes what needs decoding and checks every image here, so each error names its image; runs the rest. */
+  private async runBatch<Extra extends object, T>(
+    images: readonly unknown[], name: (index: number) => string, extra: Extra, options: CallOptions, convert: (out: Float32Array, image: Image) => T,
   ): Promise<VisionResult<T>> {
-    if (!Array.isArray(images)) throw badInput('expected an array of images (decoded pixels or PNG/JPEG bytes)');
     const failures: ItemFailure[] = [];
     const decoded: Array<{ index: number; image: Image }> = [];
     images.forEach((item, index) => {
       try {
-        decoded.push({ index, image: item instanceof Uint8Array ? decodeImage(item, `image ${index}`) : item });
+        if (item instanceof Uint8Array) {
+          decoded.push({ index, image: decodeImage(item, name(index)) });
+        } else {
+          if (typeof item !== 'object' || item === null) throw badInput(`${name(index)}: expected ${EXPECTED_IMAGE}, got ${kindOf(item)}`);
+          checkImage(item, name(index));
+          decoded.push({ index, image: item });
+        }
       } catch (e) {
-        failures.push({ index, error: e instanceof HibikiError ? e : badInput(`image ${index}: ${(e as Error).message}`) });
+        failures.push({ index, error: e instanceof HibikiError ? e : badInput(`${name(index)}: ${(e as Error).message}`) });
       }
     });
     const run = await this.runner.run(decoded.map((d) => ({ ...d.image, ...extra })), options);
@@ -104,11 +140,20 @@ export class Detector extends VisionModel {
     return new Detector(dir, config, runner);
   }
 
-  /** The objects in each image, best first. */
-  detect(images: ReadonlyArray<Image | Uint8Array>, options: DetectOptions = {}): Promise<VisionResult<DetectedObject[]>> {
+  /**
+   * The objects in one image, best first; the promise rejects if the image
+   * cannot be used.
+   *
+   * @example
+   * const faces = await detector.detect(readFileSync('photo.jpg'), { score: 0.5 });
+   */
+  detect(image: ImageInput, options?: DetectOptions): Promise<DetectedObject[]>;
+  /** The objects in each image, best first: a result per image, in order, and the images that failed. */
+  detect(images: readonly ImageInput[], options?: DetectOptions): Promise<VisionResult<DetectedObject[]>>;
+  async detect(input: ImageInput | readonly ImageInput[], options: DetectOptions = {}): Promise<DetectedObject[] | VisionResult<DetectedObject[]>> {
     const label = this.labels[0] ?? 'face';
     const extra = { minConfidence: options.score, iouThreshold: options.iou, maxResults: options.maxResults };
-    return this.runImages(images, extra, options, (out) => unpackDetections(out).map((d) => ({ bbox: d.box, score: d.score, label })));
+    return this.runImages('detect', input, extra, options, (out) => unpackDetections(out).map((d) => ({ bbox: d.box, score: d.score, label })));
   }
 }
 
@@ -139,11 +184,20 @@ export class Classifier extends VisionModel {
     return new Classifier(dir, config, runner);
   }
 
-  /** The most probable classes of each image. */
-  classify(images: ReadonlyArray<Image | Uint8Array>, options: ClassOptions = {}): Promise<VisionResult<RankedClass[]>> {
+  /**
+   * The most probable classes of one image, most probable first; the promise
+   * rejects if the image cannot be used.
+   *
+   * @example
+   * const [best] = await classifier.classify(readFileSync('7.png'), { top: 1 });
+   */
+  classify(image: ImageInput, options?: ClassOptions): Promise<RankedClass[]>;
+  /** The most probable classes of each image: a result per image, in order, and the images that failed. */
+  classify(images: readonly ImageInput[], options?: ClassOptions): Promise<VisionResult<RankedClass[]>>;
+  async classify(input: ImageInput | readonly ImageInput[], options: ClassOptions = {}): Promise<RankedClass[] | VisionResult<RankedClass[]>> {
     const k = options.top ?? 5;
     if (!Number.isSafeInteger(k) || k < 1) throw badInput(`top must be a positive integer, got ${k}`);
-    return this.runImages(images, {}, options, (out) => topK(out, this.labels, k));
+    return this.runImages('classify', input, {}, options, (out) => topK(out, this.labels, k));
   }
 }
 
@@ -160,10 +214,19 @@ export class Segmenter extends VisionModel {
     return new Segmenter(dir, config, runner);
   }
 
-  /** A class per pixel of each image, at the image's own size. */
-  segment(images: ReadonlyArray<Image | Uint8Array>, options: CallOptions = {}): Promise<VisionResult<SegmentationResult>> {
+  /**
+   * A class per pixel of one image, at the image's own size; the promise
+   * rejects if the image cannot be used.
+   *
+   * @example
+   * const { width, height, labels } = await segmenter.segment(readFileSync('shapes.png'));
+   */
+  segment(image: ImageInput, options?: CallOptions): Promise<SegmentationResult>;
+  /** A class per pixel of each image: a result per image, in order, and the images that failed. */
+  segment(images: readonly ImageInput[], options?: CallOptions): Promise<VisionResult<SegmentationResult>>;
+  async segment(input: ImageInput | readonly ImageInput[], options: CallOptions = {}): Promise<SegmentationResult | VisionResult<SegmentationResult>> {
     const [h, w] = parseImageInput(`${this.dir}/config.json`, this.config.input).size;
-    return this.runImages(images, {}, options, (out, image) => ({
+    return this.runImages('segment', input, {}, options, (out, image) => ({
       width: image.width, height: image.height, labels: upscaleLabels(out, h, w, image.height, image.width),
     }));
   }

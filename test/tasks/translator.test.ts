@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readLines } from '../../src/cli/translate.js';
+import { HibikiError } from '../../src/errors.js';
 import { readModelDir } from '../../src/io/model-dir.js';
 import { corpusBleu } from '../../src/metrics/bleu.js';
 import { loadTransformer } from '../../src/models/transformer.js';
@@ -37,6 +38,26 @@ describe('models/translate-en-ja', () => {
     expect(greedy.map((h) => h[0]!.tokens)).toEqual(parity.greedy.map((g: { tokens: number[] }) => g.tokens));
     const beam = model.search(parity.sources, { beam: 3, nBest: 2 });
     expect(beam.map((hs) => hs.map((h) => h.tokens))).toEqual(parity.beam.map((hs: { tokens: number[] }[]) => hs.map((h) => h.tokens)));
+  });
+
+  it('one line in gives one Translation, an array the result per line; anything else is E_BAD_INPUT naming what was expected', async () => {
+    const translator = await Translator.open(MODEL, { workers: 0 });
+    const one = await translator.translate('The cat is small.');
+    expect(one.text).toBe('neko wa chiisai desu.');
+    expect(one.hypotheses.map((h) => h.text)).toEqual(['neko wa chiisai desu.']);
+    const many = await translator.translate(['The cat is small.', '  ']);
+    expect(many).toEqual({ translations: [one, { text: '', hypotheses: [{ text: '', score: 0, logprob: 0 }] }], failures: [] });
+    expect(await translator.translate('')).toEqual({ text: '', hypotheses: [{ text: '', score: 0, logprob: 0 }] });
+    for (const [input, got] of [[42, 'a number'], [null, 'null'], [undefined, 'undefined'], [{ text: 'x' }, 'an object']] as const) {
+      const error = await (translator.translate as (input: unknown) => Promise<unknown>)(input).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HibikiError);
+      expect(error).toMatchObject({ code: 'E_BAD_INPUT', message: `translate expects a string or an array of strings, got ${got}` });
+    }
+    const mixed = await translator.translate(['The cat is small.', 7 as unknown as string]);
+    expect(mixed.translations[0]).toEqual(one);
+    expect(mixed.failures.map((f) => [f.index, f.error.code, f.error.message])).toEqual([[1, 'E_BAD_INPUT', 'line 2: expected a string, got a number']]);
+    const error = await translator.translate('The cat is small.', { signal: AbortSignal.abort('stop') }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'AbortError', code: 'E_ABORTED', cause: 'stop' });
   });
 
   it('translates the held-out set at BLEU ≥ 90 greedily, and no worse with beam 4', async () => {

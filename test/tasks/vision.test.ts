@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { HibikiError } from '../../src/errors.js';
 import { decodeImage } from '../../src/io/image.js';
 import { Classifier, Detector, Segmenter, classMasks } from '../../src/tasks/vision.js';
-import { errorOf } from '../helpers/errors.js';
 
 const SAMPLES = fileURLToPath(new URL('../../samples/images/', import.meta.url));
 const bytes = (name: string) => readFileSync(`${SAMPLES}${name}`);
@@ -28,11 +28,65 @@ describe('the vision library API', () => {
     await detector.close();
   });
 
-  it('every call takes an AbortSignal', async () => {
+  it('every call takes an AbortSignal, and rejects with an AbortError whose cause is the reason', async () => {
     const detector = await Detector.open();
     const controller = new AbortController();
-    controller.abort();
-    await expect(detector.detect([bytes('astronaut.png')], { signal: controller.signal })).rejects.toMatchObject({ code: 'E_ABORTED' });
+    const reason = new Error('the user left');
+    controller.abort(reason);
+    const calls = [detector.detect([bytes('astronaut.png')], { signal: controller.signal }), detector.detect(bytes('astronaut.png'), { signal: controller.signal })];
+    for (const call of calls) {
+      const error = await call.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HibikiError);
+      expect(error).toMatchObject({ name: 'AbortError', code: 'E_ABORTED' });
+      expect((error as Error).cause).toBe(reason);
+    }
+  });
+
+  it('one image in gives its result, an array the result per image; anything else is E_BAD_INPUT naming what was expected', async () => {
+    const detector = await Detector.open();
+    const classifier = await Classifier.open();
+    const segmenter = await Segmenter.open();
+    const astronaut = bytes('astronaut.png');
+    const faces = await detector.detect(astronaut, { score: 0.5 });
+    expect(faces.map((d) => d.bbox.map(Math.round))).toEqual([[181, 73, 83, 102]]);
+    expect(await detector.detect(decodeImage(astronaut, 'astronaut'), { score: 0.5 })).toEqual(faces);
+    expect((await detector.detect([astronaut], { score: 0.5 })).results).toEqual([faces]);
+
+    const seven = bytes('digits/7.png');
+    const classes = await classifier.classify(seven, { top: 2 });
+    expect(classes.map((c) => c.label)[0]).toBe('7');
+    expect(classes).toHaveLength(2);
+    expect(await classifier.classify([seven], { top: 2 })).toEqual({ results: [classes], failures: [] });
+
+    const shapes = bytes('shapes/shapes-1.png');
+    const segmentation = await segmenter.segment(shapes);
+    expect([segmentation.width, segmentation.height]).toEqual([64, 64]);
+    expect((await segmenter.segment([shapes])).results).toEqual([segmentation]);
+
+    // a single image that cannot be used rejects with its error; in an array it fails alone
+    await expect(detector.detect(Uint8Array.from([1, 2, 3]))).rejects.toMatchObject({ code: 'E_BAD_INPUT', message: 'image: not a PNG or JPEG file (starts with 01 02 03)' });
+    await expect(classifier.classify({ width: 2, height: 2, channels: 3, data: new Uint8Array(5) })).rejects.toMatchObject({ code: 'E_BAD_INPUT', message: 'image: 5 bytes for 2×2×3' });
+    const calls = {
+      detect: (input: unknown) => detector.detect(input as Uint8Array),
+      classify: (input: unknown) => classifier.classify(input as Uint8Array),
+      segment: (input: unknown) => segmenter.segment(input as Uint8Array),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      for (const [input, got] of [['photo.jpg', 'a string'], [42, 'a number'], [null, 'null'], [undefined, 'undefined']] as const) {
+        const error = await call(input).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(HibikiError);
+        expect(error).toMatchObject({
+          code: 'E_BAD_INPUT',
+          message: `${name} expects an image (decoded pixels {width, height, channels, data} or PNG/JPEG bytes) or an array of images, got ${got}`,
+        });
+      }
+    }
+    const mixed = await classifier.classify([seven, 'photo.jpg' as unknown as Uint8Array, { width: 1 } as unknown as Uint8Array], { top: 2 });
+    expect(mixed.results).toEqual([classes, undefined, undefined]);
+    expect(mixed.failures.map((f) => [f.index, f.error.code, f.error.message])).toEqual([
+      [1, 'E_BAD_INPUT', 'image 1: expected an image (decoded pixels {width, height, channels, data} or PNG/JPEG bytes), got a string'],
+      [2, 'E_BAD_INPUT', 'image 2: expected a decoded image {width, height, channels, data}'],
+    ]);
   });
 
   it('Classifier on a pool of two gives the same probabilities as in this thread', async () => {
@@ -43,7 +97,7 @@ describe('the vision library API', () => {
     await pooled.close();
     expect(a.results.map((r) => r![0]!.label)).toEqual(['0', '5', '9']);
     expect(b.results).toEqual(a.results);
-    expect(errorOf(() => local.classify(images, { top: 0 }))).toMatch(/^E_BAD_INPUT: top must be a positive integer/);
+    await expect(local.classify(images, { top: 0 })).rejects.toMatchObject({ code: 'E_BAD_INPUT', message: 'top must be a positive integer, got 0' });
   });
 
   it('Segmenter labels every pixel at the image’s own size; a model of another kind is refused', async () => {
