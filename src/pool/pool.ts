@@ -7,8 +7,11 @@
  *   [64, weightsEnd)                the weights, loaded once by this thread
  *   [weightsEnd + i·scratch, …)     scratch regions, one per running task
  * A region belongs to one task at a time; the pool hands them out, so at
- * most `workers` tasks run at once and the rest of a job waits here, where
- * cancelling it is just dropping the queue.
+ * most `workers` tasks run at once, across all the jobs running together
+ * (each request of a server is a job), and the rest wait here, first come
+ * first served, where cancelling a job is just dropping its queue. So
+ * however many jobs are admitted, regions never outnumber workers and the
+ * address space is never exhausted by concurrency.
  */
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +56,8 @@ export interface PoolOptions {
 /** Hands out scratch regions above the weights; a region whose worker was killed mid-task is never reused. */
 class Regions {
   private readonly free: Region[] = [];
+  /** Regions made so far. */
+  made = 0;
   constructor(
     private next: number,
     private readonly bytes: number,
@@ -66,6 +71,7 @@ class Regions {
     }
     const region = { base: this.next, limit: this.next + this.bytes };
     this.next += this.bytes;
+    this.made++;
     return region;
   }
 
@@ -121,6 +127,10 @@ export class Pool {
    * many failed tasks are retried without spending their retry.
    */
   private recycleGrace = 0;
+  /** Tasks running, across all jobs: at most `workers`, one scratch region each. */
+  private active = 0;
+  /** The jobs with shards waiting for a free worker, in the order they began to wait. */
+  private readonly waiting = new Set<() => void>();
   readonly stats: PoolStats = { tasks: 0, retried: 0, workersLost: 0, recycled: 0, itemsFailed: 0, restarted: 0 };
 
   private constructor(
@@ -203,6 +213,7 @@ export class Pool {
       const onAbort = () => {
         aborted = true;
         queue.length = 0;
+        this.waiting.delete(pump);
         for (const task of running) Atomics.store(task.control, 0, CONTROL_ABORT);
         finishIfIdle();
       };
@@ -250,6 +261,7 @@ export class Pool {
       const settle = (task: RunningTask, answer: ShardResult) => {
         task.timers.forEach(clearTimeout);
         running.delete(task);
+        this.active--;
         // A killed worker may have been mid-write: its region is retired.
         if (!task.killed) this.regions.give(task.region);
         this.recycleIfBloated(answer);
@@ -279,6 +291,7 @@ export class Pool {
           }
           onProgress?.(progress.snapshot(runningUnits()));
         }
+        this.wakeWaiting(); // the jobs that waited longer go first
         pump();
       };
 
@@ -299,6 +312,7 @@ export class Pool {
           timers: [],
         };
         running.add(task);
+        this.active++;
         this.stats.tasks++;
         const limit = this.options.taskTimeoutMs;
         if (Number.isFinite(limit)) {
@@ -328,11 +342,27 @@ export class Pool {
       };
 
       const pump = () => {
-        while (!aborted && queue.length > 0 && running.size < this.workers) start(queue.shift()!);
+        while (!aborted && queue.length > 0 && this.active < this.workers) start(queue.shift()!);
+        if (!aborted && queue.length > 0) this.waiting.add(pump);
+        else this.waiting.delete(pump);
         finishIfIdle();
       };
       pump();
     });
+  }
+
+  /** Scratch regions made so far: at most `workers`, plus one for each worker stopped mid-task. */
+  get scratchRegions(): number {
+    return this.regions.made;
+  }
+
+  /** Lets the jobs waiting for a worker start their next shards, longest waiting first. */
+  private wakeWaiting(): void {
+    for (const pump of [...this.waiting]) {
+      if (this.active >= this.workers) return;
+      this.waiting.delete(pump);
+      pump();
+    }
   }
 
   /** Replaces a worker whose JS heap grew past the limit; a task it picks up meanwhile is retried. */

@@ -99,6 +99,25 @@ describe('Pool', () => {
 });
 
 describe('Pool limits', () => {
+  it('scratch-regions-under-concurrency: jobs running together share the workers, never more regions than workers', async () => {
+    // A server admits many requests at once, each its own job: with regions per job, 8 jobs on 2 workers
+    // took 16 regions of 256 MiB and the last ones failed with E_RESOURCE (no address space left).
+    const pool = await Pool.open(MLP, { workers: 2 });
+    try {
+      const jobs = Array.from({ length: 16 }, (_, j) => makeItems(12, j + 1));
+      const expected = await Promise.all(jobs.map((items) => Engine.open(MLP).run(items)));
+      const results = await Promise.all(jobs.map((items) => pool.run(items)));
+      results.forEach((r, j) => {
+        expect(r.failures).toEqual([]);
+        expect(r.outputs).toEqual(expected[j]!.outputs);
+      });
+      expect(pool.scratchRegions).toBe(2);
+      expect(pool.stats.tasks).toBeGreaterThan(16); // every job was split into shards that waited their turn
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('fails only the task that outgrows its scratch region', async () => {
     const pool = await Pool.open(MLP, { workers: 2, scratchMiB: 1 });
     try {
