@@ -13,6 +13,7 @@ export const ACT_RELU6: i32 = 2;
 export const ACT_GELU: i32 = 3; // exact (erf) GELU, PyTorch's default
 export const ACT_TANH: i32 = 4;
 export const ACT_SIGMOID: i32 = 5;
+export const ACT_SILU: i32 = 6; // x·sigmoid(x), PyTorch's SiLU ("swish" in Hugging Face configs)
 
 // exp(x) for four lanes: x = n·ln2 + r with |r| ≤ ln2/2, exp(r) by a degree-6
 // polynomial (Cephes expf coefficients), 2^n built in the exponent bits.
@@ -77,6 +78,13 @@ export const ACT_SIGMOID: i32 = 5;
   return f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), exp4(f32x4.neg(x))));
 }
 
+// silu(x) = x · sigmoid(x) = x / (1 + exp(−x)), as PyTorch computes it: one
+// division, and exp(−x) saturating at exp(88) keeps large negative x at −0.
+// @ts-ignore: decorator
+@inline export function silu4(x: v128): v128 {
+  return f32x4.div(x, f32x4.add(f32x4.splat(1.0), exp4(f32x4.neg(x))));
+}
+
 // tanh(x) = sign(x)·(1 − e)/(1 + e) with e = exp(−2|x|): never overflows.
 // @ts-ignore: decorator
 @inline export function tanh4(x: v128): v128 {
@@ -117,6 +125,7 @@ export const ACT_SIGMOID: i32 = 5;
     case ACT_GELU: return gelu4(x);
     case ACT_TANH: return tanh4(x);
     case ACT_SIGMOID: return sigmoid4(x);
+    case ACT_SILU: return silu4(x);
     default: return x;
   }
 }

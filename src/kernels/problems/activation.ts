@@ -80,7 +80,7 @@ export const activationKernels: KernelEntry[] = [
   {
     kernel: 'f32_activation',
     family: 'activation',
-    random: (rng) => activationProblem(rng, rng.int(0, 300), rng.pick<Activation>(['relu', 'relu6', 'gelu', 'tanh', 'sigmoid'])),
+    random: (rng) => activationProblem(rng, rng.int(0, 300), rng.pick<Activation>(['relu', 'relu6', 'gelu', 'tanh', 'sigmoid', 'silu'])),
     bench: (rng) => [activationProblem(rng, 1 << 16, 'gelu')],
   },
   {

@@ -34,6 +34,8 @@ export function activate(x: number, act: Activation): number {
       return Math.tanh(x);
     case 'sigmoid':
       return 1 / (1 + Math.exp(-x));
+    case 'silu':
+      return x / (1 + Math.exp(-x));
     case 'none':
       return x;
   }

@@ -3,7 +3,8 @@ import type { Runtime } from '../runtime.js';
 import { type Tensor, expectShape, formatShape } from '../tensor.js';
 import { output } from './args.js';
 
-export type Activation = 'none' | 'relu' | 'relu6' | 'gelu' | 'tanh' | 'sigmoid';
+/** `silu` is x·sigmoid(x) (PyTorch's SiLU; "swish" in Hugging Face configs). */
+export type Activation = 'none' | 'relu' | 'relu6' | 'gelu' | 'tanh' | 'sigmoid' | 'silu';
 
 /** The codes assembly/activation.ts switches on: `relu6` is ACT_RELU6 there (test/runtime/kernel-interface.test.ts checks). */
 export const ACTIVATION_CODES: Record<Activation, number> = {
@@ -13,6 +14,7 @@ export const ACTIVATION_CODES: Record<Activation, number> = {
   gelu: 3,
   tanh: 4,
   sigmoid: 5,
+  silu: 6,
 };
 
 export function activationCode(act: Activation | undefined): number {
