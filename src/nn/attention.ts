@@ -123,10 +123,10 @@ export function attentionBuffers(rt: Runtime, sizes: BufferSizes & { maxQueries:
   const block = () => rt.empty([heads * Math.max(maxQueries, maxKeys) * dk]);
   return {
     qkv: rt.empty([rows, 3 * d]),
-    q: rt.empty([rows, d]),
     attended: rt.empty([rows, d]),
     blocks: { q: block(), k: block(), v: block(), y: block() },
     scratch: rt.empty([rt.kernels.f32_attention_scratch_size(maxQueries, maxKeys, dk, dk)]),
+    q: rt.empty([rows, d]), // last: self-attention alone never touches it
   };
 }
 
@@ -166,16 +166,15 @@ function gatherHeads(rt: Runtime, heads: number, dk: number, T: number, rows: nu
 }
 
 /**
- * One sequence's Tq query rows at `q` (`qStride` floats apart) over Tk keys
- * and values already in blocks (H, Tk, dk), into rows at `y` (d apart);
- * `causal` lets query i see keys ≤ i + Tk − Tq.
+ * One sequence's Tq queries, gathered into blocks.q (H, Tq, dk), over Tk keys
+ * and values in blocks (H, Tk, dk), into rows at `y` (d apart); `causal` lets
+ * query i see keys ≤ i + Tk − Tq.
  */
-function attendSequence(
-  rt: Runtime, H: number, dk: number, scale: number, buffers: AttentionBuffers,
-  Tq: number, q: number, qStride: number, Tk: number, kBlocks: number, vBlocks: number, y: number, causal: boolean,
+function attendBlocks(
+  rt: Runtime, H: number, dk: number, scale: number, buffers: AttentionBuffers, Tq: number, Tk: number, kBlocks: number, vBlocks: number,
+  y: number, causal: boolean,
 ): void {
   const { blocks } = buffers;
-  gatherHeads(rt, H, dk, Tq, q, qStride, blocks.q.ptr, false);
   rt.kernels.f32_attention(1, H, Tq, Tk, dk, dk, blocks.q.ptr, kBlocks, vBlocks, blocks.y.ptr, scale, causal ? 1 : 0, 0, buffers.scratch.ptr);
   gatherHeads(rt, H, dk, Tq, y, H * dk, blocks.y.ptr, true);
 }
@@ -195,9 +194,10 @@ export function selfAttention(
   let first = 0;
   for (const T of options.lengths) {
     const rows = qkv.ptr + first * 3 * d * 4;
-    gatherHeads(rt, layer.heads, dk, T, rows + d * 4, 3 * d, blocks.k.ptr, false); // (H, T, dk)
+    gatherHeads(rt, layer.heads, dk, T, rows, 3 * d, blocks.q.ptr, false); // (H, T, dk)
+    gatherHeads(rt, layer.heads, dk, T, rows + d * 4, 3 * d, blocks.k.ptr, false);
     gatherHeads(rt, layer.heads, dk, T, rows + 2 * d * 4, 3 * d, blocks.v.ptr, false);
-    attendSequence(rt, layer.heads, dk, scale, buffers, T, rows, 3 * d, T, blocks.k.ptr, blocks.v.ptr, attended.ptr + first * d * 4, options.causal ?? false);
+    attendBlocks(rt, layer.heads, dk, scale, buffers, T, T, blocks.k.ptr, blocks.v.ptr, attended.ptr + first * d * 4, options.causal ?? false);
     first += T;
   }
   linearInto(rt, layer.o, attended, out, { rows: N, accumulate: options.accumulate }); // (N, d)
@@ -264,13 +264,13 @@ export function crossAttention(
   if (options.lengths.length !== memory.lengths.length) {
     throw badInput(`crossAttention: ${options.lengths.length} query sequences for ${memory.lengths.length} in memory`);
   }
-  const { q, attended } = buffers;
+  const { q, attended, blocks } = buffers;
   linearInto(rt, layer.q, x, q, { rows: N }); // (N, d)
   let first = 0;
   options.lengths.forEach((T, b) => {
     const block = memory.offsets[b]! * d * 4; // this sequence's (H, S, dk) keys and values
-    attendSequence(rt, layer.heads, dk, scale, buffers, T, q.ptr + first * d * 4, d, memory.lengths[b]!,
-      memory.k.ptr + block, memory.v.ptr + block, attended.ptr + first * d * 4, false);
+    gatherHeads(rt, layer.heads, dk, T, q.ptr + first * d * 4, d, blocks.q.ptr, false); // (H, T, dk)
+    attendBlocks(rt, layer.heads, dk, scale, buffers, T, memory.lengths[b]!, memory.k.ptr + block, memory.v.ptr + block, attended.ptr + first * d * 4, false);
     first += T;
   });
   linearInto(rt, layer.o, attended, out, { rows: N, accumulate: options.accumulate }); // (N, d)
