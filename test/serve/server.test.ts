@@ -147,8 +147,19 @@ describe('hibiki serve', () => {
     const metrics = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/hibiki_http_requests_total\{route="\/v1\/generate",status="200"\} [1-9]/);
     expect(metrics).toMatch(/hibiki_http_requests_total\{route="\/v1\/generate",status="400"\} [1-9]/);
-    expect(metrics).toMatch(/hibiki_http_request_seconds_bucket/);
-    expect(metrics).toMatch(/hibiki_requests_in_flight 0/);
+    expect(metrics).toMatch(/^# TYPE hibiki_http_request_duration_seconds histogram$/m);
+    expect(metrics).toMatch(/^hibiki_http_request_duration_seconds_count\{route="\/v1\/generate"\} [2-9]/m);
+    expect(metrics).toMatch(/^hibiki_requests_in_flight 0$/m);
+    expect(metrics).toMatch(/^# TYPE hibiki_requests_rejected_total counter$/m);
+    // the pools' counters are counters; in the server's own thread there is no pool to count
+    expect(metrics).toMatch(/^# TYPE hibiki_pool_worker_restarts_total counter$/m);
+    expect(metrics).toMatch(/^# TYPE hibiki_pool_task_retries_total counter$/m);
+    // prom-client's default process metrics, in the server's own registry
+    expect(metrics).toMatch(/^process_cpu_user_seconds_total [0-9.e-]+$/m);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_seconds [0-9.e-]+$/m);
+    // unknown routes are answered and counted too
+    await server.app.inject({ method: 'GET', url: '/nothing' });
+    expect((await server.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^hibiki_http_requests_total\{route="unmatched",status="404"\} [1-9]/m);
   });
 });
 
@@ -209,6 +220,7 @@ describe('hibiki serve under overload and deadlines', () => {
     const [retried] = await Promise.all([retrying.app.inject({ method: 'POST', url: '/v1/generate', ...asked }), killMidTask(retrying)]);
     expect(retried.statusCode, retried.body).toBe(200);
     expect(retrying.models.generator!.pool!.stats).toMatchObject({ retried: 1, workersLost: 1 });
+    expect((await retrying.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^hibiki_pool_task_retries_total\{task="generate"\} 1$/m);
     await retrying.close();
 
     const server = await startServer({ generate: GENERATE, workers: 1, retries: 0, limits: { seconds: 30 } });
@@ -217,7 +229,9 @@ describe('hibiki serve under overload and deadlines', () => {
     expect(failed.json()).toMatchObject({ error: 'E_INTERNAL', message: expect.stringMatching(/^the worker running items 0 died/) });
     const after = await server.app.inject({ method: 'POST', url: '/v1/generate', ...json({ seconds: 0.05 }) });
     expect(after.statusCode).toBe(200);
-    expect((await server.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/hibiki_worker_restarts 1/);
+    const metrics = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^hibiki_pool_worker_restarts_total\{task="generate"\} 1$/m);
+    expect(metrics).toMatch(/^hibiki_pool_task_retries_total\{task="generate"\} 0$/m);
     await server.close();
 
     // Regression: a replacement worker killed while it starts up. Piscina then stops replacing workers and
