@@ -14,7 +14,9 @@
 import { readFileSync } from 'node:fs';
 import { HibikiError, badInput, modelFormat, shapeError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import type { WeightsFile } from './weights.js';
 
+/** The element types of the safetensors format, by its names. */
 export type DType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 /** Decoded tensor data: floats widen/narrow to f32, small ints widen to i32, I64 stays 64-bit. */
@@ -40,7 +42,8 @@ export interface TensorInput {
   data: TensorData;
 }
 
-const DTYPE_BYTES: Record<DType, number> = {
+/** Bytes per element as stored. */
+export const DTYPE_BYTES: Record<DType, number> = {
   F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
 };
 
@@ -54,11 +57,13 @@ const METADATA_KEY = '__metadata__';
 // ---------------------------------------------------------------------------
 
 /** The parsed contents of a safetensors file. */
-export class SafeTensorsFile {
+export class SafeTensorsFile implements WeightsFile {
   constructor(
     /** Path or label used in error messages. */
     readonly file: string,
+    /** The tensors by name, in the order of the header. */
     readonly tensors: Map<string, SafeTensor>,
+    /** The header's `__metadata__` (string values only, as the format has them). */
     readonly metadata: Record<string, string>,
   ) {}
 
@@ -141,7 +146,7 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): SafeTens
 
   const tensors = new Map<string, SafeTensor>();
   for (const { name, dtype, shape, begin, end } of entries) {
-    tensors.set(name, { name, dtype, shape, data: decode(dtype, data.subarray(begin, end)) });
+    tensors.set(name, { name, dtype, shape, data: decodeTensorData(dtype, data.subarray(begin, end)) });
   }
   return new SafeTensorsFile(file, tensors, metadata);
 }
@@ -229,7 +234,8 @@ function checkCoverage(entries: Array<{ name: string; begin: number; end: number
   }
 }
 
-function decode(dtype: DType, raw: Uint8Array): TensorData {
+/** Little-endian elements of `dtype` → their decoded form (see SafeTensor), always a fresh copy. */
+export function decodeTensorData(dtype: DType, raw: Uint8Array): TensorData {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const n = raw.length / DTYPE_BYTES[dtype];
   // slice() copies into a fresh buffer at offset 0, which fixes alignment.
