@@ -73,11 +73,23 @@ const INTEGERS: Record<string, [string, number | undefined]> = {
   d_ff: ['dFF', 2048], encoder_layers: ['encoderLayers', 6], decoder_layers: ['decoderLayers', 6], max_positions: ['maxPositions', 512],
 };
 
+/**
+ * The largest value each of them may take: beyond these the tables would not
+ * fit in WebAssembly's 4 GiB (a huge max_positions was a RangeError stack
+ * trace from the position table), so the config is refused instead.
+ */
+const INTEGER_LIMITS: Record<string, number> = {
+  src_vocab_size: 1 << 20, tgt_vocab_size: 1 << 20, d_model: 16384, heads: 1024,
+  d_ff: 65536, encoder_layers: 256, decoder_layers: 256, max_positions: 65536,
+};
+
 export function parseTransformerConfig(file: string, c: Record<string, unknown>): TransformerConfig {
   const out: Record<string, unknown> = {};
   for (const [key, [name, fallback]] of Object.entries(INTEGERS)) {
     const v = c[key] ?? fallback;
-    if (!Number.isSafeInteger(v) || (v as number) < 1) throw modelFormat(file, `"${key}" must be a positive integer, got ${JSON.stringify(v)}`);
+    if (!Number.isSafeInteger(v) || (v as number) < 1 || (v as number) > INTEGER_LIMITS[key]!) {
+      throw modelFormat(file, `"${key}" must be a whole number from 1 to ${INTEGER_LIMITS[key]}, got ${JSON.stringify(v)}`);
+    }
     out[name] = v;
   }
   const oneOf = <T extends string>(key: string, values: readonly T[], fallback: T): T => {
@@ -110,6 +122,10 @@ export function parseTransformerConfig(file: string, c: Record<string, unknown>)
   };
   const config = out as unknown as TransformerConfig;
   if (config.d % config.heads !== 0) throw modelFormat(file, `"d_model" ${config.d} is not divisible by "heads" ${config.heads}`);
+  const tableBytes = 4 * config.d * (config.srcVocab + config.tgtVocab + 2 * config.maxPositions);
+  if (tableBytes > 2 ** 31) {
+    throw modelFormat(file, `its embedding and position tables alone would take ${(tableBytes / 2 ** 30).toFixed(1)} GiB (d_model × (vocabularies + 2 · max_positions) floats); WebAssembly memory holds 4 GiB`);
+  }
   Object.assign(config, {
     activation: oneOf('activation', ['relu', 'gelu'], 'relu'),
     norm: oneOf('norm', ['post', 'pre'], 'post'),

@@ -101,7 +101,9 @@ describe('transformer config.json', () => {
   });
   it('names the field that is wrong', () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ ...base, src_vocab_size: undefined }, /config\.json: "src_vocab_size" must be a positive integer, got undefined/],
+      [{ ...base, src_vocab_size: undefined }, /config\.json: "src_vocab_size" must be a whole number from 1 to 1048576, got undefined/],
+      [{ ...base, max_positions: 1e9 }, /config\.json: "max_positions" must be a whole number from 1 to 65536, got 1000000000/],
+      [{ ...base, d_model: 8192, heads: 8, max_positions: 65536 }, /config\.json: its embedding and position tables alone would take 4\.\d GiB/],
       [{ ...base, d_model: 30, heads: 4 }, /"d_model" 30 is not divisible by "heads" 4/],
       [{ ...base, norm: 'sandwich' }, /"norm" must be one of "post", "pre", got "sandwich"/],
       [{ ...base, eos_id: 12 }, /"eos_id" must be a token id below the vocabulary size 12, got 12/],
