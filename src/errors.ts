@@ -29,7 +29,13 @@ export type ErrorCode =
   /** A bug or a lost worker: the message says which; the request or shard did not finish (HTTP 500). */
   | 'E_INTERNAL';
 
+/**
+ * The one error class hibiki throws on purpose: branch on `code`, show
+ * `message` to people. A cancelled call's error is a HibikiError too, named
+ * 'AbortError', with code E_ABORTED and the signal's reason as `cause`.
+ */
 export class HibikiError extends Error {
+  /** What went wrong, stable across releases: one of ErrorCode. */
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -71,7 +71,7 @@ export { type PitchOptions, fundamentalHz, midiToHz } from './metrics/pitch.js';
 
 export {
   type CallOptions, type ClassMask, type ClassOptions, type DetectOptions, type DetectedObject, type OpenOptions, type RankedClass, type SegmentationResult,
-  type VisionResult, Classifier, Detector, Segmenter, classMasks, topK,
+  type VisionResult, type ImageInput, Classifier, Detector, Segmenter, classMasks, topK,
 } from './tasks/vision.js';
 export { DEFAULT_MODELS, DEFAULT_WAVENET, GENERATE_DEFAULTS, MAX_SECONDS, SERVE_LIMITS } from './tasks/defaults.js';
 export { type Image, decodeImage } from './io/image.js';

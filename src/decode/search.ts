@@ -28,6 +28,7 @@ export interface StepDecoder {
   reorder(parent: Int32Array): void;
 }
 
+/** One output of a search: its tokens and scores. */
 export interface Hypothesis {
   /** Output tokens, without bos and eos. */
   tokens: number[];
@@ -37,14 +38,19 @@ export interface Hypothesis {
   score: number;
 }
 
+/** What every search needs: the special tokens and how long each output may grow. */
 export interface SearchOptions {
+  /** The token a decoder starts from. */
   bos: number;
+  /** The token that ends an output. */
   eos: number;
   /** Longest output per sentence, in tokens including eos. */
   maxLength: readonly number[];
 }
 
+/** Beam search: the beam width, length penalty and how many hypotheses to keep. */
 export interface BeamOptions extends SearchOptions {
+  /** Hypotheses kept per sentence at each step. */
   beam: number;
   /** α in logprob / length^α (default 1). */
   lengthPenalty?: number;

@@ -7,6 +7,7 @@ import * as PImage from 'pureimage';
 import { FONT, encodePng, loadFont } from './canvas.js';
 import type { Image } from './image.js';
 
+/** A box to draw over an image, with the label and score written beside it. */
 export interface DrawnBox {
   /** [x, y, width, height] in pixels. */
   bbox: readonly number[];

@@ -22,6 +22,7 @@ export interface Image {
   data: Uint8Array;
 }
 
+/** A decoded image with three channels, what decodeImage returns. */
 export interface RgbImage extends Image {
   channels: 3;
 }

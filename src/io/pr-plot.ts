@@ -8,6 +8,7 @@ import * as PImage from 'pureimage';
 import { writeFileAtomic } from './atomic.js';
 import { FONT, encodePng, loadFont } from './canvas.js';
 
+/** One precision–recall curve to draw, labelled with its average precision. */
 export interface PlotCurve {
   label: string;
   ap: number;

@@ -10,6 +10,7 @@ import { writeFileAtomic } from './atomic.js';
 // wavefile is CommonJS: its named export type-checks but fails at run time.
 const { WaveFile } = wavefile;
 
+/** How samples are stored in a WAV file: 16-bit PCM, or 32-bit IEEE float. */
 export type WavFormat = 'pcm16' | 'f32';
 
 const WAVE_FORMAT_PCM = 1;

@@ -14,6 +14,7 @@ import { type SystemInfo, systemInfo } from '../runtime/system.js';
 
 export const REPORT_VERSION = 1;
 
+/** What benchKernels measures, and how long. */
 export interface KernelBenchOptions {
   /** Only problems whose kernel name or label matches. */
   filter?: RegExp;
@@ -25,6 +26,7 @@ export interface KernelBenchOptions {
   onRow?: (row: KernelBenchRow) => void;
 }
 
+/** One kernel on one problem: its time, its throughput and how near the SIMD peak it runs. */
 export interface KernelBenchRow {
   kernel: string;
   family: string;
@@ -44,6 +46,10 @@ export interface KernelBenchRow {
   meetsTarget?: boolean;
 }
 
+/**
+ * What benchKernels returns (and `hibiki bench --json` writes): the machine,
+ * the peak and every row, with a format version.
+ */
 export interface KernelBenchReport {
   version: number;
   date: string;
@@ -131,6 +137,10 @@ function benchProblem(rt: Runtime, entry: KernelEntry, problem: Problem, options
   });
 }
 
+/**
+ * Times every registered kernel on its model-shaped problems (KERNELS), in
+ * this thread, against the WASM SIMD peak measured between them.
+ */
 export function benchKernels(options: KernelBenchOptions = {}): KernelBenchReport {
   const rt = Runtime.create();
   measurePeakGflops(rt, 200); // warm-up: V8 tiers the kernels up on first use

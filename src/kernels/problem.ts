@@ -5,6 +5,7 @@ import type { Rng } from '../runtime/rng.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 export type KernelName = keyof KernelExports;
+/** The operation a kernel belongs to, as the bench groups them. */
 export type KernelFamily = 'gemm' | 'conv' | 'pool' | 'norm' | 'activation' | 'attention';
 
 /** One problem for a kernel: its inputs, made in a runtime, and its definition. */
@@ -28,6 +29,10 @@ export function withTarget(problem: Problem, target: number): Problem {
   return { ...problem, target };
 }
 
+/**
+ * A kernel in the registry: its problems (random ones for the tests, model-
+ * shaped ones for the bench) and its reference.
+ */
 export interface KernelEntry {
   kernel: KernelName;
   family: KernelFamily;

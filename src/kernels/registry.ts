@@ -21,6 +21,10 @@ export const HELPER_EXPORTS: readonly KernelName[] = [
   'f32_peak_madd',
 ];
 
+/**
+ * Every kernel with its problems: the tests and the bench walk this list, so
+ * a kernel registered here is tested and benched.
+ */
 export const KERNELS: readonly KernelEntry[] = [
   ...gemmKernels,
   ...convKernels,

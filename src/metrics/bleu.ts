@@ -19,12 +19,15 @@ import {
 } from './sacrebleu-compat.js';
 import { BLEU_TOKENIZE, BLEU_TOKENIZERS, type BleuTokenizer } from './tokenize-bleu.js';
 
+/** sacreBLEU's smoothing methods, by its names. */
 export const BLEU_SMOOTHING = ['exp', 'floor', 'add-k', 'none'] as const;
+/** One of BLEU_SMOOTHING. */
 export type BleuSmoothing = (typeof BLEU_SMOOTHING)[number];
 
 /** sacreBLEU's defaults for the smoothing value (Chen & Cherry): floor 0.1, add-k 1; exp and none take none. */
 export const SMOOTH_DEFAULTS: Record<BleuSmoothing, number | undefined> = { exp: undefined, floor: 0.1, 'add-k': 1, none: undefined };
 
+/** How corpusBleu and sentenceBleu score, with sacreBLEU's options and defaults. */
 export interface BleuOptions {
   /** Default `13a`. */
   tokenize?: BleuTokenizer;
@@ -43,6 +46,7 @@ export interface BleuOptions {
   seed?: number;
 }
 
+/** A BLEU score with the statistics sacreBLEU prints beside it. */
 export interface BleuScore extends MetricScore {
   /** Matched n-grams per order (with add-k smoothing, incremented by k for orders ≥ 2, as sacreBLEU reports them). */
   readonly counts: number[];
@@ -95,6 +99,7 @@ function bleuSignature(o: Resolved, nrefs: number | 'var', bootstrap?: { samples
   ]);
 }
 
+/** computeBleu's options: sacreBLEU's compute_bleu on n-gram statistics already counted. */
 export interface ComputeBleuOptions {
   /** Default `none`, as sacreBLEU's compute_bleu. */
   smoothMethod?: BleuSmoothing;

@@ -13,6 +13,7 @@ import {
   type MetricScore, type ReferenceLine, metricScore, pySplit, referencesPerSegment, signature, sumStats,
 } from './sacrebleu-compat.js';
 
+/** How corpusChrf and sentenceChrf score, with sacreBLEU's options and defaults. */
 export interface ChrfOptions {
   /** Default 6. */
   charOrder?: number;

@@ -16,12 +16,14 @@
 import { badInput } from '../errors.js';
 import { type Rle, type Segmentation, rleArea, rleIou, rleToBbox, toRle } from './mask-rle.js';
 
+/** A COCO annotation file as pycocotools reads it: images, annotations (boxes or masks) and categories. */
 export interface CocoGroundTruth {
   images: { id: number; height?: number; width?: number }[];
   annotations: { id: number; image_id: number; category_id: number; bbox?: number[]; segmentation?: Segmentation; area: number; iscrowd?: number | boolean }[];
   categories: { id: number; name?: string }[];
 }
 
+/** One detection of a COCO results file: a box or a mask, its category and score. */
 export interface CocoDetection {
   image_id: number;
   category_id: number;
@@ -30,9 +32,12 @@ export interface CocoDetection {
   segmentation?: Segmentation;
 }
 
+/** What IoU compares: boxes or segmentation masks (pycocotools' iouType). */
 export type CocoIouType = 'bbox' | 'segm';
 
+/** How cocoEvaluate evaluates, with pycocotools' defaults. */
 export interface CocoOptions {
+  /** Default 'bbox'. */
   iouType?: CocoIouType;
   /** Three ascending detection limits per image (pycocotools' params.maxDets); default [1, 10, 100]. */
   maxDets?: readonly number[];
@@ -44,6 +49,7 @@ export interface CocoOptions {
 /** Names of the 12 summary numbers with the default maxDets; `statNames(maxDets)` gives them for others. */
 export const COCO_STAT_NAMES = ['AP', 'AP50', 'AP75', 'APsmall', 'APmedium', 'APlarge', 'AR1', 'AR10', 'AR100', 'ARsmall', 'ARmedium', 'ARlarge'] as const;
 
+/** The names of the 12 summary numbers for these maxDets (the AR ones carry the limits). */
 export function statNames(maxDets: readonly number[]): string[] {
   return COCO_STAT_NAMES.map((n, i) => (i >= 6 && i <= 8 ? `AR${maxDets[i - 6]}` : n));
 }
@@ -56,6 +62,7 @@ export interface PrCurve {
   precision: number[];
 }
 
+/** What cocoEvaluate returns: pycocotools' 12 summary numbers and what they are made of. */
 export interface CocoResult {
   iouType: CocoIouType;
   maxDets: number[];

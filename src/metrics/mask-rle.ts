@@ -14,6 +14,7 @@
  */
 import { badInput } from '../errors.js';
 
+/** A binary mask as run lengths, COCO's uncompressed RLE. */
 export interface Rle {
   /** [height, width] of the image. */
   size: [number, number];

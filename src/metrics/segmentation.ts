@@ -20,6 +20,7 @@ export function maskIou(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return union ? inter / union : 0;
 }
 
+/** How well predicted labels match true ones, pixel by pixel. */
 export interface SegmentationScore {
   /** [classes × classes], row = true class, column = predicted class. */
   confusion: Float64Array;

@@ -5,7 +5,9 @@
  */
 import { pySplit } from './sacrebleu-compat.js';
 
+/** sacreBLEU's tokenizers this port implements, by its names. */
 export const BLEU_TOKENIZERS = ['13a', 'intl', 'char', 'none'] as const;
+/** One of BLEU_TOKENIZERS. */
 export type BleuTokenizer = (typeof BLEU_TOKENIZERS)[number];
 
 const squeeze = (line: string) => pySplit(line).join(' ');

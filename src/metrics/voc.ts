@@ -9,6 +9,7 @@
  */
 import { badInput } from '../errors.js';
 
+/** A ground-truth box of one image, as the PASCAL VOC devkit reads it. */
 export interface VocBox {
   image: string;
   class: string;
@@ -17,10 +18,12 @@ export interface VocBox {
   difficult?: boolean;
 }
 
+/** A detected box with its confidence. */
 export interface VocDetection extends VocBox {
   score: number;
 }
 
+/** How vocEvaluate matches detections to ground truth. */
 export interface VocOptions {
   /** Default 0.5. */
   iouThreshold?: number;
@@ -28,6 +31,7 @@ export interface VocOptions {
   pixelPlusOne?: boolean;
 }
 
+/** One class's matches and average precision. */
 export interface VocClassResult {
   class: string;
   /** Ground truths that count (not difficult). */
@@ -41,6 +45,7 @@ export interface VocClassResult {
   ap11Point: number;
 }
 
+/** What vocEvaluate returns: per class, and the mean average precisions. */
 export interface VocResult {
   classes: VocClassResult[];
   /** Means over the classes that have ground truth. */
@@ -91,6 +96,12 @@ function checkBox(b: VocBox, what: string, i: number): void {
   }
 }
 
+/**
+ * PASCAL VOC average precision per class and its mean, by the devkit's rules
+ * (see the top of this file): detections in score order, each a true
+ * positive iff the ground truth it overlaps most is over the IoU threshold
+ * and not yet taken; AP by all points (VOC2010+) and by 11 points (VOC2007).
+ */
 export function vocEvaluate(groundTruths: readonly VocBox[], detections: readonly VocDetection[], options: VocOptions = {}): VocResult {
   const threshold = options.iouThreshold ?? 0.5;
   const plusOne = options.pixelPlusOne ?? false;
@@ -143,6 +154,7 @@ export function vocEvaluate(groundTruths: readonly VocBox[], detections: readonl
   return { classes: results, mapAllPoints: mean((r) => r.apAllPoints), map11Point: mean((r) => r.ap11Point) };
 }
 
+/** One class's counts and precision and recall at a score threshold. */
 export interface PrecisionRecall {
   class: string;
   tp: number;

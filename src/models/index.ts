@@ -7,11 +7,12 @@ import { mlp } from './mlp.js';
 import { faceDetectorArchitecture } from './face-detector.js';
 import { mobileNetV2 } from './mobilenet.js';
 import { unet } from './image-segmenter.js';
+import { marian } from './marian.js';
 import { transformer } from './transformer.js';
 import { wavenet } from './wavenet.js';
 
 /** Every architecture a config.json can name. */
-export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map([mlp, transformer, wavenet, mobileNetV2, denseNet, faceDetectorArchitecture, unet].map((a) => [a.name, a]));
+export const ARCHITECTURES: ReadonlyMap<string, Architecture> = new Map([mlp, transformer, marian, wavenet, mobileNetV2, denseNet, faceDetectorArchitecture, unet].map((a) => [a.name, a]));
 
 function architecture(name: string, where: string): Architecture {
   const a = ARCHITECTURES.get(name);
@@ -19,6 +20,10 @@ function architecture(name: string, where: string): Architecture {
   return a;
 }
 
+/**
+ * Loads a model directory read by readModelDir into `rt`'s heap, by the
+ * architecture its config.json names (E_MODEL_FORMAT for an unknown one).
+ */
 export function loadModel(rt: Runtime, model: ModelDir): BatchModel {
   return architecture(model.config.architecture, `${model.dir}/config.json`).load(rt, model);
 }

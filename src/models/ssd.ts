@@ -20,6 +20,7 @@
  */
 import { batchedNms } from '../metrics/nms.js';
 
+/** How SSD's default boxes are laid out (TF object detection's multiple_grid_anchor_generator). */
 export interface AnchorOptions {
   /** Grid size of each feature map, finest first (e.g. 32, 16, 8, 4, 2, 1). */
   featureMaps: readonly number[];
@@ -79,6 +80,7 @@ export function decodeBoxes(encodings: ArrayLike<number>, anchors: ArrayLike<num
   return boxes;
 }
 
+/** Which decoded boxes selectDetections keeps. */
 export interface SelectOptions {
   scoreThreshold: number;
   iouThreshold: number;
@@ -87,6 +89,7 @@ export interface SelectOptions {
   maxDetections: number;
 }
 
+/** A kept box: which default box it came from, its class and score. */
 export interface SsdDetection {
   /** Index of the default box. */
   anchor: number;

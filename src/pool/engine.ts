@@ -13,15 +13,24 @@ const ENGINE_SHARDS = 4;
  */
 export class Engine {
   private constructor(
+    /** The runtime the model's weights and activations live in. */
     readonly runtime: Runtime,
+    /** The model, loaded into that runtime. */
     readonly model: BatchModel,
   ) {}
 
+  /** Loads a model directory into a runtime of its own, in this thread. */
   static open(modelDir: string): Engine {
     const runtime = Runtime.create();
     return new Engine(runtime, loadModel(runtime, readModelDir(modelDir)));
   }
 
+  /**
+   * Runs a batch job as Pool.run does, in this thread: outputs in input order,
+   * failed items in `failures`. The signal is checked between shards and at the
+   * model's steps; a cancelled job rejects with an `AbortError` (code
+   * E_ABORTED) whose `cause` is the signal's reason.
+   */
   async run(items: readonly unknown[], options: RunOptions = {}): Promise<RunResult> {
     const { signal, onProgress } = options;
     if (signal?.aborted) throw abortedError(signal);

@@ -3,14 +3,19 @@
 import { HibikiError } from '../errors.js';
 import type { BatchModel } from '../models/model.js';
 
+/** How far a job has come: items, units of work, rate and time left. */
 export interface Progress {
   /** Items finished so far, successfully or not. */
   done: number;
+  /** Items finished with an error (counted in `done` too). */
   failed: number;
+  /** Items in the job. */
   total: number;
   /** Work done in the model's units (rows, samples, tokens), counted inside running items too. */
   units: number;
+  /** Units of the whole job. */
   unitsTotal: number;
+  /** Time since the job started. */
   elapsedMs: number;
   /** Units per second so far. */
   rate: number;
@@ -40,6 +45,7 @@ export class ProgressCounter {
   }
 }
 
+/** What a job run takes besides its items. */
 export interface RunOptions {
   /** Cancels the job: queued shards are dropped, running ones stop at their next step. */
   signal?: AbortSignal;
@@ -47,11 +53,15 @@ export interface RunOptions {
   onProgress?: (progress: Progress) => void;
 }
 
+/** An item that failed, and why. */
 export interface ItemFailure {
+  /** Its index in the input. */
   index: number;
+  /** What went wrong with it. */
   error: HibikiError;
 }
 
+/** What a batch job gives back: an output per item, and the items that failed. */
 export interface RunResult {
   /** One per input item, in input order; undefined where the item failed. */
   outputs: Array<Float32Array | undefined>;

@@ -36,6 +36,7 @@ const TIMEOUT_GRACE_MS = 2000;
 /** What a worker thread costs besides its scratch (a V8 isolate, the kernels' code). */
 const WORKER_OVERHEAD_BYTES = 48 * MIB;
 
+/** How a Pool runs: its workers, their memory, time limits and retries. */
 export interface PoolOptions {
   /** Worker threads; default one per core, capped by memory (see `workers` on the pool). */
   workers?: number;
@@ -120,6 +121,11 @@ export interface PoolStats {
   restarted: number;
 }
 
+/**
+ * One model on a pool of worker threads that share its weights: batch jobs
+ * sharded across the workers, failed items reported apart, a lost worker's
+ * task retried, jobs cancelled by AbortSignal.
+ */
 export class Pool {
   private closed = false;
   /**
@@ -131,6 +137,7 @@ export class Pool {
   private active = 0;
   /** The jobs with shards waiting for a free worker, in the order they began to wait. */
   private readonly waiting = new Set<() => void>();
+  /** Counters since the pool opened. */
   readonly stats: PoolStats = { tasks: 0, retried: 0, workersLost: 0, recycled: 0, itemsFailed: 0, restarted: 0 };
 
   private constructor(
@@ -148,6 +155,11 @@ export class Pool {
     private readonly options: Required<Omit<PoolOptions, 'workers'>>,
   ) {}
 
+  /**
+   * Loads a model directory into shared memory once and starts the workers over
+   * it (`workers` capped by what memory allows). Refuses nonsense options with
+   * E_BAD_INPUT.
+   */
   static async open(modelDir: string, options: PoolOptions = {}): Promise<Pool> {
     const requested = options.workers ?? os.availableParallelism();
     if (!Number.isSafeInteger(requested) || requested < 1) throw badInput(`workers must be a whole number ≥ 1, got ${requested}`);
@@ -398,6 +410,7 @@ export class Pool {
     return { items: [], staged: (shardItems as Float32Array[]).map((item) => item.length), region, control };
   }
 
+  /** Stops the workers; a closed pool refuses new jobs. Closing twice is fine. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -3,13 +3,16 @@
 import { type DetectOptions, type DetectedObject, Detector } from '../tasks/vision.js';
 import { type QueuedFailure, shardFailures, BadShardError } from './failures.js';
 
+/** A detection shard on the queue: consecutive image files and the options to detect with. */
 export interface DetectShard {
+  /** The first image's index in the job. */
   first: number;
   /** Each image file's bytes (PNG or JPEG) in base64. */
   images: string[];
   options: Pick<DetectOptions, 'score' | 'iou' | 'maxResults'>;
 }
 
+/** A detection shard's answer: the objects per image (null where an image failed) and the failures. */
 export interface DetectShardResult {
   detections: Array<DetectedObject[] | null>;
   failures: QueuedFailure[];

@@ -11,6 +11,7 @@ export interface GenerateShard {
   requests: GenerateRequest[];
 }
 
+/** A generation shard's answer: the clips and the failures. */
 export interface GenerateShardResult {
   /** Each clip's float32 samples (little-endian) in base64; null where it failed. */
   clips: Array<string | null>;

@@ -29,6 +29,7 @@ export interface ShardEnvelope<D> {
   data: D;
 }
 
+/** How far a queued job has come, in shards and in items. */
 export interface QueueProgress {
   shards: number;
   shardsDone: number;
@@ -39,22 +40,31 @@ export interface QueueProgress {
   resumed: number;
 }
 
+/**
+ * Where a job goes and what it is: the Redis URL, the kind of shards, the job
+ * key and the model they need.
+ */
 export interface QueueJobOptions {
+  /** The Redis server, as parseQueueUrl returns it. */
   url: URL;
   kind: QueueKind;
   /** Identifies the job (a hash of input, model and options); shard ids are derived from it. */
   jobKey: string;
+  /** The model's content hash (modelContentHash): a worker serving another model refuses the shards. */
   model: string;
+  /** The model's name, for messages. */
   modelName: string;
   /** Runs of a shard before it fails for good (default 3); a lost worker's shard is retried too. */
   attempts?: number;
   /** The first retry waits this long, each next one twice as long (default 1000 ms). */
   backoffMs?: number;
+  /** Called as shards and items finish, for progress bars. */
   onProgress?: (progress: QueueProgress) => void;
   /** Where notices go (no worker connected, retried shards); default stderr. */
   log?: (line: string) => void;
 }
 
+/** A shard that failed after its last attempt. */
 export interface ShardFailure {
   shard: number;
   /** The last attempt's error, as the worker reported it. */
@@ -62,6 +72,7 @@ export interface ShardFailure {
   attempts: number;
 }
 
+/** What runOnQueue gives back: each shard's result, the failures, and how to clean up. */
 export interface QueueRun<R> {
   /** One per shard, in order; undefined where the shard failed. */
   results: Array<R | undefined>;
@@ -76,6 +87,10 @@ const POLL_MS = 5000;
 /** Ids per Redis round trip when adding, checking and removing shards. */
 const BATCH = 500;
 
+/**
+ * The BullMQ job id of a job's shard: the same key and index give the same
+ * id, so a rerun finds the shards already done.
+ */
 export function shardJobId(jobKey: string, shard: number): string {
   // BullMQ refuses ':' and all-digit custom ids.
   return `${jobKey.slice(0, 32)}-${shard}`;

@@ -24,8 +24,11 @@ import { BadShardError } from './failures.js';
 import { QUEUE_PREFIX, connectRedis, redactedUrl } from './redis.js';
 import { checkTranslateShard, translateShard } from './translate.js';
 
+/** What startQueueWorker serves: the Redis URL, the model and the threads that run it. */
 export interface QueueWorkerOptions {
+  /** The Redis server, as parseQueueUrl returns it. */
   url: URL;
+  /** The model directory whose shards this worker runs. */
   modelDir: string;
   /** Pool threads (at least 1: this thread must stay free to keep the shards' locks). */
   workers: number;
@@ -36,6 +39,7 @@ export interface QueueWorkerOptions {
    * that died holding a shard is noticed after about this long.
    */
   lockMs?: number;
+  /** Where notices go; default stderr. */
   log?: (line: string) => void;
 }
 
@@ -75,14 +79,23 @@ async function openRunner(modelDir: string, workers: number): Promise<ShardRunne
   throw badInput(`${modelDir}: a ${architecture} model cannot serve a queue (transformer, wavenet and detector models can)`);
 }
 
+/** A running queue worker. */
 export interface QueueWorker {
+  /** The kind of shard it takes, from its model. */
   kind: QueueKind;
+  /** Its model's content hash. */
   model: string;
+  /** How it names itself in logs and refusals (host:pid). */
   name: string;
   /** Stops taking shards, lets the running ones finish, closes the pool. */
   close(): Promise<void>;
 }
 
+/**
+ * Opens the model on a worker pool and takes that model's shards from the
+ * queue until closed: translation, generation or detection, by the model's
+ * architecture.
+ */
 export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
   const { url, modelDir } = options;
   const log = options.log ?? ((line: string) => console.error(line));

@@ -27,9 +27,11 @@ export interface Region {
  * accessor builds its view from the current buffer.
  */
 export class Heap {
+  /** The memory the kernels run over, shared by every heap over it. */
   readonly memory: WebAssembly.Memory;
   /** The address range this heap may use: all of memory, or a worker's scratch region. */
   readonly base: number;
+  /** One past the last address this heap may use. */
   readonly limit: number;
   private top: number;
   private peak: number;
@@ -49,6 +51,7 @@ export class Heap {
   get used(): number {
     return this.top - this.base;
   }
+  /** The most bytes that have ever been in use at once. */
   get highWater(): number {
     return this.peak - this.base;
   }
@@ -79,12 +82,15 @@ export class Heap {
     this.top = mark;
   }
 
+  /** A fresh f32 view of `length` values at `ptr` (byte address); do not keep it across an allocation. */
   f32(ptr: number, length: number): Float32Array {
     return new Float32Array(this.memory.buffer, ptr, length);
   }
+  /** A fresh i32 view of `length` values at `ptr`, as `f32`. */
   i32(ptr: number, length: number): Int32Array {
     return new Int32Array(this.memory.buffer, ptr, length);
   }
+  /** A fresh byte view of `length` bytes at `ptr`, as `f32`. */
   u8(ptr: number, length: number): Uint8Array {
     return new Uint8Array(this.memory.buffer, ptr, length);
   }

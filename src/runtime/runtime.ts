@@ -3,6 +3,7 @@ import { Heap, type Region } from './memory.js';
 import { Tensor, type Shape, sizeOf } from './tensor.js';
 import { instantiateKernels, kernelModule } from './wasm.js';
 
+/** What a Runtime runs over: a memory, a compiled module, a region of it. */
 export interface RuntimeOptions {
   /** A (shared) memory to run over; a new one by default. */
   memory?: WebAssembly.Memory;
@@ -18,7 +19,9 @@ export interface RuntimeOptions {
  * heap and run each call inside `scope`.
  */
 export class Runtime {
+  /** The heap tensors are allocated in. */
   readonly heap: Heap;
+  /** The kernels' WebAssembly exports, instantiated over the heap's memory. */
   readonly kernels: KernelExports;
 
   private constructor(heap: Heap, kernels: KernelExports) {
@@ -26,6 +29,7 @@ export class Runtime {
     this.kernels = kernels;
   }
 
+  /** Instantiates the kernels over a new heap (or the memory and region given). */
   static create(options: RuntimeOptions = {}): Runtime {
     const heap = new Heap(options.memory, options.region);
     return new Runtime(heap, instantiateKernels(heap.memory, options.module ?? kernelModule()));

@@ -18,6 +18,7 @@ const SIMD_PROBE = new Uint8Array([
   0, 0, 0, 0, 0, 0, 0, 0, 11,
 ]);
 
+/** What this process runs on, with `workers` as the run uses them. */
 export function systemInfo(workers = 1): SystemInfo {
   return {
     node: process.version,
@@ -30,6 +31,7 @@ export function systemInfo(workers = 1): SystemInfo {
   };
 }
 
+/** The one `system:` line benches and the CLI print: Node, V8, SIMD, CPU, cores, memory, workers. */
 export function formatSystemLine(s: SystemInfo): string {
   return `system: node ${s.node} (v8 ${s.v8}) | wasm simd ${s.simd ? 'yes' : 'NO'} | ${s.cpu} | ${s.cores} cores | ${s.memoryGiB} GiB | workers ${s.workers}`;
 }

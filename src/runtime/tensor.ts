@@ -1,14 +1,17 @@
 import { shapeError } from '../errors.js';
 import type { Heap } from './memory.js';
 
+/** Dimensions, outermost first. */
 export type Shape = readonly number[];
 
+/** The element count of a shape: the product of its dimensions (1 for []). */
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
+/** A shape as messages write it: `[2, 3]`. */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
@@ -28,15 +31,20 @@ export function checkedSize(shape: Shape, what = 'tensor'): number {
  * have been detached by `memory.grow`.
  */
 export class Tensor {
+  /** Elements: the product of the shape. */
   readonly size: number;
   constructor(
+    /** The heap the values live in. */
     readonly heap: Heap,
+    /** Byte address of the first value (16-byte aligned when the heap allocated it). */
     readonly ptr: number,
+    /** Dimensions, outermost first, channels last. */
     readonly shape: Shape,
   ) {
     this.size = checkedSize(shape);
   }
 
+  /** The values, as a fresh view: do not keep it across an allocation. */
   get data(): Float32Array {
     return this.heap.f32(this.ptr, this.size);
   }
@@ -46,6 +54,7 @@ export class Tensor {
     return this.data.slice();
   }
 
+  /** Copies `values` in (exactly `size` of them, E_SHAPE otherwise); returns the tensor. */
   write(values: ArrayLike<number>): this {
     if (values.length !== this.size) {
       throw shapeError(`cannot write ${values.length} values into a tensor of shape ${formatShape(this.shape)}`);

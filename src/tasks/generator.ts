@@ -17,7 +17,12 @@ import { DEFAULT_MODELS, GENERATE_DEFAULTS, MAX_SECONDS } from './defaults.js';
 import { type OpenOptions, type Runner, closeRunner, openRunner, poolOf } from './runner.js';
 
 
+/**
+ * What `generate` makes: how long, how many, under which condition, how
+ * random; and the call's signal and progress.
+ */
 export interface GenerateOptions {
+  /** Length of each clip (above 0, at most MAX_SECONDS). */
   seconds: number;
   /** Clips to generate together (default 1); clip i uses seed + i. */
   count?: number;
@@ -25,26 +30,50 @@ export interface GenerateOptions {
   condition?: string;
   /** 0 = greedy; default 0.9. */
   temperature?: number;
+  /** Seed of the first clip (default 1); the same seed gives the same clip on any worker count. */
   seed?: number;
+  /**
+   * Cancels the call: it rejects with an `AbortError` (code E_ABORTED) whose
+   * `cause` is the signal's reason.
+   */
   signal?: AbortSignal;
+  /** Called as samples are generated, for progress bars. */
   onProgress?: (progress: Progress) => void;
 }
 
+/** What `generate` and `run` give back: the clips, the failures, the requests they came from. */
 export interface GenerateResult {
   /** One per clip, in order; undefined where the clip failed. */
   clips: Array<Float32Array | undefined>;
+  /** The clips that failed, by index, each with its error. */
   failures: ItemFailure[];
   /** The requests the clips came from (their seeds and condition index). */
   requests: GenerateRequest[];
 }
 
+/**
+ * A WaveNet model directory, open to generate audio clips.
+ *
+ * @example
+ * const generator = await Generator.open(); // models/wavenet-piano
+ * const { clips } = await generator.generate({ seconds: 2, condition: '60', count: 4 });
+ * writeFileSync('note.wav', generator.wav(clips[0]!));
+ * await generator.close();
+ */
 export class Generator {
   private constructor(
+    /** The model directory. */
     readonly dir: string,
+    /** The model's config.json, parsed. */
     readonly config: WaveNetConfig,
     private readonly runner: Runner,
   ) {}
 
+  /**
+   * Opens a WaveNet model directory (the shipped piano by default): `workers` 0
+   * (the default) runs in this thread, more starts a worker pool. E_BAD_INPUT
+   * for a directory of another architecture.
+   */
   static async open(dir: string = DEFAULT_MODELS.generator, options: OpenOptions = {}): Promise<Generator> {
     const { config, runner } = await openRunner(dir, ['wavenet'], 'a wavenet', options);
     return new Generator(dir, parseWaveNetConfig(`${dir}/config.json`, config), runner);
@@ -74,6 +103,12 @@ export class Generator {
     return Array.from({ length: count }, (_, i) => ({ samples, condition, temperature, seed: seed + i }));
   }
 
+  /**
+   * Generates `count` clips (clip i with seed + i). The options are checked
+   * before any work (E_BAD_INPUT naming the value); a clip that fails is
+   * undefined in `clips` and listed in `failures`; a cancelled call rejects
+   * with an `AbortError`.
+   */
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     return this.run(this.requests(options), options);
   }
@@ -97,6 +132,7 @@ export class Generator {
     return poolOf(this.runner);
   }
 
+  /** Stops the workers, if any. */
   async close(): Promise<void> {
     await closeRunner(this.runner);
   }

@@ -12,13 +12,23 @@ import { type SearchRequest, type TransformerConfig, type TranslateItem, parseTr
 import { DEFAULT_MODELS } from './defaults.js';
 import { type OpenOptions, type Runner, closeRunner, kindOf, onlyResult, openRunner, poolOf } from './runner.js';
 
+/**
+ * How `translate` decodes (beam, nBest, lengthPenalty… of SearchRequest) and
+ * batches; and the call's signal and progress.
+ */
 export interface TranslateOptions extends SearchRequest {
   /** Source tokens per batch a worker decodes together (default 4096). */
   maxBatchTokens?: number;
+  /**
+   * Cancels the call: it rejects with an `AbortError` (code E_ABORTED) whose
+   * `cause` is the signal's reason.
+   */
   signal?: AbortSignal;
+  /** Called as lines finish, for progress bars. */
   onProgress?: (progress: Progress) => void;
 }
 
+/** One line translated: the best text and every hypothesis asked for. */
 export interface Translation {
   /** The best hypothesis. */
   text: string;
@@ -26,17 +36,32 @@ export interface Translation {
   hypotheses: { text: string; score: number; logprob: number }[];
 }
 
+/** What `translate` gives back for an array of lines. */
 export interface TranslateResult {
   /** One per input line, in order; undefined where the line failed. */
   translations: Array<Translation | undefined>;
+  /** The lines that failed, by index, each with its error. */
   failures: ItemFailure[];
 }
 
+/**
+ * A translation model directory (a Transformer with its SentencePiece
+ * tokenizers), open to translate lines.
+ *
+ * @example
+ * const translator = await Translator.open(); // models/translate-en-ja
+ * const { text } = await translator.translate('The cat is small.');
+ * await translator.close();
+ */
 export class Translator {
   private constructor(
+    /** The model directory. */
     readonly dir: string,
+    /** The model's config.json, parsed. */
     readonly config: TransformerConfig,
+    /** The tokenizer of the source language. */
     readonly source: SentencePiece,
+    /** The tokenizer of the target language. */
     readonly target: SentencePiece,
     private readonly runner: Runner,
   ) {}
@@ -59,6 +84,7 @@ export class Translator {
     return [...this.source.encode(text), this.config.eosId];
   }
 
+  /** The text of target token ids. */
   decode(ids: readonly number[]): string {
     return this.target.decode(ids);
   }
@@ -127,6 +153,7 @@ export class Translator {
     return poolOf(this.runner);
   }
 
+  /** Stops the workers, if any. */
   async close(): Promise<void> {
     await closeRunner(this.runner);
   }

@@ -55,7 +55,9 @@ const EXPECTED_IMAGE = 'an image (decoded pixels {width, height, channels, data}
 /** What every vision class shares: the model directory, its config, the runner, and the per-image plumbing. */
 abstract class VisionModel {
   protected constructor(
+    /** The model directory. */
     readonly dir: string,
+    /** The model's config.json. */
     readonly config: Record<string, unknown>,
     private readonly runner: Runner,
   ) {}
@@ -104,6 +106,7 @@ abstract class VisionModel {
     return { results, failures };
   }
 
+  /** The class names of the model's config.json, by class index. */
   get labels(): string[] {
     return (this.config.labels ?? []) as string[];
   }
@@ -119,22 +122,42 @@ abstract class VisionModel {
   }
 }
 
+/**
+ * What `detect` keeps: the score and NMS thresholds and a cap on boxes; and
+ * the call's signal and progress.
+ */
 export interface DetectOptions extends CallOptions {
   /** Keep boxes scoring above this (default: the model's). */
   score?: number;
   /** NMS IoU threshold (default: the model's). */
   iou?: number;
+  /** Most boxes per image (default: the model's). */
   maxResults?: number;
 }
 
+/** An object found in an image. */
 export interface DetectedObject {
   /** [x, y, width, height] in the image's pixels. */
   bbox: [number, number, number, number];
+  /** Confidence, 0 to 1. */
   score: number;
+  /** The class name (the model's first label: 'face' for the face detector). */
   label: string;
 }
 
+/**
+ * An object detector (the face detector by default): boxes, scores and labels
+ * per image.
+ *
+ * @example
+ * const detector = await Detector.open();
+ * const faces = await detector.detect(readFileSync('photo.jpg'), { score: 0.5 });
+ */
 export class Detector extends VisionModel {
+  /**
+   * Opens a detector model directory (models/face-detector by default):
+   * `workers` 0 (the default) runs in this thread, more starts a worker pool.
+   */
   static async open(dir: string = DEFAULT_MODELS.detector, options: OpenOptions = {}): Promise<Detector> {
     const { config, runner } = await openRunner(dir, ['ssd-mobilenet-v1-face'], 'a detector', options);
     return new Detector(dir, config, runner);
@@ -157,14 +180,19 @@ export class Detector extends VisionModel {
   }
 }
 
+/** How many classes `classify` gives per image; and the call's signal and progress. */
 export interface ClassOptions extends CallOptions {
   /** Classes per image (default 5). */
   top?: number;
 }
 
+/** A class and its probability. */
 export interface RankedClass {
+  /** The class name (its index as text when the model has no labels). */
   label: string;
+  /** The class index in the model's output. */
   index: number;
+  /** Softmax of the logits, 0 to 1. */
   probability: number;
 }
 
@@ -178,7 +206,19 @@ export function topK(logits: Float32Array, labels: readonly string[], k: number)
     .slice(0, k);
 }
 
+/**
+ * An image classifier (MobileNet v2 or DenseNet; the digits DenseNet by
+ * default): the most probable classes per image.
+ *
+ * @example
+ * const classifier = await Classifier.open();
+ * const [best] = await classifier.classify(readFileSync('7.png'), { top: 1 });
+ */
 export class Classifier extends VisionModel {
+  /**
+   * Opens an image classifier directory (models/digits-densenet by default):
+   * `workers` 0 (the default) runs in this thread, more starts a worker pool.
+   */
   static async open(dir: string = DEFAULT_MODELS.classifier, options: OpenOptions = {}): Promise<Classifier> {
     const { config, runner } = await openRunner(dir, ['mobilenet_v2', 'densenet'], 'an image classifier', options);
     return new Classifier(dir, config, runner);
@@ -201,14 +241,30 @@ export class Classifier extends VisionModel {
   }
 }
 
+/** An image's class per pixel, at the image's own size. */
 export interface SegmentationResult {
+  /** The image's width in pixels. */
   width: number;
+  /** The image's height in pixels. */
   height: number;
   /** The class of every pixel of the image, row-major. */
   labels: Uint8Array;
 }
 
+/**
+ * A segmentation model (a U-Net; the shapes model by default): a class per
+ * pixel of each image.
+ *
+ * @example
+ * const segmenter = await Segmenter.open();
+ * const { width, height, labels } = await segmenter.segment(readFileSync('shapes.png'));
+ * const masks = classMasks({ width, height, labels }, segmenter.labels);
+ */
 export class Segmenter extends VisionModel {
+  /**
+   * Opens a segmentation model directory (models/shapes-unet by default):
+   * `workers` 0 (the default) runs in this thread, more starts a worker pool.
+   */
   static async open(dir: string = DEFAULT_MODELS.segmenter, options: OpenOptions = {}): Promise<Segmenter> {
     const { config, runner } = await openRunner(dir, ['unet'], 'a segmentation model', options);
     return new Segmenter(dir, config, runner);

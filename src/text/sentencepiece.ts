@@ -25,17 +25,27 @@ const decoder = new TextDecoder('utf-8', { ignoreBOM: true }); // U+FEFF is text
 
 const BYTE_PIECE = /^<0x([0-9A-F]{2})>$/;
 
+/** The segmentation algorithms of SentencePiece's model types. */
 export type SentencePieceModelType = 'unigram' | 'bpe' | 'word' | 'char';
 const MODEL_TYPE_NAMES: Record<ModelType, SentencePieceModelType> = {
   [ModelType.UNIGRAM]: 'unigram', [ModelType.BPE]: 'bpe', [ModelType.WORD]: 'word', [ModelType.CHAR]: 'char',
 };
 
+/**
+ * A SentencePiece tokenizer loaded from a `.model` file (SentencePiece.load):
+ * the pieces and ids the `sentencepiece` library gives, for unigram, BPE,
+ * word and char models.
+ */
 export class SentencePiece {
+  /** The model's segmentation algorithm. */
   readonly modelType: SentencePieceModelType;
   /** Ids of the special pieces, -1 when the model has none (as the library's unk_id() … pad_id()). */
   readonly unkId: number;
+  /** The beginning-of-sentence id, or -1. */
   readonly bosId: number;
+  /** The end-of-sentence id, or -1. */
   readonly eosId: number;
+  /** The padding id, or -1. */
   readonly padId: number;
 
   private readonly pieces: string[];
@@ -148,6 +158,7 @@ export class SentencePiece {
     return this.pieces.length;
   }
 
+  /** The piece of an id (E_BAD_INPUT outside 0 … vocabSize − 1). */
   idToPiece(id: number): string {
     this.checkId(id, 'idToPiece');
     return this.pieces[id]!;
@@ -158,18 +169,22 @@ export class SentencePiece {
     return this.reservedIds.get(piece) ?? this.normalIds.get(piece) ?? this.vocab.unkId;
   }
 
+  /** Whether an id is a control piece (bos, eos, pad…), which decodes to nothing. */
   isControl(id: number): boolean {
     return this.vocab.types[id] === PieceType.CONTROL;
   }
 
+  /** Whether an id is the unknown piece. */
   isUnknown(id: number): boolean {
     return this.vocab.types[id] === PieceType.UNKNOWN;
   }
 
+  /** Whether an id is a byte-fallback piece (`<0x41>`). */
   isByte(id: number): boolean {
     return this.vocab.types[id] === PieceType.BYTE;
   }
 
+  /** Whether an id is a piece the model marks unused, which encoding never gives. */
   isUnused(id: number): boolean {
     return this.vocab.types[id] === PieceType.UNUSED;
   }

@@ -59,12 +59,14 @@ function elementwise(rt: Runtime, where: string, a: Tensor, b: Tensor, out: Tens
   return outputLike(rt, where, a, out);
 }
 
+/** a + b, elementwise, for tensors of one shape; into `out` when given. */
 export function add(rt: Runtime, a: Tensor, b: Tensor, out?: Tensor): Tensor {
   const y = elementwise(rt, 'add', a, b, out);
   rt.kernels.f32_add(a.size, a.ptr, b.ptr, y.ptr);
   return y;
 }
 
+/** a · b, elementwise, for tensors of one shape; into `out` when given. */
 export function mul(rt: Runtime, a: Tensor, b: Tensor, out?: Tensor): Tensor {
   const y = elementwise(rt, 'mul', a, b, out);
   rt.kernels.f32_mul(a.size, a.ptr, b.ptr, y.ptr);

@@ -2,6 +2,7 @@ import { badInput, shapeError } from '../../errors.js';
 import type { Runtime } from '../runtime.js';
 import { type Tensor, expectShape, formatShape } from '../tensor.js';
 
+/** How scaledDotProductAttention attends: the mask, the scale, where to write. */
 export interface AttentionOptions {
   /**
    * Query i sees keys j ≤ i + Tk − Tq: bottom-right aligned, which is

@@ -20,7 +20,9 @@ function withScratch(rt: Runtime, floats: number, run: (scratch: number) => void
   rt.scope(() => run(floats > 0 ? rt.scratch(floats) : 0));
 }
 
+/** A convolution's geometry and epilogue, PyTorch's arguments in channels-last form. */
 export interface SpatialOptions {
+  /** Default 1. */
   stride?: Pair;
   /**
    * Zeros on each side, or 'same' for TensorFlow's SAME rule: output ⌈size / stride⌉, the padding
@@ -277,7 +279,9 @@ export function packConvTranspose2dWeight(rt: Runtime, weight: Float32Array, sha
   return { ptr, inChannels: C, outChannels: OC, kernelH: KH, kernelW: KW };
 }
 
+/** A transposed convolution's geometry: SpatialOptions with numeric padding, and PyTorch's output_padding. */
 export interface ConvTranspose2dOptions extends Omit<SpatialOptions, 'padding'> {
+  /** As PyTorch's padding: rows and columns taken off each side of the full output (default 0). */
   padding?: Pair;
   /** Added to one side of the output (PyTorch's output_padding); smaller than the stride or the dilation. */
   outputPadding?: Pair;
@@ -349,7 +353,9 @@ export function packCausalConv1dWeight(rt: Runtime, weight: Float32Array, shape:
   return { ptr, inChannels: C, outChannels: OC, kernelSize: K };
 }
 
+/** A causal 1-D convolution's dilation, context rows and epilogue. */
 export interface CausalConv1dOptions {
+  /** Default 1. */
   dilation?: number;
   /**
    * Leading rows of x that are context, not output: y has one row per later row, and their taps read

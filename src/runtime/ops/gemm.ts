@@ -41,9 +41,11 @@ export function packMatrixValues(
   return { ptr, K, N };
 }
 
+/** What gemm adds to a·b: a bias, an activation, an output to write or add to. */
 export interface GemmOptions {
   /** [N], added to every row. */
   bias?: Tensor;
+  /** Applied last (default 'none'). */
   activation?: Activation;
   /** Where to write [M, N]; allocated when absent. */
   out?: Tensor;

@@ -116,6 +116,7 @@ export function batchNormLeading(
   return y;
 }
 
+/** The affine parameters and epsilon of a layer or instance norm. */
 export interface NormOptions {
   /** γ [C]; absent for no affine scale. */
   gamma?: Tensor;

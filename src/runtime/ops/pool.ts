@@ -11,19 +11,25 @@ import { type Pair, output, pair } from './args.js';
  * unpooling's input. Like Tensor, `data` is a fresh view every time.
  */
 export class IndexTensor {
+  /** Elements: the product of the shape. */
   readonly size: number;
   constructor(
+    /** The heap the values live in. */
     readonly heap: Heap,
+    /** Byte address of the first value. */
     readonly ptr: number,
+    /** Dimensions, outermost first. */
     readonly shape: Shape,
   ) {
     this.size = checkedSize(shape, 'index tensor');
   }
 
+  /** The values, as a fresh view: do not keep it across an allocation. */
   get data(): Int32Array {
     return this.heap.i32(this.ptr, this.size);
   }
 
+  /** A copy in ordinary JS memory, safe to keep. */
   toArray(): Int32Array {
     return this.data.slice();
   }
@@ -63,10 +69,13 @@ export interface Pool2dOptions {
   out?: Tensor;
 }
 
+/** Max pooling's geometry: Pool2dOptions and PyTorch's dilation. */
 export interface MaxPool2dOptions extends Pool2dOptions {
+  /** Default 1. */
   dilation?: Pair;
 }
 
+/** Average pooling's geometry and divisor. */
 export interface AvgPool2dOptions extends Pool2dOptions {
   /** Divide by the window size including padding (PyTorch's default, true) or by the pixels inside only. */
   countIncludePad?: boolean;
@@ -147,10 +156,13 @@ export function globalAvgPool(rt: Runtime, x: Tensor, out?: Tensor): Tensor {
   return y;
 }
 
+/** Max unpooling's geometry, PyTorch's MaxUnpool2d arguments. */
 export interface MaxUnpool2dOptions {
+  /** The window of the max pooling being undone. */
   kernelSize: Pair;
   /** Defaults to kernelSize. */
   stride?: Pair;
+  /** Default 0. */
   padding?: Pair;
   /** [OH, OW]; by default (H − 1)·stride − 2·padding + kernel, as PyTorch. */
   outputSize?: readonly [number, number];
@@ -187,14 +199,17 @@ export function maxUnpool2d(rt: Runtime, x: Tensor, indices: IndexTensor, option
   return y;
 }
 
+/** The output size of an upsampling, given directly or as a scale factor. */
 export interface UpsampleOptions {
   /** The output [OH, OW] (or one size for both). Give size or scaleFactor, not both. */
   size?: Pair;
   /** OH = floor(H · factor), and the source index is computed with 1/factor, as PyTorch (recompute_scale_factor unset). */
   scaleFactor?: number | readonly [number, number];
+  /** Where to write [N, OH, OW, C]; allocated when absent. */
   out?: Tensor;
 }
 
+/** Bilinear upsampling's options: UpsampleOptions and align_corners. */
 export interface BilinearOptions extends UpsampleOptions {
   /** PyTorch's align_corners (default false). */
   alignCorners?: boolean;
