@@ -27,6 +27,7 @@ Files hibiki must refuse (torch.load is never called on the malicious ones):
   huge_numel.bin        a storage declaring 2**62 elements
   view_past_storage.bin a view whose storage offset runs past its storage
   not_a_tensor.bin      a training checkpoint: {"epoch": 3, "w": tensor}
+  non_finite.bin        a NaN in a float32 tensor, an infinity in a float16 one (floats() refuses both)
   missing_storage.bin   a view of a storage with no archive/data entry
   compressed.bin        a data entry deflated (torch.save stores them)
   big_endian.bin        archive/byteorder says "big"
@@ -209,6 +210,8 @@ def refused():
     hand_made("absurd_shape", {"w": View(storage, 0, (2**40, 2**40), (2**40, 1))}, {"0": four})
     hand_made("huge_numel", {"w": View(Storage(torch.FloatStorage, "0", 2**62), 0, (4,), (1,))}, {"0": four})
     hand_made("view_past_storage", {"w": View(storage, 3, (2,), (1,))}, {"0": four})
+    torch.save({"nan": torch.tensor([1.0, float("nan"), 3.0]), "inf": torch.tensor([float("-inf"), 2.0]).half()},
+               out("non_finite.bin"))
     hand_made("not_a_tensor", collections.OrderedDict([("epoch", 3), ("w", View(storage, 0, (4,), (1,)))]), {"0": four})
     hand_made("missing_storage", {"w": View(Storage(torch.FloatStorage, "9", 4), 0, (4,), (1,))}, {"0": four})
 

@@ -228,9 +228,12 @@ function readZip(bytes: Uint8Array, fail: Fail): Zip {
     const record = u64(end - 20 + 8);
     if (!(record + 56 <= end - 20) || u32(record) !== SIG_END64) throw fail(`ZIP64 end record expected at byte ${record}, not found`);
     if (u32(record + 16) !== 0 || u32(record + 20) !== 0 || u64(record + 24) !== u64(record + 32)) throw fail('a zip archive split across disks is not read');
-    count = u64(record + 32);
-    directorySize = u64(record + 40);
-    directoryOffset = u64(record + 48);
+    // torch.save writes a ZIP64 end record into every archive; the 32-bit fields it does not saturate must agree with it.
+    const wide = [u64(record + 32), u64(record + 40), u64(record + 48)] as const;
+    if ([[count, SATURATED16], [directorySize, SATURATED32], [directoryOffset, SATURATED32]].some(([narrow, saturated], i) => narrow !== saturated && narrow !== wide[i])) {
+      throw fail('the zip end record and the ZIP64 end record disagree');
+    }
+    [count, directorySize, directoryOffset] = wide;
     directoryLimit = record;
   } else if (count === SATURATED16 || directorySize === SATURATED32 || directoryOffset === SATURATED32) {
     throw fail('the zip end record says ZIP64 but there is no ZIP64 locator');

@@ -7,6 +7,7 @@ import jpeg from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { HibikiError } from '../../src/errors.js';
 import { decodeImage } from '../../src/io/image.js';
+import { parsePytorchBin } from '../../src/io/pytorch.js';
 import { parseSafetensors, serializeSafetensors } from '../../src/io/safetensors.js';
 import { parseTfjsManifest } from '../../src/io/tfjs-manifest.js';
 import { decodeWav, encodeWav } from '../../src/io/wav.js';
@@ -36,6 +37,65 @@ function damaged(base: Uint8Array): fc.Arbitrary<Uint8Array> {
   return fc.oneof({ weight: 9, arbitrary: edit }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2048 }) });
 }
 
+/** The entries of a small zip (no ZIP64 values), by name, read through its central directory. */
+function zipEntries(zip: Uint8Array): Map<string, Uint8Array> {
+  const v = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  const end = zip.length - 22;
+  const out = new Map<string, Uint8Array>();
+  for (let i = 0, at = v.getUint32(end + 16, true); i < v.getUint16(end + 10, true); i++) {
+    const [nameLength, local] = [v.getUint16(at + 28, true), v.getUint32(at + 42, true)];
+    const start = local + 30 + v.getUint16(local + 26, true) + v.getUint16(local + 28, true);
+    out.set(new TextDecoder().decode(zip.subarray(at + 46, at + 46 + nameLength)), zip.subarray(start, start + v.getUint32(at + 24, true)));
+    at += 46 + nameLength + v.getUint16(at + 30, true) + v.getUint16(at + 32, true);
+  }
+  return out;
+}
+
+/** A zip of stored entries with their CRC-32s, as Python's zipfile writes one. */
+function storedZip(files: Map<string, Uint8Array>): Uint8Array {
+  const crc32 = (bytes: Uint8Array) => {
+    let c = -1;
+    for (const b of bytes) {
+      c ^= b;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    }
+    return (c ^ -1) >>> 0;
+  };
+  const locals: Uint8Array[] = [];
+  const central: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, data] of files) {
+    const raw = new TextEncoder().encode(name);
+    const [local, entry] = [new Uint8Array(30 + raw.length), new Uint8Array(46 + raw.length)];
+    const [l, c] = [new DataView(local.buffer), new DataView(entry.buffer)];
+    const crc = crc32(data);
+    l.setUint32(0, 0x04034b50, true);
+    l.setUint32(14, crc, true);
+    l.setUint32(18, data.length, true);
+    l.setUint32(22, data.length, true);
+    l.setUint16(26, raw.length, true);
+    c.setUint32(0, 0x02014b50, true);
+    c.setUint32(16, crc, true);
+    c.setUint32(20, data.length, true);
+    c.setUint32(24, data.length, true);
+    c.setUint16(28, raw.length, true);
+    c.setUint32(42, offset, true);
+    local.set(raw, 30);
+    entry.set(raw, 46);
+    locals.push(local, data);
+    central.push(entry);
+    offset += local.length + data.length;
+  }
+  const end = new Uint8Array(22);
+  const e = new DataView(end.buffer);
+  e.setUint32(0, 0x06054b50, true);
+  e.setUint16(8, files.size, true);
+  e.setUint16(10, files.size, true);
+  e.setUint32(12, central.reduce((n, x) => n + x.length, 0), true);
+  e.setUint32(16, offset, true);
+  return Buffer.concat([...locals, ...central, end]);
+}
+
 /** Runs `load` on CASES inputs; returns how many loaded and how many were refused with a HibikiError. */
 function fuzz(name: string, inputs: fc.Arbitrary<Uint8Array>, load: (bytes: Uint8Array) => unknown) {
   let loaded = 0;
@@ -60,6 +120,19 @@ describe(`loaders under ${CASES} damaged inputs each`, () => {
       { name: 'ids', shape: [5], data: Int32Array.from([1, 2, 3, 4, 5]) },
     ], { format: 'pt' });
     const r = fuzz('safetensors', damaged(base), (b) => parseSafetensors(b, 'fuzz.safetensors'));
+    expect(r.refused).toBeGreaterThan(CASES / 2);
+  });
+
+  it('pytorch_model.bin', () => {
+    const r = fuzz('pytorch_model.bin', damaged(fixture('fixtures/pytorch/hf_state_dict.bin')), (b) => parsePytorchBin(b, 'fuzz.bin'));
+    expect(r.refused).toBeGreaterThan(CASES / 2);
+  });
+
+  it('pytorch_model.bin\'s pickle, in an archive with the right CRCs', () => {
+    // Damage to the whole file mostly stops at a CRC; this reaches the unpickler with every damaged pickle.
+    const entries = zipEntries(fixture('fixtures/pytorch/hf_state_dict.bin'));
+    const r = fuzz('data.pkl', damaged(entries.get('archive/data.pkl')!), (b) =>
+      parsePytorchBin(storedZip(new Map([...entries, ['archive/data.pkl', b]])), 'fuzz.bin'));
     expect(r.refused).toBeGreaterThan(CASES / 2);
   });
 
