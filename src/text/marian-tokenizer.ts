@@ -17,9 +17,9 @@
  * which transformers applies only when sacremoses is installed, is not
  * applied (the reference fixtures were made without it).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HibikiError, badInput, modelFormat } from '../errors.js';
+import { readJsonObject } from '../io/model-dir.js';
 import { SentencePiece } from './sentencepiece.js';
 
 /** The files of a Marian directory the tokenizer reads. */
@@ -32,26 +32,6 @@ export const MARIAN_TOKENIZER_FILES = {
 } as const;
 
 const SPACE_SYMBOL = '\u2581';
-
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new HibikiError('E_IO', `cannot read ${path} (${what}): ${(cause as Error).message}`, { cause });
-  }
-}
-
-function readJsonObject(path: string, what: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(readText(path, what));
-  } catch (cause) {
-    if (cause instanceof HibikiError) throw cause;
-    throw modelFormat(path, `not valid JSON (${(cause as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw modelFormat(path, 'expected a JSON object');
-  return value as Record<string, unknown>;
-}
 
 /** vocab.json: piece → id, every id a distinct whole number. */
 function readVocab(path: string): Map<string, number> {

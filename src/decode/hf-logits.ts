@@ -1,0 +1,62 @@
+/**
+ * Logits processing with transformers' semantics, over one row of scores at
+ * a time: the processors its generate() builds from the generation settings
+ * hibiki reads (NoBadWordsLogitsProcessor, ForcedEOSTokenLogitsProcessor,
+ * LogitNormalization), in its order. Scores are float32, as in transformers;
+ * the log-softmax is computed in float64 and rounded once.
+ */
+import type { HfGenerationConfig } from './hf-config.js';
+
+/** out[v] = log softmax(row)[v] for row = logits[offset … offset + V). −∞ entries stay −∞. */
+export function logSoftmaxRow(logits: Float32Array, offset: number, V: number, out: Float32Array): void {
+  let max = -Infinity;
+  for (let v = 0; v < V; v++) max = Math.max(max, logits[offset + v]!);
+  let sum = 0;
+  for (let v = 0; v < V; v++) sum += Math.exp(logits[offset + v]! - max);
+  const logZ = max + Math.log(sum);
+  for (let v = 0; v < V; v++) out[v] = logits[offset + v]! - logZ;
+}
+
+/** The highest score's index, the first on ties (as torch.argmax). */
+export function argmax(scores: Float32Array): number {
+  let best = 0;
+  for (let v = 1; v < scores.length; v++) if (scores[v]! > scores[best]!) best = v;
+  return best;
+}
+
+/** The processors of one generate() call: what a row's scores go through before a token is chosen. */
+export class LogitsProcessor {
+  private readonly single: Int32Array; // one-token bad words: banned at every step
+  private readonly sequences: readonly (readonly number[])[]; // longer ones: the last token banned after the others
+  private readonly forcedEos: readonly number[] | undefined;
+
+  /** `limit`: the sequence limit in tokens, decoder start included (sequenceLimit of the settings). */
+  constructor(config: HfGenerationConfig, private readonly limit: number) {
+    this.single = Int32Array.from(config.badWordsIds.filter((w) => w.length === 1).map((w) => w[0]!));
+    this.sequences = config.badWordsIds.filter((w) => w.length > 1);
+    this.forcedEos = config.forcedEosTokenIds;
+  }
+
+  /**
+   * Applies the processors in place to `scores` (V) of a row whose sequence
+   * so far (decoder start included) is `sequence`: bad words get −∞; at the
+   * last allowed step (length limit − 1) everything but the forced end
+   * tokens gets −∞ and they get 0.
+   */
+  apply(scores: Float32Array, sequence: readonly number[]): void {
+    for (let i = 0; i < this.single.length; i++) if (this.single[i]! < scores.length) scores[this.single[i]!] = -Infinity;
+    for (const words of this.sequences) if (endsWith(sequence, words)) scores[words[words.length - 1]!] = -Infinity;
+    if (this.forcedEos && sequence.length === this.limit - 1) {
+      scores.fill(-Infinity);
+      for (const id of this.forcedEos) if (id < scores.length) scores[id] = 0;
+    }
+  }
+}
+
+/** Whether `sequence` ends with all of `words` but its last token. */
+function endsWith(sequence: readonly number[], words: readonly number[]): boolean {
+  const n = words.length - 1;
+  if (sequence.length < n) return false;
+  for (let i = 0; i < n; i++) if (sequence[sequence.length - n + i] !== words[i]) return false;
+  return true;
+}
