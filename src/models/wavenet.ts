@@ -11,22 +11,32 @@
  *  - `logits`: teacher-forced over a whole class sequence (scoring, parity),
  *    each layer one causal convolution over time;
  *  - `generate`: incremental, B streams stepping together. Each layer keeps a
- *    queue of its past inputs, so a new sample costs O(layers), not
- *    O(receptive field): the taps at t − d are read from the queue instead
- *    of recomputed. The queue starts zeroed, which is exactly the zero
- *    padding the causal convolution sees before t = 0.
+ *    queue of its past inputs (nn/causal-conv.ts), so a new sample costs
+ *    O(layers), not O(receptive field): the taps at t − d are read from the
+ *    queue instead of recomputed.
+ *
+ * Shapes: B streams, T samples, R residual, D dilation (gate) and S skip
+ * channels, C_l local feature channels, L layers.
  */
 import { badInput, modelFormat } from '../errors.js';
 import { muLawDecode } from '../io/mulaw.js';
 import type { ModelDir } from '../io/model-dir.js';
 import { sampleCategorical } from '../decode/sample.js';
-import { ACTIVATION_CODES, activation, gatedTanh } from '../runtime/ops/activation.js';
-import { type PackedCausalConv1d, causalConv1d, causalConv1dGated, packCausalConv1dWeight } from '../runtime/ops/conv.js';
-import { type PackedMatrix, gemm, packMatrixValues } from '../runtime/ops/gemm.js';
+import {
+  type CausalConv, type CausalConvQueue, type CausalConvStepOptions, causalConv, causalConvQueue, causalConvStep, loadCausalConv,
+} from '../nn/causal-conv.js';
+import {
+  type Linear, type Vector, copyInto, linear, linearInto, loadLinear, lookupInto, lookupRowInto, vector, vectorTensor,
+} from '../nn/linear.js';
+import { activation, add, gatedTanh } from '../runtime/ops/activation.js';
 import { Rng } from '../runtime/rng.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { Tensor } from '../runtime/tensor.js';
+import type { Tensor } from '../runtime/tensor.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
+
+// ---------------------------------------------------------------------------
+// Config
+// ---------------------------------------------------------------------------
 
 export interface WaveNetConfig {
   sampleRate: number;
@@ -45,33 +55,6 @@ export interface WaveNetConfig {
   /** Local conditioning: feature channels per frame (0 = none), and samples per frame. */
   localChannels: number;
   localHop: number;
-}
-
-interface Layer {
-  /** The dilated conv for the whole-sequence path: packed [K·R, 2D]. */
-  conv: PackedCausalConv1d;
-  /** The same weights one tap at a time for the incremental path: K packed [R, 2D]. */
-  taps: PackedMatrix[];
-  convBias: number; // [2D]
-  residual: PackedMatrix; // D → R
-  residualBias: number; // [R]
-  skip: PackedMatrix; // D → S
-  skipBias: number; // [S]
-  /** Local features → the conv's output: C_l → 2D (absent without local conditioning). */
-  local?: PackedMatrix;
-}
-
-/** The weights, as addresses in linear memory (shareable with workers). */
-export interface WaveNetLayout extends ModelLayout {
-  architecture: 'wavenet';
-  config: WaveNetConfig;
-  embed: number; // [classes, R]
-  condition: number; // [globalClasses, layers · 2D], or 0
-  layers: Layer[];
-  out1: PackedMatrix; // S → S
-  out1Bias: number;
-  out2: PackedMatrix; // S → classes
-  out2Bias: number;
 }
 
 /** One stream to generate. */
@@ -139,11 +122,152 @@ export function macsPerSample(c: WaveNetConfig): number {
   return c.dilations.length * perLayer + c.skip * c.skip + c.skip * c.classes;
 }
 
-/** Samples per time tile of `logits`: a tile's activations through all layers stay in L2. */
-const TILE = 256;
-
 /** The longest clip one request may ask for, in seconds of audio (an hour). */
 export const MAX_SECONDS = 3600;
+
+// ---------------------------------------------------------------------------
+// Weights
+// ---------------------------------------------------------------------------
+
+/** One residual layer. */
+export interface WaveNetLayer {
+  conv: CausalConv; // R → 2D, K taps d apart: filter half, gate half
+  residual: Linear; // D → R
+  skip: Linear; // D → S
+  /** Local features → the conv's output, no bias (absent without local conditioning). */
+  local?: Linear; // C_l → 2D
+}
+
+/** The weights in linear memory: plain data and addresses, so a worker attaches to them. */
+export interface WaveNetWeights extends ModelLayout {
+  architecture: 'wavenet';
+  config: WaveNetConfig;
+  embed: Vector; // (classes, R): a sample's class → the residual stream
+  /** Per global condition class, a bias for every layer's conv (absent when unconditioned). */
+  condition?: Vector; // (globalClasses, L · 2D)
+  layers: WaveNetLayer[];
+  out1: Linear; // S → S
+  out2: Linear; // S → classes
+}
+
+function loadWeights(rt: Runtime, model: ModelDir): WaveNetWeights {
+  const c = parseWaveNetConfig(`${model.dir}/config.json`, model.config);
+  const file = model.weights;
+  const { residual: R, dilationChannels: D, skip: S, classes: Q, kernelSize: K, globalClasses: G, localChannels: Cl } = c;
+  const L = c.dilations.length;
+  const table = (name: string, shape: [number, number]) => vector(rt, file.floats(name, shape));
+  return {
+    architecture: 'wavenet',
+    config: c,
+    embed: table('embed.weight', [Q, R]),
+    ...(G ? { condition: table('condition.weight', [G, L * 2 * D]) } : {}),
+    layers: c.dilations.map((dilation, i): WaveNetLayer => ({
+      conv: loadCausalConv(rt, file, `layers.${i}.conv`, { dilation, shape: [2 * D, R, K] }),
+      residual: loadLinear(rt, file, `layers.${i}.residual`, [R, D]),
+      skip: loadLinear(rt, file, `layers.${i}.skip`, [S, D]),
+      ...(Cl ? { local: loadLinear(rt, file, `layers.${i}.local`, [2 * D, Cl]) } : {}),
+    })),
+    out1: loadLinear(rt, file, 'out1', [S, S]),
+    out2: loadLinear(rt, file, 'out2', [Q, S]),
+  };
+}
+
+/** Layer `layer`'s conv bias plus the condition's bias for it, into `out` (2D). */
+function layerBias(rt: Runtime, w: WaveNetWeights, layer: number, condition: number | undefined, out: Tensor): Tensor {
+  const bias = vectorTensor(rt, w.layers[layer]!.conv.bias); // (2D)
+  if (condition === undefined || !w.condition) {
+    copyInto(rt, bias, out);
+    return out;
+  }
+  const L = w.layers.length;
+  const rows = vectorTensor(rt, w.condition).reshape([w.config.globalClasses * L, bias.size]); // (globalClasses · L, 2D)
+  return add(rt, bias, rows.rows(condition * L + layer, 1).reshape([bias.size]), out);
+}
+
+// ---------------------------------------------------------------------------
+// State of incremental generation
+// ---------------------------------------------------------------------------
+
+/** The activations of one step of B streams and each layer's memory of the past: made once per generate call. */
+export interface WaveNetState {
+  h: Tensor; // (B, R) the residual stream: the last sample's embedding, then each layer's output added
+  z: Tensor; // (B, 2D) a layer's conv output before the gate: filter half, gate half
+  g: Tensor; // (B, D) tanh(filter) ⊙ σ(gate)
+  skips: Tensor; // (B, S) the layers' skip outputs summed
+  o1: Tensor; // (B, S)
+  logits: Tensor; // (B, classes)
+  biases: Tensor[]; // per layer: (B, 2D) its conv bias plus each stream's condition
+  queues: CausalConvQueue[]; // per layer: (K − 1)·d slots of (B, R), its inputs before t
+  locals: Vector[]; // per stream: (frames, C_l) its local features (none without local conditioning)
+  localRows?: Tensor; // (B, C_l) each stream's features at this step
+  /** The conv step's options: z already holds the bias, the gated unit goes to g. */
+  convStep: CausalConvStepOptions;
+  // Views for JavaScript, made after the last allocation (a memory.grow would detach them):
+  skipValues: Float32Array; // (B·S) skips, zeroed before each step
+  logitsOf: Float32Array[]; // per stream: (classes) its row of logits, for the sampler
+}
+
+function createState(rt: Runtime, w: WaveNetWeights, requests: readonly GenerateRequest[]): WaveNetState {
+  const { residual: R, dilationChannels: D, skip: S, classes: Q, localChannels: Cl } = w.config;
+  const B = requests.length;
+  const g = rt.empty([B, D]);
+  const skips = rt.empty([B, S]);
+  const logits = rt.empty([B, Q]);
+  const biases = w.layers.map((_, i) => {
+    const rows = rt.empty([B, 2 * D]); // (B, 2D)
+    requests.forEach((r, b) => layerBias(rt, w, i, r.condition, rows.rows(b, 1).reshape([2 * D])));
+    return rows;
+  });
+  // One object literal with every field, so that every state has the same shape for the JIT.
+  return {
+    h: rt.empty([B, R]),
+    z: rt.empty([B, 2 * D]),
+    g,
+    skips,
+    o1: rt.empty([B, S]),
+    logits,
+    biases,
+    queues: w.layers.map((layer) => causalConvQueue(rt, layer.conv, B)),
+    locals: Cl ? requests.map((r) => vector(rt, r.local!)) : [],
+    localRows: Cl ? rt.empty([B, Cl]) : undefined,
+    convStep: { accumulate: true, gate: g },
+    skipValues: skips.data,
+    logitsOf: requests.map((_, b) => logits.rows(b, 1).data),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Forward
+// ---------------------------------------------------------------------------
+
+// Option objects made once: the per-sample loop allocates nothing.
+const NONE = {};
+const RELU = { activation: 'relu' } as const;
+const ACCUMULATE = { accumulate: true } as const;
+
+/** The output stack: skips summed (n, S) → ReLU → 1×1 → ReLU → 1×1 → logits (n, classes). Overwrites skips. */
+function head(rt: Runtime, w: WaveNetWeights, skips: Tensor, o1: Tensor, logits: Tensor): void {
+  activation(rt, skips, 'relu', skips);
+  linearInto(rt, w.out1, skips, o1, RELU); // (n, S)
+  linearInto(rt, w.out2, o1, logits, NONE); // (n, classes)
+}
+
+/** One sample for every stream: s.h holds each one's last sample embedded (and s.localRows its features) → s.logits. */
+function forwardStep(rt: Runtime, w: WaveNetWeights, s: WaveNetState, t: number): void {
+  s.skipValues.fill(0);
+  for (let i = 0; i < w.layers.length; i++) {
+    const layer = w.layers[i]!;
+    copyInto(rt, s.biases[i]!, s.z); // (B, 2D): the sum starts from the bias and each stream's condition
+    if (layer.local) linearInto(rt, layer.local, s.localRows!, s.z, ACCUMULATE);
+    causalConvStep(rt, layer.conv, s.queues[i]!, t, s.h, s.z, s.convStep); // z (B, 2D), g (B, D)
+    linearInto(rt, layer.residual, s.g, s.h, ACCUMULATE); // (B, R)
+    linearInto(rt, layer.skip, s.g, s.skips, ACCUMULATE); // (B, S)
+  }
+  head(rt, w, s.skips, s.o1, s.logits);
+}
+
+/** Samples per time tile of `logits`: a tile's activations through all layers stay in L2. */
+const TILE = 256;
 
 export class WaveNet implements BatchModel<GenerateRequest> {
   readonly architecture = 'wavenet';
@@ -152,28 +276,16 @@ export class WaveNet implements BatchModel<GenerateRequest> {
   readonly shardsPerWorker = 1;
   constructor(
     private readonly rt: Runtime,
-    readonly layout: WaveNetLayout,
+    readonly weights: WaveNetWeights,
   ) {}
 
+  /** What a worker attaches to (BatchModel). */
+  get layout(): WaveNetWeights {
+    return this.weights;
+  }
+
   get config(): WaveNetConfig {
-    return this.layout.config;
-  }
-
-  private bias(ptr: number, n: number): Tensor {
-    return new Tensor(this.rt.heap, ptr, [n]);
-  }
-
-  /** The per-layer conv bias plus the condition's embedding row: [2D] into `out`. */
-  private layerBias(layer: number, condition: number | undefined, out: number): void {
-    const { dilationChannels: D, dilations } = this.config;
-    const { kernels } = this.rt;
-    const convBias = this.layout.layers[layer]!.convBias;
-    if (condition === undefined || !this.layout.condition) {
-      kernels.f32_copy_rows(1, 2 * D, convBias, 2 * D, out, 2 * D);
-    } else {
-      const row = this.layout.condition + (condition * dilations.length + layer) * 2 * D * 4;
-      kernels.f32_add(2 * D, convBias, row, out);
-    }
+    return this.weights.config;
   }
 
   /** Checks local features: present iff the model takes them, long enough for `samples`, finite. */
@@ -219,68 +331,56 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     if (out !== undefined && !(out instanceof Float32Array && out.length === x.length * this.config.classes)) {
       throw badInput(`logits: out must be a Float32Array of T·classes = ${x.length}·${this.config.classes} floats, got ${out instanceof Float32Array ? out.length : typeof out}`);
     }
-    const { rt, layout } = this;
+    const { rt, weights: w } = this;
     const c = this.config;
     const T = x.length;
     for (let t = 0; t < T; t++) {
       if (!(x[t]! >= 0 && x[t]! < c.classes)) throw badInput(`logits: x[${t}] = ${x[t]} is not a class below ${c.classes}`);
     }
-    const { residual: R, skip: S, classes: Q } = c;
-    const L = layout.layers.length;
+    const { residual: R, dilationChannels: D, skip: S, classes: Q, localChannels: Cl } = c;
+    const L = w.layers.length;
     const logits = out ?? new Float32Array(T * Q);
     return rt.scope(() => {
-      const reach = c.dilations.map((d) => (c.kernelSize - 1) * d);
-      // inputs[i]: layer i's input for the tile's samples, after its reach[i] samples of history: (reach + TILE, R)
-      const inputs = reach.map((n) => rt.tensor([n + TILE, R]));
-      const skips = rt.empty([TILE, S]);
-      const biases = layout.layers.map((_, i) => {
-        const b = rt.empty([2 * c.dilationChannels]);
-        this.layerBias(i, condition, b.ptr);
-        return b;
-      });
-      // Local features repeated `hop` times, to sample rate: (T, C_l)
-      const localUp = local ? rt.tensor([T, c.localChannels], upsample(local, c.localChannels, c.localHop, T)) : undefined;
-      const rows = (t: Tensor, from: number, n: number, width: number) => new Tensor(rt.heap, t.ptr + from * width * 4, [n, width]);
+      const reach = w.layers.map(({ conv }) => (conv.kernelSize - 1) * conv.dilation);
+      // Per layer: its input, reach[i] samples of history then the tile; zeroed, the padding before t = 0.
+      const inputs = reach.map((n) => rt.tensor([n + TILE, R])); // (reach + TILE, R)
+      const skips = rt.empty([TILE, S]); // (TILE, S) the tile's skips summed
+      const o1 = rt.empty([TILE, S]); // (TILE, S)
+      const tileLogits = rt.empty([TILE, Q]); // (TILE, classes)
+      const biases = w.layers.map((_, i) => layerBias(rt, w, i, condition, rt.empty([2 * D]))); // per layer: (2D)
+      const localUp = local ? rt.tensor([T, Cl], upsample(local, Cl, c.localHop, T)) : undefined; // (T, C_l) at sample rate
       for (let t0 = 0; t0 < T; t0 += TILE) {
         const n = Math.min(TILE, T - t0);
-        const first = inputs[0]!;
-        for (let t = 0; t < n; t++) {
-          rt.kernels.f32_copy_rows(1, R, layout.embed + x[t0 + t]! * R * 4, R, first.ptr + (reach[0]! + t) * R * 4, R);
-        }
-        rt.heap.f32(skips.ptr, n * S).fill(0);
+        lookupInto(rt, w.embed, x.subarray(t0, t0 + n), inputs[0]!.rows(reach[0]!, n)); // (n, R)
+        const s = skips.rows(0, n); // (n, S)
+        s.data.fill(0);
         for (let i = 0; i < L; i++) {
           rt.scope(() => {
-            const layer = layout.layers[i]!;
-            const h = rows(inputs[i]!, 0, reach[i]! + n, R); // history and tile
-            const conv = { dilation: c.dilations[i]!, bias: biases[i]!, history: reach[i]! };
+            const layer = w.layers[i]!;
+            const h = inputs[i]!.rows(0, reach[i]! + n); // (reach + n, R) history and tile
+            const conv = { history: reach[i]!, bias: biases[i]! };
             let g: Tensor; // (n, D)
             if (localUp && layer.local) {
-              const z = causalConv1d(rt, h, layer.conv, conv); // (n, 2D)
-              gemm(rt, rows(localUp, t0, n, c.localChannels), layer.local, { out: z, accumulate: true });
+              const z = causalConv(rt, layer.conv, h, conv); // (n, 2D)
+              linear(rt, layer.local, localUp.rows(t0, n), { out: z, accumulate: true });
               g = gatedTanh(rt, z);
             } else {
-              g = causalConv1dGated(rt, h, layer.conv, conv); // z stays in cache
+              g = causalConv(rt, layer.conv, h, { ...conv, gated: true }); // z stays in cache
             }
             if (i + 1 < L) {
               // the next layer's input: this layer's input plus the residual branch
-              const next = rows(inputs[i + 1]!, reach[i + 1]!, n, R);
-              rt.kernels.f32_copy_rows(n, R, h.ptr + reach[i]! * R * 4, R, next.ptr, R);
-              gemm(rt, g, layer.residual, { bias: this.bias(layer.residualBias, R), out: next, accumulate: true });
+              const next = inputs[i + 1]!.rows(reach[i + 1]!, n); // (n, R)
+              copyInto(rt, h.rows(reach[i]!, n), next);
+              linear(rt, layer.residual, g, { out: next, accumulate: true });
             }
-            gemm(rt, g, layer.skip, { bias: this.bias(layer.skipBias, S), out: rows(skips, 0, n, S), accumulate: true });
+            linear(rt, layer.skip, g, { out: s, accumulate: true });
           });
         }
-        rt.scope(() => {
-          const s = rows(skips, 0, n, S);
-          activation(rt, s, 'relu', s);
-          const o1 = gemm(rt, s, layout.out1, { bias: this.bias(layout.out1Bias, S), activation: 'relu' }); // (n, S)
-          const out = gemm(rt, o1, layout.out2, { bias: this.bias(layout.out2Bias, Q) }); // (n, classes)
-          logits.set(rt.heap.f32(out.ptr, n * Q), t0 * Q);
-        });
+        const tile = tileLogits.rows(0, n); // (n, classes)
+        head(rt, w, s, o1.rows(0, n), tile);
+        logits.set(tile.data, t0 * Q);
         // Keep each layer's last reach[i] inputs as the next tile's history.
-        inputs.forEach((buffer, i) => {
-          if (reach[i]! > 0) rt.heap.f32(buffer.ptr, (reach[i]! + n) * R).copyWithin(0, n * R, (reach[i]! + n) * R);
-        });
+        inputs.forEach((buffer, i) => copyInto(rt, buffer.rows(n, reach[i]!), buffer.rows(0, reach[i]!)));
       }
       return logits;
     });
@@ -292,78 +392,28 @@ export class WaveNet implements BatchModel<GenerateRequest> {
    * `step(n)` is called every few hundred samples with the samples done.
    */
   generateClasses(requests: readonly GenerateRequest[], step: (units?: number) => void = () => {}): Int32Array[] {
-    const { rt, layout } = this;
-    const k = rt.kernels;
-    const c = this.config;
+    const { rt, weights: w } = this;
+    const { classes: Q, localChannels: Cl, localHop } = this.config;
     const B = requests.length;
-    const { residual: R, dilationChannels: D, skip: S, classes: Q, kernelSize: K } = c;
-    const L = layout.layers.length;
     const T = Math.max(0, ...requests.map((r) => r.samples));
     const out = requests.map((r) => new Int32Array(r.samples));
     return rt.scope(() => {
-      const ptr = (floats: number) => rt.scratch(floats);
-      const h = ptr(B * R); // (B, R) the residual stream
-      const z = ptr(B * 2 * D); // (B, 2D)
-      const g = ptr(B * D); // (B, D)
-      const skips = ptr(B * S); // (B, S)
-      const o1 = ptr(B * S); // (B, S)
-      const logits = ptr(B * Q); // (B, classes)
-      // Per layer: B rows of bias (conv bias + each stream's condition), and the queue of past inputs.
-      const biases = ptr(L * B * 2 * D); // (L, B, 2D)
-      const queueLength = c.dilations.map((d) => (K - 1) * d);
-      const queues = queueLength.map((n) => {
-        const q = ptr(n * B * R); // (n, B, R): slot t mod n holds the layer's input at t
-        rt.heap.f32(q, n * B * R).fill(0);
-        return q;
-      });
-      requests.forEach((r, b) => {
-        for (let i = 0; i < L; i++) this.layerBias(i, r.condition, biases + (i * B + b) * 2 * D * 4);
-      });
+      const s = createState(rt, w, requests);
       const rngs = requests.map((r) => new Rng(r.seed));
-      // Each stream's local features in linear memory, and one row of them per stream per step.
-      const C = c.localChannels;
-      const locals = C ? requests.map((r) => rt.tensor([r.local!.length / C, C], r.local!).ptr) : [];
-      const localRows = C ? ptr(B * C) : 0; // (B, C_l)
-      const classes = new Int32Array(B).fill(Q >> 1); // silence
-      // Made once: no allocation inside the per-sample loop.
-      const logitsView = rt.heap.f32(logits, B * Q);
-      const skipsView = rt.heap.f32(skips, B * S);
       const cdf = new Float64Array(Q);
+      // A stream past its own length keeps stepping with the others; its features stop at its last frame.
+      const lastFrame = requests.map((r) => (Cl ? r.local!.length / Cl - 1 : 0));
+      const classes = new Int32Array(B).fill(Q >> 1); // each stream's last sample: silence at first
       let done = 0; // samples generated since the last step() report
-      const rowBytes = R * 4;
       for (let t = 0; t < T; t++) {
-        for (let b = 0; b < B; b++) k.f32_copy_rows(1, R, layout.embed + classes[b]! * rowBytes, R, h + b * rowBytes, R);
-        const frame = Math.floor(t / c.localHop);
-        for (let b = 0; C && b < B; b++) {
-          // A stream past its own length keeps stepping with the others; its features stop at its last frame.
-          const f = Math.min(frame, requests[b]!.local!.length / C - 1);
-          k.f32_copy_rows(1, C, locals[b]! + f * C * 4, C, localRows + b * C * 4, C);
-        }
-        skipsView.fill(0);
-        for (let i = 0; i < L; i++) {
-          const layer = layout.layers[i]!;
-          const d = c.dilations[i]!;
-          k.f32_copy_rows(1, B * 2 * D, biases + i * B * 2 * D * 4, B * 2 * D, z, B * 2 * D);
-          if (C) k.f32_gemm_packed(B, 2 * D, C, localRows, C, layer.local!.ptr, z, 2 * D, 0, 0, 1);
-          // Tap j sees the input (K − 1 − j)·d samples back: the queue, or h itself for the last tap.
-          for (let j = 0; j < K; j++) {
-            const back = (K - 1 - j) * d;
-            const src = back === 0 ? h : queues[i]! + (((t - back) % queueLength[i]! + queueLength[i]!) % queueLength[i]!) * B * rowBytes;
-            const tap = layer.taps[j]!;
-            k.f32_gemm_packed(B, 2 * D, R, src, R, tap.ptr, z, 2 * D, 0, 0, 1);
-          }
-          if (K > 1) k.f32_copy_rows(1, B * R, h, B * R, queues[i]! + (t % queueLength[i]!) * B * rowBytes, B * R);
-          k.f32_gated_tanh(B, D, z, g);
-          k.f32_gemm_packed(B, R, D, g, D, layer.residual.ptr, h, R, layer.residualBias, 0, 1);
-          k.f32_gemm_packed(B, S, D, g, D, layer.skip.ptr, skips, S, layer.skipBias, 0, 1);
-        }
-        k.f32_activation(B * S, skips, skips, ACTIVATION_CODES.relu);
-        k.f32_gemm_packed(B, S, S, skips, S, layout.out1.ptr, o1, S, layout.out1Bias, ACTIVATION_CODES.relu, 0);
-        k.f32_gemm_packed(B, Q, S, o1, S, layout.out2.ptr, logits, Q, layout.out2Bias, 0, 0);
+        lookupInto(rt, w.embed, classes, s.h); // (B, R)
+        const frame = Math.floor(t / localHop);
+        for (let b = 0; Cl && b < B; b++) lookupRowInto(rt, s.locals[b]!, Math.min(frame, lastFrame[b]!), s.localRows!, b); // (B, C_l)
+        forwardStep(rt, w, s, t); // s.logits (B, classes)
         for (let b = 0; b < B; b++) {
-          if (t >= requests[b]!.samples) continue;
           const r = requests[b]!;
-          classes[b] = sampleCategorical(logitsView.subarray(b * Q, (b + 1) * Q), r.temperature, rngs[b], cdf);
+          if (t >= r.samples) continue;
+          classes[b] = sampleCategorical(s.logitsOf[b]!, r.temperature, rngs[b], cdf);
           out[b]![t] = classes[b]!;
           done++;
         }
@@ -420,47 +470,9 @@ function upsample(local: Float32Array, C: number, hop: number, T: number): Float
 export const wavenet: Architecture = {
   name: 'wavenet',
   load(rt: Runtime, model: ModelDir): BatchModel {
-    const c = parseWaveNetConfig(`${model.dir}/config.json`, model.config);
-    const w = model.weights;
-    const { residual: R, dilationChannels: D, skip: S, classes: Q, kernelSize: K } = c;
-    const vector = (name: string, n: number) => rt.tensor([n], w.floats(name, [n])).ptr;
-    const matrix = (name: string, out: number, inp: number) =>
-      packMatrixValues(rt, w.floats(name, [out, inp, 1]), [out, inp], { transposed: true });
-    const embed = rt.tensor([Q, R], w.floats('embed.weight', [Q, R])).ptr;
-    const condition = c.globalClasses
-      ? rt.tensor([c.globalClasses, c.dilations.length * 2 * D], w.floats('condition.weight', [c.globalClasses, c.dilations.length * 2 * D])).ptr
-      : 0;
-    const layers = c.dilations.map((_, i): Layer => {
-      const convWeight = w.floats(`layers.${i}.conv.weight`, [2 * D, R, K]);
-      const taps = Array.from({ length: K }, (_, j) => {
-        const tap = new Float32Array(2 * D * R); // [2D, R] of tap j
-        for (let o = 0; o < 2 * D; o++) for (let r = 0; r < R; r++) tap[o * R + r] = convWeight[(o * R + r) * K + j]!;
-        return packMatrixValues(rt, tap, [2 * D, R], { transposed: true });
-      });
-      return {
-        conv: packCausalConv1dWeight(rt, convWeight, [2 * D, R, K]),
-        taps,
-        convBias: vector(`layers.${i}.conv.bias`, 2 * D),
-        residual: matrix(`layers.${i}.residual.weight`, R, D),
-        residualBias: vector(`layers.${i}.residual.bias`, R),
-        skip: matrix(`layers.${i}.skip.weight`, S, D),
-        skipBias: vector(`layers.${i}.skip.bias`, S),
-        ...(c.localChannels ? { local: matrix(`layers.${i}.local.weight`, 2 * D, c.localChannels) } : {}),
-      };
-    });
-    return new WaveNet(rt, {
-      architecture: 'wavenet',
-      config: c,
-      embed,
-      condition,
-      layers,
-      out1: matrix('out1.weight', S, S),
-      out1Bias: vector('out1.bias', S),
-      out2: matrix('out2.weight', Q, S),
-      out2Bias: vector('out2.bias', Q),
-    });
+    return new WaveNet(rt, loadWeights(rt, model));
   },
-  attach(rt: Runtime, layout: ModelLayout): BatchModel {
-    return new WaveNet(rt, layout as WaveNetLayout);
+  attach(rt: Runtime, weights: ModelLayout): BatchModel {
+    return new WaveNet(rt, weights as WaveNetWeights);
   },
 };

@@ -2,14 +2,15 @@
  * Linear layers (PyTorch's nn.Linear, and 1×1 convolutions over rows): the
  * weight packed once for the GEMM, the bias a vector in linear memory, and
  * every option named. Layers are plain objects of numbers and addresses, so
- * a worker attaches to the same weights in a shared memory.
+ * a worker attaches to the same weights in a shared memory. Beside them, the
+ * row copies and table lookups a decoding loop does into preallocated rows.
  */
-import { modelFormat } from '../errors.js';
+import { modelFormat, shapeError } from '../errors.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
 import { type Activation, activationCode } from '../runtime/ops/activation.js';
 import { type PackedMatrix, gemm, packMatrixValues } from '../runtime/ops/gemm.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { Tensor, expectShape } from '../runtime/tensor.js';
+import { Tensor, expectShape, formatShape } from '../runtime/tensor.js';
 
 /** A [C] vector in linear memory. */
 export interface Vector {
@@ -105,4 +106,42 @@ export function linearInto(rt: Runtime, layer: Linear, x: Tensor, y: Tensor, opt
   }
   const rows = options.rows ?? x.size / K;
   rt.kernels.f32_gemm_packed(rows, N, K, x.ptr, K, ptr, y.ptr, N, layer.bias?.ptr ?? 0, activationCode(options.activation), options.accumulate ? 1 : 0);
+}
+
+/**
+ * y = x, both preallocated and of one size (a bias to start a sum from, rows
+ * carried from one tile to the next): allocates nothing. x and y may overlap.
+ */
+export function copyInto(rt: Runtime, x: Tensor, y: Tensor): void {
+  if (x.size !== y.size) throw copyError(x, y);
+  rt.kernels.f32_copy_rows(1, x.size, x.ptr, x.size, y.ptr, y.size);
+}
+
+/**
+ * Row ids[r] of `table`, a (count, width) lookup table such as an
+ * nn.Embedding's weight, into row r of y (ids.length, width): the lookup
+ * alone, no scale or positions. Allocates nothing; refuses an id outside the table.
+ */
+export function lookupInto(rt: Runtime, table: Vector, ids: ArrayLike<number>, y: Tensor): void {
+  if (y.shape[0] !== ids.length) throw shapeError(`lookupInto: y ${formatShape(y.shape)} does not have one row per id (${ids.length})`);
+  for (let r = 0; r < ids.length; r++) lookupRowInto(rt, table, ids[r]!, y, r);
+}
+
+/** Row `id` of `table` (count, width) into row `row` of y (rows, width). */
+export function lookupRowInto(rt: Runtime, table: Vector, id: number, y: Tensor, row: number): void {
+  const rows = y.shape[0]!;
+  const width = y.size / rows;
+  if (!(Number.isInteger(id) && id >= 0 && (id + 1) * width <= table.length && Number.isInteger(row) && row >= 0 && row < rows)) {
+    throw lookupError(table, id, y, row);
+  }
+  rt.kernels.f32_copy_rows(1, width, table.ptr + id * width * 4, width, y.ptr + row * width * 4, width);
+}
+
+// Out of line, so that the per-step helpers above stay small enough for the JIT to inline.
+function copyError(x: Tensor, y: Tensor) {
+  return shapeError(`copyInto: cannot copy ${formatShape(x.shape)} into ${formatShape(y.shape)}`);
+}
+function lookupError(table: Vector, id: number, y: Tensor, row: number) {
+  const width = y.size / (y.shape[0] || 1);
+  return shapeError(`lookupRowInto: row ${id} of a table of ${table.length / width} rows of ${width} into row ${row} of ${formatShape(y.shape)}`);
 }

@@ -39,6 +39,11 @@ for (const kernel of [2, 3]) {
       expect(receptiveField(model.config)).toBe((kernel - 1) * 2 * (1 + 2 + 4 + 8) + 1);
     });
 
+    it('keeps its weights as plain data, which a worker attaches to', () => {
+      expect(structuredClone(model.layout)).toEqual(model.layout);
+      expect(model.weights.layers[0]!.conv.taps).toHaveLength(kernel);
+    });
+
     it('teacher-forced logits match PyTorch', () => {
       const x = parity.get('x').data as Int32Array;
       const cond = (parity.get('cond').data as Int32Array)[0]!;
