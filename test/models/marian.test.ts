@@ -5,8 +5,6 @@
  * encoder output, teacher-forced logits, greedy and beam-4 top-2 ids, scores
  * and texts for 25 sources, and a batch of 8 decoded together.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { padSequences } from '../../src/decode/hf-beam.js';
 import { readModelDir } from '../../src/io/model-dir.js';
@@ -15,38 +13,7 @@ import { unpackHypotheses } from '../../src/models/transformer.js';
 import { Engine } from '../../src/pool/engine.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { MarianTokenizer } from '../../src/text/marian-tokenizer.js';
-
-export const MARIAN_DIR = join(import.meta.dirname, '..', 'fixtures', 'marian', 'shared-swish');
-
-export interface MarianCase {
-  source: string;
-  input_ids: number[];
-  greedy_ids: number[];
-  greedy_text: string;
-  beam4_ids: number[][];
-  beam4_scores: number[];
-  beam4_texts: string[];
-  teacher_forced_decoder_input_ids: number[];
-  teacher_forced_logits_first3: number[][];
-  teacher_forced_logits_argmax: number[];
-  teacher_forced_logits_rowmax: number[];
-  encoder_last_hidden_first_row: number[];
-}
-
-export const MARIAN_EXPECTED = JSON.parse(readFileSync(join(MARIAN_DIR, 'expected.json'), 'utf8')) as {
-  generation: { num_beams: number; max_new_tokens: number };
-  pad_token_id: number;
-  cases: MarianCase[];
-  batched_beam4_first8: { sources: string[]; ids: number[][]; texts: string[] };
-};
-
-/** The largest |got − want|. */
-export function maxAbsDiff(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
-  return worst;
-}
+import { MARIAN_DIR, MARIAN_EXPECTED, maxAbsDiff } from './marian-fixture.js';
 
 /** The index of each row's largest value (the first on ties) and that value. */
 function rowArgmax(logits: Float32Array, V: number): { argmax: number[]; max: number[] } {
