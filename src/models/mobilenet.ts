@@ -93,8 +93,8 @@ export function loadMobileNetV2(rt: Runtime, file: SafeTensorsFile, config: Mobi
   return { config, stem, blocks, head, classifier };
 }
 
-/** Bytes of expanded activations a band aims at: well inside a core's L2, with the band's other rows beside them. */
-const BAND_BYTES = 128 * 1024;
+/** Floats of expanded activations a band aims at (128 KB): well inside a core's L2, with the band's other rows beside them. */
+const BAND_FLOATS = 32 * 1024;
 
 /**
  * One inverted residual block, band by band: for a few output rows at a
@@ -119,7 +119,7 @@ function invertedResidualBanded(rt: Runtime, b: InvertedResidual & { expand: Con
   const { OH, OW, rows } = depthwiseBandGeometry(depthwise, depthwiseOptions, H, W);
   const OC = project.outChannels;
   const out = b.residual ? h : rt.empty([N, OH, OW, OC]);
-  const bandRows = Math.max(1, Math.floor(BAND_BYTES / (W * hidden * 4 * s)));
+  const bandRows = Math.max(1, Math.floor(BAND_FLOATS / (W * hidden * s)));
   const maxInRows = Math.min(H, (bandRows - 1) * s + 3);
   const expanded = rt.empty([maxInRows * W, hidden]); // the held input rows, expanded: (rows · W, hidden)
   const depthwised = rt.empty([bandRows * OW, hidden]); // one band of the depthwise output: (rows · OW, hidden)

@@ -125,6 +125,9 @@ export function macsPerSample(c: WaveNetConfig): number {
 /** The longest clip one request may ask for, in seconds of audio (an hour). */
 export const MAX_SECONDS = 3600;
 
+/** The highest sampling temperature a request may ask for (1 = the model's distribution, 0 = greedy). */
+export const MAX_TEMPERATURE = 10;
+
 // ---------------------------------------------------------------------------
 // Weights
 // ---------------------------------------------------------------------------
@@ -439,8 +442,8 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     if (!Number.isSafeInteger(r.samples) || r.samples! < 1 || r.samples! > max) {
       throw badInput(`${where}: samples must be a whole number from 1 to ${max} (${MAX_SECONDS} s), got ${r.samples}`);
     }
-    if (typeof r.temperature !== 'number' || !(r.temperature >= 0 && r.temperature <= 10)) {
-      throw badInput(`${where}: temperature must be from 0 to 10, got ${r.temperature}`);
+    if (typeof r.temperature !== 'number' || !(r.temperature >= 0 && r.temperature <= MAX_TEMPERATURE)) {
+      throw badInput(`${where}: temperature must be from 0 to ${MAX_TEMPERATURE}, got ${r.temperature}`);
     }
     if (!Number.isSafeInteger(r.seed)) throw badInput(`${where}: seed must be a whole number, got ${r.seed}`);
     this.checkCondition(r.condition, where);

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 
-export { MAX_SECONDS } from '../models/wavenet.js';
+export { MAX_SECONDS, MAX_TEMPERATURE } from '../models/wavenet.js';
 
 /**
  * A shipped model directory, as a file path. fileURLToPath, not URL.pathname:
