@@ -41,6 +41,7 @@ import type { Architecture, BatchModel, ModelLayout } from './model.js';
 // Config
 // ---------------------------------------------------------------------------
 
+/** The network's hyperparameters and token ids, from config.json (snake_case there, camelCase here). */
 export interface TransformerConfig {
   srcVocab: number;
   tgtVocab: number;
@@ -83,6 +84,7 @@ const INTEGER_LIMITS: Record<string, number> = {
   d_ff: 65536, encoder_layers: 256, decoder_layers: 256, max_positions: 65536,
 };
 
+/** Reads and checks a config.json object; E_MODEL_FORMAT naming `file` and the field that is wrong. */
 export function parseTransformerConfig(file: string, c: Record<string, unknown>): TransformerConfig {
   const out: Record<string, unknown> = {};
   for (const [key, [name, fallback]] of Object.entries(INTEGERS)) {
@@ -170,6 +172,7 @@ export interface FeedForward {
   linear2: Linear; // dFF → d
 }
 
+/** One encoder layer: self-attention and feed-forward, each with its Add & Norm. */
 export interface EncoderLayer {
   selfAttention: MultiHeadAttention; // d → d, Q, K and V in one d → 3d projection
   norm1: LayerNorm; // (d)
@@ -177,6 +180,7 @@ export interface EncoderLayer {
   norm2: LayerNorm; // (d)
 }
 
+/** One decoder layer: masked self-attention, encoder–decoder attention and feed-forward, each with its Add & Norm. */
 export interface DecoderLayer extends EncoderLayer {
   crossAttention: CrossAttention; // queries d → d, keys and values d → 2d over the encoder output
   norm3: LayerNorm; // (d)
@@ -312,6 +316,7 @@ export type DecoderState = TransformerState;
 // Forward
 // ---------------------------------------------------------------------------
 
+/** How to search for translations: greedy or beam, how many hypotheses, how long. */
 export interface SearchRequest {
   /** 1 = greedy decoding (default); more = beam search. */
   beam?: number;
@@ -334,18 +339,25 @@ function positionsOf(lengths: readonly number[]): Int32Array {
   return positions;
 }
 
+/**
+ * A loaded Transformer over its weights in a runtime's memory: encode a batch,
+ * step the decoder with its KV caches (`startDecoder`, `step`, `reorder`),
+ * score given translations (`forward`, `logits`) or search (`search`).
+ */
 export class Transformer {
   private readonly pre: boolean;
   private readonly activation: { readonly activation: TransformerConfig['activation'] };
 
   constructor(
     private readonly rt: Runtime,
+    /** The weights (plain data, shareable with workers). */
     readonly layout: TransformerWeights,
   ) {
     this.pre = layout.config.norm === 'pre';
     this.activation = { activation: layout.config.activation };
   }
 
+  /** The hyperparameters the weights were loaded with. */
   get config(): TransformerConfig {
     return this.layout.config;
   }

@@ -38,6 +38,7 @@ import type { Architecture, BatchModel, ModelLayout } from './model.js';
 // Config
 // ---------------------------------------------------------------------------
 
+/** The network's hyperparameters, conditioning and sample rate, from config.json. */
 export interface WaveNetConfig {
   sampleRate: number;
   /** μ-law classes (μ = classes − 1). */
