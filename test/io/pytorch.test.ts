@@ -184,6 +184,29 @@ describe('pytorch_model.bin: what torch.save wrote', () => {
     expectError(() => w.floats('nan', [3]), 'E_MODEL_FORMAT', /non_finite\.bin: nan holds NaN at index 1/);
     expectError(() => w.floats('inf', [2]), 'E_MODEL_FORMAT', /non_finite\.bin: inf holds -Infinity at index 0/);
   });
+
+  it('a state dict built by hand reads like one torch wrote: a stride-0 view, transposed ones of every width, an empty dict', () => {
+    const w = parsePytorchBin(checkpoint(statePickle({
+      rows: { numel: 4, offset: 1, size: [2, 3], stride: [0, 1] },
+      t: { numel: 4, size: [2, 2], stride: [1, 2] },
+    }), { 0: f32Bytes(1, 2, 3, 4) }), 'hand.bin');
+    expect(w.floats('rows', [2, 3])).toEqual(Float32Array.of(2, 3, 4, 2, 3, 4));
+    expect(w.floats('t', [2, 2])).toEqual(Float32Array.of(1, 3, 2, 4));
+    // Transposed views of 8-, 2- and 1-byte elements (copied two, a half and a quarter of a 4-byte unit at a time).
+    const wide = parsePytorchBin(checkpoint(statePickle({
+      i64: { storage: 'torch.LongStorage', key: '1', numel: 6, offset: 0, size: [3, 2], stride: [1, 3] },
+      f16: { storage: 'torch.HalfStorage', key: '2', numel: 6, offset: 1, size: [2, 2], stride: [1, 3] },
+      u8: { storage: 'torch.ByteStorage', key: '3', numel: 6, offset: 0, size: [3, 2], stride: [1, 3] },
+    }), {
+      1: new Uint8Array(BigInt64Array.of(1n, -2n, 2n ** 50n, 4n, 5n, -(2n ** 60n)).buffer),
+      2: new Uint8Array(Uint16Array.of(0x3c00, 0x4000, 0x4200, 0x4400, 0x4500, 0xc000).buffer), // 1, 2, 3, 4, 5, -2
+      3: Uint8Array.of(10, 20, 30, 40, 50, 60),
+    }), 'wide.bin');
+    expect(values(wide.get('i64').data)).toEqual([1n, 4n, -2n, 5n, 2n ** 50n, -(2n ** 60n)]);
+    expect(wide.floats('f16', [2, 2])).toEqual(Float32Array.of(2, 5, 3, -2));
+    expect(values(wide.get('u8').data)).toEqual([10, 40, 20, 50, 30, 60]);
+    expect(parsePytorchBin(checkpoint(concat(P.proto(2), P.emptyDict, P.stop)), 'empty.bin').tensors.size).toBe(0);
+  });
 });
 
 describe('pytorch_model.bin: what runs code is refused by name, never run', () => {
@@ -343,16 +366,6 @@ describe('pytorch_model.bin: damaged or absurd files are E_MODEL_FORMAT, never a
     // The same views, fewer: read, each its own copy.
     const few = parsePytorchBin(checkpoint(statePickle(Object.fromEntries(Object.entries(views).slice(0, 3))), { 0: storage }), 'few.bin');
     expect(few.floats('tied.2', [64, 64])).toEqual(new Float32Array(storage.buffer));
-  });
-
-  it('a state dict built by hand reads like one torch wrote: a stride-0 view, a transposed one, an empty dict', () => {
-    const w = parsePytorchBin(checkpoint(statePickle({
-      rows: { numel: 4, offset: 1, size: [2, 3], stride: [0, 1] },
-      t: { numel: 4, size: [2, 2], stride: [1, 2] },
-    }), { 0: f32Bytes(1, 2, 3, 4) }), 'hand.bin');
-    expect(w.floats('rows', [2, 3])).toEqual(Float32Array.of(2, 3, 4, 2, 3, 4));
-    expect(w.floats('t', [2, 2])).toEqual(Float32Array.of(1, 3, 2, 4));
-    expect(parsePytorchBin(checkpoint(concat(P.proto(2), P.emptyDict, P.stop)), 'empty.bin').tensors.size).toBe(0);
   });
 });
 
