@@ -9,6 +9,7 @@
  */
 import { badInput, modelFormat } from '../errors.js';
 
+/** Generation settings in transformers' terms (names in camelCase), as generate() reads them. */
 export interface HfGenerationConfig {
   /** The first decoder input (Marian: the pad id). */
   decoderStartTokenId: number;
@@ -20,11 +21,13 @@ export interface HfGenerationConfig {
   maxLength: number;
   /** Longest output in new tokens (max_new_tokens): the sequence limit is then maxNewTokens + 1. */
   maxNewTokens?: number;
+  /** 1: greedy search; more: beam search with that many beams. */
   numBeams: number;
   /** α in sequences_scores = Σ logprobs / generated_length^α. */
   lengthPenalty: number;
   /** true: stop a sentence once numBeams hypotheses are done; false: transformers' heuristic; 'never': the canonical rule. */
   earlyStopping: boolean | 'never';
+  /** Sequences returned per sentence, best first (at most numBeams). */
   numReturnSequences: number;
   /** Token sequences never produced (bad_words_ids), the ones equal to [eos] dropped as transformers does. */
   badWordsIds: readonly (readonly number[])[];
@@ -124,11 +127,17 @@ export function parseGenerationConfig(file: string, generation: Record<string, u
 
 /** A request's overrides of the model's settings, in transformers' generate() terms. */
 export interface GenerationRequest {
+  /** num_beams: 1 for greedy search. */
   numBeams?: number;
+  /** num_return_sequences, at most numBeams. */
   numReturnSequences?: number;
+  /** length_penalty α. */
   lengthPenalty?: number;
+  /** early_stopping. */
   earlyStopping?: boolean | 'never';
+  /** max_length: the sequence limit, the decoder start included. */
   maxLength?: number;
+  /** max_new_tokens: the limit in new tokens (wins over maxLength). */
   maxNewTokens?: number;
 }
 

@@ -56,6 +56,7 @@ import { packHypotheses } from './transformer.js';
 // Config
 // ---------------------------------------------------------------------------
 
+/** config.json's Marian settings, named as here (transformers' names in the comments where they differ). */
 export interface MarianConfig {
   /** Source vocabulary (vocab_size); the target's too when the embeddings are shared. */
   vocabSize: number;
@@ -170,6 +171,7 @@ export interface MarianFeedForward {
   fc2: Linear; // ffn → d
 }
 
+/** §2 One encoder layer (`encoder.layers.i`). */
 export interface MarianEncoderLayer {
   selfAttention: MultiHeadAttention; // q_proj, k_proj, v_proj fused d → 3d; out_proj d → d
   selfAttentionNorm: LayerNorm; // self_attn_layer_norm (d)
@@ -177,6 +179,7 @@ export interface MarianEncoderLayer {
   finalNorm: LayerNorm; // final_layer_norm (d)
 }
 
+/** §3 One decoder layer (`decoder.layers.i`): the encoder layer's parts and the encoder–decoder attention. */
 export interface MarianDecoderLayer extends MarianEncoderLayer {
   crossAttention: CrossAttention; // encoder_attn: q_proj d → d, k_proj and v_proj fused d → 2d over the encoder output, out_proj
   crossAttentionNorm: LayerNorm; // encoder_attn_layer_norm (d)
@@ -342,16 +345,20 @@ function positionsOf(lengths: readonly number[]): Int32Array {
   return positions;
 }
 
+/** A Marian model in a runtime's memory: the encoder, the decoder (whole-sequence and step by step) and generate(). */
 export class Marian {
   private readonly activation: { readonly activation: Activation };
 
+  /** The model over weights loaded (loadMarianWeights) or attached to in `rt`'s memory. */
   constructor(
     private readonly rt: Runtime,
+    /** The weights: plain data a worker can be sent. */
     readonly layout: MarianWeights,
   ) {
     this.activation = { activation: layout.config.activation };
   }
 
+  /** The network's settings (config.json). */
   get config(): MarianConfig {
     return this.layout.config;
   }
@@ -589,13 +596,17 @@ export function toHypothesis(sequence: GeneratedSequence, eosIds: readonly numbe
 
 /** Marian as the pool runs it: a shard's sentences grouped by settings, sorted by length, decoded in token-bounded batches. */
 export class MarianBatch implements BatchModel<MarianItem> {
+  /** The name config.json's model_type "marian" maps to. */
   readonly architecture = 'marian';
+  /** The model the items run on. */
   readonly model: Marian;
 
+  /** The batch model over weights in `rt`'s memory. */
   constructor(rt: Runtime, readonly layout: MarianWeights) {
     this.model = new Marian(rt, layout);
   }
 
+  /** E_BAD_INPUT naming `where` unless `item` is { source: ids below the vocabulary, and settings generate() accepts }. */
   check(item: unknown, where: string): asserts item is MarianItem {
     if (typeof item !== 'object' || item === null || !Array.isArray((item as MarianItem).source)) {
       throw badInput(`${where}: expected { source: token ids, … }`);
@@ -612,15 +623,18 @@ export class MarianBatch implements BatchModel<MarianItem> {
     }
   }
 
+  /** Multiply–adds of a greedy translation of 1.2× the source's length, times the beams. */
   cost(item: MarianItem): number {
     const n = item.source.length;
     return marianMacs(this.model.config, n, Math.ceil(n * 1.2)) * this.model.settings(item).numBeams;
   }
 
+  /** Progress counts sentences. */
   units(): number {
     return 1;
   }
 
+  /** Each item's sequences as packHypotheses writes them: tokens between the decoder start and the end, logprob, score. */
   run(items: readonly MarianItem[], step: (units?: number) => void): Float32Array[] {
     const out = new Array<Float32Array>(items.length);
     const eos = this.model.generation.eosTokenIds;
@@ -648,6 +662,7 @@ export class MarianBatch implements BatchModel<MarianItem> {
   }
 }
 
+/** The `marian` architecture of the registry (models/index.ts): a Hugging Face directory with model_type "marian". */
 export const marian: Architecture = {
   name: 'marian',
   load(rt: Runtime, model: ModelDir): BatchModel {

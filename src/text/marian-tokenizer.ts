@@ -48,6 +48,7 @@ function readVocab(path: string): Map<string, number> {
   return vocab;
 }
 
+/** What a MarianTokenizer is made of. */
 export interface MarianTokenizerOptions {
   /** Piece → id for the source side (vocab.json). */
   vocab: Map<string, number>;
@@ -62,8 +63,11 @@ export interface MarianTokenizerOptions {
   specialTokens?: readonly string[];
 }
 
+/** transformers' MarianTokenizer: source text to encoder ids, output ids to target text. */
 export class MarianTokenizer {
+  /** The <unk> id: what a piece vocab.json lacks becomes. */
   readonly unkId: number;
+  /** The </s> id, appended to every encoded text. */
   readonly eosId: number;
   /** -1 when the vocabulary has no pad token. */
   readonly padId: number;
@@ -117,6 +121,7 @@ export class MarianTokenizer {
     });
   }
 
+  /** A tokenizer over vocabularies and SentencePiece models already read (MarianTokenizer.load reads a directory's). */
   constructor(options: MarianTokenizerOptions) {
     const { vocab, source, target } = options;
     const unk = options.unkToken ?? '<unk>';
