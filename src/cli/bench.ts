@@ -1,8 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { benchKernels, formatKernelRow } from '../kernels/bench.js';
 import { formatSystemLine, systemInfo } from '../runtime/system.js';
-import { parseNumber } from './options.js';
+import { usage } from './exit.js';
+import { STDIO, checkWritable, writeOutput } from './files.js';
+import { jsonOption, parseNumber } from './options.js';
 
 /** `hibiki bench`: the kernel benchmarks `npm run bench` runs, for users' machines. */
 export function registerBench(program: Command): void {
@@ -12,24 +13,27 @@ export function registerBench(program: Command): void {
     .option('-f, --filter <regex>', 'only kernels or problems matching this regular expression')
     .option('-t, --time <ms>', 'minimum measuring time per problem', parseNumber('--time', 1, 60_000), 300)
     .option('--no-reference', 'skip timing the plain TypeScript reference (faster)')
-    .option('--json', 'print the report as JSON instead of a table')
-    .option('-o, --output <file>', 'also write the JSON report to this file')
-    .action((options: { filter?: string; time: number; reference: boolean; json?: boolean; output?: string }) => {
+    .addOption(jsonOption('the report'))
+    .option('-o, --output <file>', "also write the JSON report to this file ('-' = stdout: the same as --json)")
+    .action(async (options: { filter?: string; time: number; reference: boolean; json?: boolean; output?: string }) => {
       let filter: RegExp | undefined;
       try {
         filter = options.filter === undefined ? undefined : new RegExp(options.filter);
       } catch {
-        program.error(`error: --filter "${options.filter}" is not a valid regular expression`, { exitCode: 2 });
+        usage(`--filter "${options.filter}" is not a valid regular expression`);
       }
-      if (!options.json) console.log(formatSystemLine(systemInfo(1)));
+      if (options.output) checkWritable('--output', options.output);
+      const json = options.json || options.output === STDIO;
+      if (!json) console.log(formatSystemLine(systemInfo(1)));
       const report = benchKernels({
         filter,
         timeMs: options.time,
         reference: options.reference,
-        onRow: options.json ? undefined : (row) => console.log(formatKernelRow(row)),
+        onRow: json ? undefined : (row) => console.log(formatKernelRow(row)),
       });
-      if (options.json) console.log(JSON.stringify(report, null, 2));
+      const text = `${JSON.stringify(report, null, 2)}\n`;
+      if (json) await writeOutput(STDIO, text, 'JSON report');
       else console.log(`WASM SIMD peak (f32x4 mul+add, one core): ${report.peakGflops.toFixed(1)} GFLOP/s`);
-      if (options.output) writeFileSync(options.output, `${JSON.stringify(report, null, 2)}\n`);
+      if (options.output && options.output !== STDIO) await writeOutput(options.output, text, 'JSON report');
     });
 }

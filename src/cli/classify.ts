@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import { DEFAULT_MODELS } from '../tasks/defaults.js';
-import { readModelConfig } from '../io/model-dir.js';
-import { parseNumber } from './options.js';
 import { Classifier } from '../tasks/vision.js';
-import { failureLine, readImages, workersFor } from './images.js';
-
-/** The model `hibiki classify` uses when --model is not given. */
+import { EXIT } from './exit.js';
+import { jsonOption, modelOption, parseNumber, workersOption } from './options.js';
+import { failureLine, modelConfigOf, readImages, workersFor } from './images.js';
 
 interface ClassifyFlags {
   model: string;
@@ -20,18 +18,15 @@ export function registerClassify(program: Command): void {
     .command('classify')
     .description('classify images (PNG or JPEG) with an image classifier (DenseNet, MobileNet v2)')
     .argument('<images...>', 'image files')
-    .option('-m, --model <dir>', 'model directory', DEFAULT_MODELS.classifier)
-    .option('-k, --top <k>', 'classes to show per image', parseNumber('--top', 1, 1000), 3)
-    .option('--json', 'print JSON')
-    .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per image; 0 = in process)', parseNumber('--workers', 0, 256))
+    .addOption(modelOption(DEFAULT_MODELS.classifier))
+    .option('-k, --top <k>', 'classes to show per image', parseNumber('--top', 1, 1000, true), 3)
+    .addOption(jsonOption())
+    .addOption(workersOption('default: one per core, at most one per image; 0 = in process'))
     .action(async (paths: string[], flags: ClassifyFlags) => {
-      const config = readModelConfig(flags.model);
-      if (!['mobilenet_v2', 'densenet'].includes(config.architecture)) {
-        program.error(`error: ${flags.model} is a ${config.architecture} model, not an image classifier (mobilenet_v2, densenet)`, { exitCode: 2 });
-      }
+      modelConfigOf(flags.model, ['mobilenet_v2', 'densenet'], 'an image classifier');
       const { images, errors } = readImages(paths);
       const classifier = await Classifier.open(flags.model, { workers: workersFor(images.length, flags.workers) });
-      const result = await classifier.classify(images.map((i) => i.image), { top: Math.round(flags.top) }).finally(() => classifier.close());
+      const result = await classifier.classify(images.map((i) => i.image), { top: flags.top }).finally(() => classifier.close());
       const failed = new Map(errors.map((e) => [e.index, e.message]));
       for (const f of result.failures) failed.set(images[f.index]!.index, f.error.message);
       const ranked = new Map(images.flatMap((im, i) => (result.results[i] ? [[im.index, result.results[i]!] as const] : [])));
@@ -44,6 +39,6 @@ export function registerClassify(program: Command): void {
         });
       }
       for (const [i, message] of failed) console.error(failureLine(paths[i]!, message));
-      if (failed.size) process.exitCode = 1;
+      if (failed.size) process.exitCode = EXIT.failure;
     });
 }

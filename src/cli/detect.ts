@@ -1,18 +1,17 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_MODELS } from '../tasks/defaults.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { drawBoxes } from '../io/draw-boxes.js';
-import { readModelConfig } from '../io/model-dir.js';
 import { type Image, decodeImage } from '../io/image.js';
 import { type DetectOptions, type DetectedObject, Detector } from '../tasks/vision.js';
 import { type DetectShard, type DetectShardResult, planDetectShards } from '../queue/detect.js';
-import { parseNumber } from './options.js';
-import { failureLine, readImages, workersFor } from './images.js';
+import { EXIT, usage } from './exit.js';
+import { STDIO, checkWritable, makeFolder, writeOutput } from './files.js';
+import { JSON_HELP, attemptsOption, modelOption, parseNumber, queueOption, quietOption, workersOption } from './options.js';
+import { failureLine, modelConfigOf, readImages, workersFor } from './images.js';
 import { queueFlag, removeQueuedJob, runQueuedJob } from './queue.js';
-
-/** The model `hibiki detect` uses when --model is not given: face-api's SSD MobileNet V1 face detector. */
 
 interface DetectFlags {
   model: string;
@@ -22,6 +21,7 @@ interface DetectFlags {
   json?: string;
   draw?: string;
   workers?: number;
+  quiet?: boolean;
   queue?: string;
   shardImages: number;
   attempts: number;
@@ -42,47 +42,48 @@ export function registerDetect(program: Command): void {
     .command('detect')
     .description('detect objects (by default faces) in images (PNG or JPEG)')
     .argument('<images...>', 'image files')
-    .option('-m, --model <dir>', 'model directory', DEFAULT_MODELS.detector)
+    .addOption(modelOption(DEFAULT_MODELS.detector))
     .option('--score <s>', 'keep boxes scoring above this (default: the model\'s, 0.5 for faces)', parseNumber('--score', 0, 1))
     .option('--iou <t>', 'non-maximum suppression IoU threshold (default: the model\'s, 0.5)', parseNumber('--iou', 0, 1))
-    .option('--max-results <n>', 'boxes per image at most (default: the model\'s, 100)', parseNumber('--max-results', 1, 100000))
-    .option('--json <file>', 'write the detections as COCO results JSON (image_id = position on the command line, from 1)')
+    .option('--max-results <n>', 'boxes per image at most (default: the model\'s, 100)', parseNumber('--max-results', 1, 100000, true))
+    .option('--json <file>', `${JSON_HELP} to FILE ('-' = stdout; the text lines then go to stderr): COCO results, image_id = position on the command line, from 1`)
     .option('--draw <dir>', 'write each image with its boxes drawn to DIR/NAME.png')
-    .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per image; 0 = in process)', parseNumber('--workers', 0, 256))
-    .option('-q, --queue <url>', 'run on the hibiki workers of this Redis queue (redis://HOST:PORT) instead of here')
-    .option('--shard-images <n>', 'with --queue: images per shard (one queue job)', parseNumber('--shard-images', 1, 10000), 8)
-    .option('--attempts <n>', 'with --queue: runs of a shard before it fails for good', parseNumber('--attempts', 1, 100), 3)
+    .addOption(workersOption('default: one per core, at most one per image; 0 = in process'))
+    .addOption(quietOption())
+    .addOption(queueOption())
+    .option('--shard-images <n>', 'with --queue: images per shard (one queue job)', parseNumber('--shard-images', 1, 10000, true), 8)
+    .addOption(attemptsOption())
     .action(async (paths: string[], flags: DetectFlags) => {
-      const config = readModelConfig(flags.model);
-      if (!['ssd-mobilenet-v1-face'].includes(config.architecture)) {
-        program.error(`error: ${flags.model} is a ${config.architecture} model, not a detector (ssd-mobilenet-v1-face)`, { exitCode: 2 });
-      }
-      const queueUrl = queueFlag(flags.queue, (message) => program.error(`error: ${message}`, { exitCode: 2 }));
-      if (!Number.isInteger(flags.shardImages)) program.error(`error: --shard-images must be a whole number, got ${flags.shardImages}`, { exitCode: 2 });
-      if (flags.draw) mkdirSync(flags.draw, { recursive: true });
-      const options = { score: flags.score, iou: flags.iou, maxResults: flags.maxResults && Math.round(flags.maxResults) };
+      if (flags.draw === STDIO) usage('--draw writes one PNG per image: give a folder, not -');
+      const queueUrl = queueFlag(flags.queue);
+      const config = modelConfigOf(flags.model, ['ssd-mobilenet-v1-face'], 'a detector');
+      if (flags.json) checkWritable('--json', flags.json);
+      if (flags.draw) makeFolder('--draw', flags.draw);
+      const options = { score: flags.score, iou: flags.iou, maxResults: flags.maxResults };
       const started = performance.now();
       const found = queueUrl ? await detectOnQueue(queueUrl, paths, flags, options) : await detectHere(paths, flags, options);
       const seconds = (performance.now() - started) / 1000;
       // What the model calls what it finds (config.json "labels"; face-api's detector has none: faces).
       const label = Array.isArray(config.labels) && typeof config.labels[0] === 'string' ? config.labels[0] : 'face';
+      // With the JSON on stdout, the text lines go to stderr.
+      const say = flags.json === STDIO ? console.error : console.log;
       const records: CocoResultRecord[] = [];
       found.results.forEach((boxes, index) => {
         if (!boxes) return;
         const path = paths[index]!;
         for (const d of boxes) records.push({ image_id: index + 1, file_name: path, category_id: 1, bbox: d.bbox, score: d.score });
         const summary = boxes.map((d) => `${d.score.toFixed(3)} at [${d.bbox.map((v) => v.toFixed(1)).join(', ')}]`).join('; ');
-        console.log(`${path}: ${boxes.length} ${label}${boxes.length === 1 ? '' : 's'}${boxes.length ? `: ${summary}` : ''}`);
+        say(`${path}: ${boxes.length} ${label}${boxes.length === 1 ? '' : 's'}${boxes.length ? `: ${summary}` : ''}`);
         if (flags.draw) {
           const name = `${basename(path, extname(path))}.png`;
           writeFileAtomic(join(flags.draw, name), drawBoxes(found.image(index), boxes), 'PNG image');
         }
       });
-      if (flags.json) writeFileAtomic(flags.json, new TextEncoder().encode(`${JSON.stringify(records, null, 1)}\n`), 'COCO results JSON');
+      if (flags.json) await writeOutput(flags.json, `${JSON.stringify(records, null, 1)}\n`, 'COCO results JSON');
       for (const [i, message] of found.failed) console.error(failureLine(paths[i]!, message));
       const done = paths.length - found.failed.size;
-      console.error(`${done} image${done === 1 ? '' : 's'} in ${seconds.toFixed(2)} s (${(done / seconds).toFixed(2)} images/s)`);
-      if (found.failed.size) process.exitCode = 1;
+      if (!flags.quiet) console.error(`${done} image${done === 1 ? '' : 's'} in ${seconds.toFixed(2)} s (${(done / seconds).toFixed(2)} images/s)`);
+      if (found.failed.size) process.exitCode = EXIT.failure;
       await found.finished?.();
     });
 }
@@ -121,7 +122,7 @@ async function detectOnQueue(url: URL, paths: string[], flags: DetectFlags, opti
   });
   const outcome = await runQueuedJob<DetectShard, DetectShardResult, DetectedObject[]>({
     url, kind: 'detect', modelDir: flags.model, attempts: flags.attempts, unit: 'images',
-    options: { ...options, shardImages: flags.shardImages }, content: files,
+    options: { ...options, shardImages: flags.shardImages }, content: files, quiet: flags.quiet,
     shards: planDetectShards(files, flags.shardImages, options), sizeOf: (s) => s.images.length,
     unpack: (r) => ({ outputs: r.detections, failures: r.failures }),
   });

@@ -3,13 +3,18 @@ import { readCocoGroundTruth, readCocoResults, readVocDir } from '../io/detectio
 import { writePrPlot } from '../io/pr-plot.js';
 import { type CocoResult, cocoEvaluate, statNames } from '../metrics/coco.js';
 import { type VocDetection, type VocResult, vocEvaluate } from '../metrics/voc.js';
-import { parseNumber } from './options.js';
+import { usage } from './exit.js';
+import { checkWritable } from './files.js';
+import { jsonOption, parseChoice, parseNumber } from './options.js';
+
+const FORMATS = ['coco', 'voc'] as const;
+const IOU_TYPES = ['bbox', 'segm'] as const;
 
 interface EvaluateFlags {
   gt: string;
   dt: string;
-  format: string;
-  iouType: string;
+  format: (typeof FORMATS)[number];
+  iouType: (typeof IOU_TYPES)[number];
   iou: number;
   maxDets: number[];
   perClass?: boolean;
@@ -42,7 +47,7 @@ function parseMaxDets(value: string): number[] {
 function evaluateCoco(flags: EvaluateFlags): void {
   const gt = readCocoGroundTruth(flags.gt);
   const r: CocoResult = cocoEvaluate(gt, readCocoResults(flags.dt), {
-    iouType: flags.iouType as 'bbox' | 'segm', maxDets: flags.maxDets, gtFile: flags.gt, dtFile: flags.dt,
+    iouType: flags.iouType, maxDets: flags.maxDets, gtFile: flags.gt, dtFile: flags.dt,
   });
   const names = new Map(gt.categories.map((c) => [c.id, c.name ?? String(c.id)]));
   if (flags.plot) {
@@ -83,17 +88,16 @@ export function registerEvaluate(program: Command): void {
     .description('score detections against ground truth: COCO (as pycocotools) or VOC AP')
     .requiredOption('--gt <path>', 'ground truth: COCO JSON, or a VOC directory of per-image .txt files')
     .requiredOption('--dt <path>', 'detections: COCO results JSON, or a VOC directory of per-image .txt files')
-    .option('--format <format>', 'coco or voc', 'coco')
-    .option('--iou-type <type>', 'COCO: bbox or segm (masks: polygons or RLE)', 'bbox')
+    .option('--format <format>', 'of --gt and --dt: coco or voc', parseChoice('--format', FORMATS), 'coco')
+    .option('--iou-type <type>', 'COCO: bbox or segm (masks: polygons or RLE)', parseChoice('--iou-type', IOU_TYPES), 'bbox')
     .option('--max-dets <list>', 'COCO: three detection limits per image', parseMaxDets, [1, 10, 100])
     .option('--iou <t>', 'VOC: IoU threshold', parseNumber('--iou', 0, 1), 0.5)
     .option('--per-class', 'also print AP per category')
     .option('--plot <file.png>', 'draw the precision–recall curves to a PNG')
-    .option('--json', 'print JSON')
+    .addOption(jsonOption())
     .action((flags: EvaluateFlags) => {
-      if (flags.format !== 'coco' && flags.format !== 'voc') program.error(`error: --format must be coco or voc, got "${flags.format}"`, { exitCode: 2 });
-      if (flags.iouType !== 'bbox' && flags.iouType !== 'segm') program.error(`error: --iou-type must be bbox or segm, got "${flags.iouType}"`, { exitCode: 2 });
-      if (flags.plot && !flags.plot.toLowerCase().endsWith('.png')) program.error(`error: --plot writes a PNG; give a file name ending in .png, got "${flags.plot}"`, { exitCode: 2 });
+      if (flags.plot && !flags.plot.toLowerCase().endsWith('.png')) usage(`--plot writes a PNG; give a file name ending in .png, got "${flags.plot}"`);
+      if (flags.plot) checkWritable('--plot', flags.plot);
       if (flags.format === 'coco') evaluateCoco(flags);
       else evaluateVoc(flags);
     });

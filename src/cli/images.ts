@@ -3,8 +3,25 @@
 // how many workers run them.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { badInput } from '../errors.js';
 import { decodeImage } from '../io/image.js';
 import type { Image } from '../io/image.js';
+import { type ModelDir, readModelConfig } from '../io/model-dir.js';
+import { dataError } from './exit.js';
+
+/** --model's config.json, which must be one of `architectures` (`kind` names them: "a detector"); a data error otherwise. */
+export function modelConfigOf(dir: string, architectures: readonly string[], kind: string): ModelDir['config'] {
+  let config: ModelDir['config'];
+  try {
+    config = readModelConfig(dir);
+  } catch (e) {
+    throw dataError('--model', e);
+  }
+  if (!architectures.includes(config.architecture)) {
+    throw badInput(`--model: ${dir} is a ${config.architecture} model, not ${kind} (${architectures.join(', ')})`);
+  }
+  return config;
+}
 
 export interface ReadImages {
   /** The images that decoded, with their index among the paths. */

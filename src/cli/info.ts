@@ -4,20 +4,25 @@ import { parseImageInput } from '../models/image-input.js';
 import { parseTransformerConfig } from '../models/transformer.js';
 import { macsPerSample, parseWaveNetConfig, receptiveField } from '../models/wavenet.js';
 import { DEFAULT_MODELS } from '../tasks/defaults.js';
+import { dataError, usage } from './exit.js';
+import { jsonOption } from './options.js';
 
 /** `hibiki info`: what a model directory holds and what it implies (receptive field, cost). */
 export function registerInfo(program: Command): void {
   program
     .command('info')
     .description('describe a model directory')
-    .argument('[dir]', 'model directory', DEFAULT_MODELS.generator)
-    .option('--json', 'print as JSON')
-    .action((dir: string, flags: { json?: boolean }) => {
+    .argument('[dir]', `model directory (default: ${DEFAULT_MODELS.generator})`)
+    .option('-m, --model <dir>', 'the model directory, as the other commands name it (instead of DIR)')
+    .addOption(jsonOption())
+    .action((given: string | undefined, flags: { model?: string; json?: boolean }) => {
+      if (given !== undefined && flags.model !== undefined) usage(`give the model directory once: ${given} or --model ${flags.model}`);
+      const dir = given ?? flags.model ?? DEFAULT_MODELS.generator;
       let model;
       try {
         model = readModelDir(dir);
       } catch (e) {
-        return program.error(`error: ${(e as Error).message}`, { exitCode: 2 });
+        throw dataError('--model', e);
       }
       const parameters = [...model.weights.tensors.values()].reduce((n, t) => n + t.data.length, 0);
       const info: Record<string, unknown> = { dir, architecture: model.config.architecture, parameters };

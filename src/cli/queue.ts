@@ -3,15 +3,15 @@
 // of shard results (a failed shard fails each of its items).
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import { SingleBar } from 'cli-progress';
-import { badInput } from '../errors.js';
 import { modelContentHash } from '../io/model-dir.js';
 import type { QueuedFailure } from '../queue/failures.js';
 import type { QueueKind } from '../queue/producer.js';
 import { parseQueueUrl } from '../queue/url.js';
+import { dataError, usage } from './exit.js';
+import { progressBar } from './progress.js';
 
 /** The --queue flag, checked: its URL, undefined without the flag, or a usage error (exit code 2). */
-export function queueFlag(text: string | undefined, usage: (message: string) => never): URL | undefined {
+export function queueFlag(text: string | undefined): URL | undefined {
   if (text === undefined) return undefined;
   try {
     return parseQueueUrl(text);
@@ -34,6 +34,8 @@ export interface QueuedJob<D extends { first: number }, R, X> {
   shards: D[];
   sizeOf: (shard: D) => number;
   unpack: (result: R) => { outputs: Array<X | null>; failures: QueuedFailure[] };
+  /** --quiet: no progress bar. */
+  quiet?: boolean;
 }
 
 export interface QueuedOutcome<X> {
@@ -55,15 +57,12 @@ export async function runQueuedJob<D extends { first: number }, R, X>(job: Queue
   try {
     model = modelContentHash(job.modelDir);
   } catch (e) {
-    throw badInput(`--model: ${(e as Error).message}`);
+    throw dataError('--model', e);
   }
   const hash = createHash('sha256').update(JSON.stringify({ hibiki: 1, kind: job.kind, model, options: job.options }));
   for (const part of job.content) hash.update(typeof part === 'string' ? `${part.length}\0${part}` : part);
   const items = job.shards.reduce((n, s) => n + job.sizeOf(s), 0);
-  const bar = new SingleBar({
-    format: `{bar} {percentage}% | {value}/{total} ${job.unit} | {shards} shards | ETA {eta_formatted}`,
-    stream: process.stderr, hideCursor: true, etaBuffer: 50,
-  });
+  const bar = progressBar(`{bar} {percentage}% | {value}/{total} ${job.unit} | {shards} shards | ETA {eta_formatted}`, job.quiet);
   bar.start(items, 0, { shards: `0/${job.shards.length}` });
   let run;
   try {

@@ -1,16 +1,14 @@
-import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { PNG } from 'pngjs';
 import { DEFAULT_MODELS } from '../tasks/defaults.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Image } from '../io/image.js';
-import { readModelConfig } from '../io/model-dir.js';
 import { Segmenter } from '../tasks/vision.js';
-import { parseNumber } from './options.js';
-import { failureLine, readImages, workersFor } from './images.js';
-
-/** The model `hibiki segment` uses when --model is not given. */
+import { EXIT, usage } from './exit.js';
+import { STDIO, makeFolder } from './files.js';
+import { addHiddenAlias, modelOption, workersOption } from './options.js';
+import { failureLine, modelConfigOf, readImages, workersFor } from './images.js';
 
 /** Class colours: black background, then matplotlib's tab10. */
 export const CLASS_COLOURS: ReadonlyArray<readonly [number, number, number]> = [
@@ -45,28 +43,26 @@ export function maskPngs(image: Image, labels: Uint8Array, palette: ReadonlyArra
 
 interface SegmentFlags {
   model: string;
-  out: string;
+  output: string;
   workers?: number;
 }
 
 /** `hibiki segment`: a class per pixel, written as a mask PNG and an overlay PNG per image. */
 export function registerSegment(program: Command): void {
-  program
+  const command = program
     .command('segment')
     .description('segment images (PNG or JPEG) with a U-Net: a class per pixel')
     .argument('<images...>', 'image files')
-    .option('-m, --model <dir>', 'model directory', DEFAULT_MODELS.segmenter)
-    .option('-o, --out <dir>', 'where to write NAME-mask.png and NAME-overlay.png', 'segmented')
-    .option('-w, --workers <n>', 'worker threads (default: one per core, at most one per image; 0 = in process)', parseNumber('--workers', 0, 256))
+    .addOption(modelOption(DEFAULT_MODELS.segmenter))
+    .option('-o, --output <dir>', 'the folder to write NAME-mask.png and NAME-overlay.png to (created if need be)', 'segmented')
+    .addOption(workersOption('default: one per core, at most one per image; 0 = in process'))
     .action(async (paths: string[], flags: SegmentFlags) => {
-      const config = readModelConfig(flags.model);
-      if (!['unet'].includes(config.architecture)) {
-        program.error(`error: ${flags.model} is a ${config.architecture} model, not a segmentation model (unet)`, { exitCode: 2 });
-      }
+      if (flags.output === STDIO) usage('--output is the folder segment writes two PNGs per image to, not -');
+      const config = modelConfigOf(flags.model, ['unet'], 'a segmentation model');
       const names = (config.labels ?? []) as string[];
       const palette = Array.isArray(config.palette) && config.palette.every((c) => Array.isArray(c) && c.length === 3)
         ? config.palette as number[][] : CLASS_COLOURS;
-      mkdirSync(flags.out, { recursive: true });
+      makeFolder('--output', flags.output);
       const { images, errors } = readImages(paths);
       const segmenter = await Segmenter.open(flags.model, { workers: workersFor(images.length, flags.workers) });
       const result = await segmenter.segment(images.map((i) => i.image)).finally(() => segmenter.close());
@@ -76,7 +72,7 @@ export function registerSegment(program: Command): void {
         const labels = result.results[i]?.labels;
         if (!labels) return;
         const { mask, overlay } = maskPngs(im.image, labels, palette);
-        const stem = join(flags.out, basename(im.path, extname(im.path)));
+        const stem = join(flags.output, basename(im.path, extname(im.path)));
         writeFileAtomic(`${stem}-mask.png`, mask, 'PNG image');
         writeFileAtomic(`${stem}-overlay.png`, overlay, 'PNG image');
         const counts = new Map<number, number>();
@@ -86,6 +82,8 @@ export function registerSegment(program: Command): void {
         console.log(`${im.path}: ${share} → ${stem}-mask.png, ${stem}-overlay.png`);
       });
       for (const [i, message] of failed) console.error(failureLine(paths[i]!, message));
-      if (failed.size) process.exitCode = 1;
+      if (failed.size) process.exitCode = EXIT.failure;
     });
+  // Until 0.1: -o was --out.
+  addHiddenAlias(command, '--out <dir>', 'output');
 }

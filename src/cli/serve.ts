@@ -1,7 +1,9 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { DEFAULT_MODELS, MAX_SECONDS, SERVE_LIMITS } from '../tasks/defaults.js';
-import { parseNumber } from './options.js';
+import { HibikiError } from '../errors.js';
+import { EXIT, errorText, exitCodeOf } from './exit.js';
+import { parseNumber, workersOption } from './options.js';
 
 interface ServeFlags {
   port: number;
@@ -28,22 +30,22 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve the models over HTTP (POST /v1/translate, /v1/generate, /v1/detect, /v1/classify, /v1/segment)')
-    .option('-p, --port <n>', 'TCP port (0 = any free port)', parseNumber('--port', 0, 65535), 8080)
+    .option('-p, --port <n>', 'TCP port (0 = any free port)', parseNumber('--port', 0, 65535, true), 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--translate <dir>', 'translation model ("none" to leave out)', DEFAULT_MODELS.translator)
     .option('--generate <dir>', 'WaveNet model ("none" to leave out)', DEFAULT_MODELS.generator)
     .option('--detect <dir>', 'detector model ("none" to leave out)', DEFAULT_MODELS.detector)
     .option('--classify <dir>', 'image classifier ("none" to leave out)', DEFAULT_MODELS.classifier)
     .option('--segment <dir>', 'segmentation model ("none" to leave out)', DEFAULT_MODELS.segmenter)
-    .option('-w, --workers <n>', 'worker threads per model (default: one per core; 0 = in the server thread)', parseNumber('--workers', 0, 256))
-    .option('--retries <n>', 'times a task whose worker died runs again before its request fails', parseNumber('--retries', 0, 10), 1)
-    .option('--max-in-flight <n>', 'requests running at once before 503 (default: 4 per worker)', parseNumber('--max-in-flight', 1, 100000))
+    .addOption(workersOption('per model; default: one per core; 0 = in the server thread'))
+    .option('--retries <n>', 'times a task whose worker died runs again before its request fails', parseNumber('--retries', 0, 10, true), 1)
+    .option('--max-in-flight <n>', 'requests running at once before 503 (default: 4 per worker)', parseNumber('--max-in-flight', 1, 100000, true))
     .option('--timeout-ms <ms>', 'per-request deadline', parseNumber('--timeout-ms', 1, 3_600_000), 60_000)
     .option('--max-body-mb <mb>', 'largest request body', parseNumber('--max-body-mb', 0.001, 1024), SERVE_LIMITS.bodyBytes / 2 ** 20)
-    .option('--max-texts <n>', 'texts per translate request', parseNumber('--max-texts', 1, 100000), SERVE_LIMITS.texts)
-    .option('--max-chars <n>', 'characters per text', parseNumber('--max-chars', 1, 1_000_000), SERVE_LIMITS.charsPerText)
+    .option('--max-texts <n>', 'texts per translate request', parseNumber('--max-texts', 1, 100000, true), SERVE_LIMITS.texts)
+    .option('--max-chars <n>', 'characters per text', parseNumber('--max-chars', 1, 1_000_000, true), SERVE_LIMITS.charsPerText)
     .option('--max-seconds <s>', 'seconds of audio per generate request', parseNumber('--max-seconds', 0.001, MAX_SECONDS), SERVE_LIMITS.seconds)
-    .option('--max-pixels <n>', 'pixels per image', parseNumber('--max-pixels', 1, 1e9), SERVE_LIMITS.imagePixels)
+    .option('--max-pixels <n>', 'pixels per image', parseNumber('--max-pixels', 1, 1e9, true), SERVE_LIMITS.imagePixels)
     .option('--log', 'structured request logs (JSON lines on stdout)')
     .action(async (flags: ServeFlags) => {
       const model = (dir: string) => (dir === 'none' ? undefined : dir);
@@ -52,17 +54,26 @@ export function registerServe(program: Command): void {
         translate: model(flags.translate), generate: model(flags.generate), detect: model(flags.detect),
         classify: model(flags.classify), segment: model(flags.segment),
         workers: flags.workers ?? os.availableParallelism(),
-        maxInFlight: flags.maxInFlight, retries: Math.round(flags.retries), timeoutMs: flags.timeoutMs, logger: flags.log ?? false,
+        maxInFlight: flags.maxInFlight, retries: flags.retries, timeoutMs: flags.timeoutMs, logger: flags.log ?? false,
         limits: { bodyBytes: Math.round(flags.maxBodyMb * 2 ** 20), texts: flags.maxTexts, charsPerText: flags.maxChars, seconds: flags.maxSeconds, imagePixels: flags.maxPixels },
       });
-      const address = await server.app.listen({ port: flags.port, host: flags.host });
+      let address: string;
+      try {
+        address = await server.app.listen({ port: flags.port, host: flags.host });
+      } catch (e) {
+        await server.close();
+        throw new HibikiError('E_IO', `--host ${flags.host} --port ${flags.port}: cannot listen: ${(e as Error).message}`, { cause: e });
+      }
       console.error(`hibiki serve: listening on ${address}`);
       let closing = false;
       const drain = (signal: string) => {
         if (closing) return;
         closing = true;
         console.error(`hibiki serve: ${signal}, draining requests in flight`);
-        server.close().then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(1); });
+        server.close().then(() => process.exit(EXIT.ok), (e: unknown) => {
+          console.error(errorText(e));
+          process.exit(exitCodeOf(e));
+        });
       };
       process.on('SIGTERM', () => drain('SIGTERM'));
       process.on('SIGINT', () => drain('SIGINT'));

@@ -1,20 +1,19 @@
 import { createHash } from 'node:crypto';
-import { accessSync, appendFileSync, closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { DEFAULT_MODELS } from '../tasks/defaults.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { badInput } from '../errors.js';
 import { corpusBleu } from '../metrics/bleu.js';
 import { type Translation, Translator } from '../tasks/translator.js';
 import type { Progress } from '../pool/job.js';
 import { type TranslateSearch, type TranslateShard, type TranslateShardResult, planTranslateShards } from '../queue/translate.js';
 import { type QueuedOutcome, queueFlag, removeQueuedJob, runQueuedJob } from './queue.js';
 import { VERSION } from '../version.js';
-import { parseNumber } from './options.js';
-
-/** The model `hibiki translate` uses when --model is not given. */
+import { EXIT, dataError, usage } from './exit.js';
+import { STDIO, checkWritable, readInput, writeOutput } from './files.js';
+import { attemptsOption, modelOption, parseNumber, queueOption, quietOption, workersOption } from './options.js';
+import { progressBar } from './progress.js';
 
 /** Lines per chunk: finished chunks are journaled, so a killed run redoes at most one. */
 const CHUNK_LINES = 256;
@@ -22,7 +21,7 @@ const CHUNK_LINES = 256;
 interface TranslateFlags {
   model: string;
   input: string;
-  output?: string;
+  output: string;
   ref?: string[];
   beam: number;
   nBest: number;
@@ -30,14 +29,15 @@ interface TranslateFlags {
   maxBatchTokens: number;
   workers?: number;
   resume?: boolean;
+  quiet?: boolean;
   queue?: string;
   shardTokens: number;
   attempts: number;
 }
 
-/** Lines of a text file or stdin ('-'), without line ends; a final newline does not make an extra line. */
-export function readLines(path: string): string[] {
-  const text = readFileSync(path === '-' ? 0 : path, 'utf8');
+/** A text file's lines (stdin for '-'), without line ends; a final newline does not make an extra line. */
+export function readLines(path: string, flag = '--input'): string[] {
+  const text = readInput(flag, path).toString('utf8');
   const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   if (lines.at(-1) === '') lines.pop();
   return lines;
@@ -76,57 +76,38 @@ function appendDurably(path: string, text: string): void {
 export function registerTranslate(program: Command): void {
   program
     .command('translate')
-    .description('translate a file line by line with a Transformer model')
-    .option('-m, --model <dir>', 'model directory', DEFAULT_MODELS.translator)
-    .requiredOption('-i, --input <file>', "input text, one sentence per line ('-' = stdin)")
-    .option('-o, --output <file>', 'output file (default: stdout); written whole, never half')
-    .option('-r, --ref <files...>', 'reference translations (one file per reference set): print BLEU')
-    .option('-b, --beam <k>', 'beam size (1 = greedy)', parseNumber('--beam', 1, 64), 1)
-    .option('--n-best <n>', 'hypotheses per line, tab-separated with scores (at most --beam)', parseNumber('--n-best', 1, 64), 1)
+    .description('translate text line by line with a Transformer model: a file or stdin to a file or stdout')
+    .addOption(modelOption(DEFAULT_MODELS.translator))
+    .option('-i, --input <file>', "input text, one sentence per line ('-' = stdin)", STDIO)
+    .option('-o, --output <file>', "output file ('-' = stdout); written whole, never half", STDIO)
+    .option('-r, --ref <files...>', 'reference translations (one file per reference set): print BLEU on stderr')
+    .option('-b, --beam <k>', 'beam size (1 = greedy)', parseNumber('--beam', 1, 64, true), 1)
+    .option('--n-best <n>', 'hypotheses per line, tab-separated with scores (at most --beam)', parseNumber('--n-best', 1, 64, true), 1)
     .option('--length-penalty <a>', 'rank beam hypotheses by logprob / length^a', parseNumber('--length-penalty', 0, 10), 1)
-    .option('--max-batch-tokens <n>', 'source tokens decoded together per batch', parseNumber('--max-batch-tokens', 1, 1e6), 4096)
-    .option('-w, --workers <n>', 'worker threads (default: one per core; 0 = in process)', parseNumber('--workers', 0, 256))
+    .option('--max-batch-tokens <n>', 'source tokens decoded together per batch', parseNumber('--max-batch-tokens', 1, 1e6, true), 4096)
+    .addOption(workersOption('default: one per core; 0 = in process'))
     .option('--resume', 'continue a run that was stopped, from OUTPUT.partial')
-    .option('-q, --queue <url>', 'run on the hibiki workers of this Redis queue (redis://HOST:PORT) instead of here')
-    .option('--shard-tokens <n>', 'with --queue: source tokens per shard (one queue job)', parseNumber('--shard-tokens', 16, 1e7), 8192)
-    .option('--attempts <n>', 'with --queue: runs of a shard before it fails for good', parseNumber('--attempts', 1, 100), 3)
+    .addOption(quietOption())
+    .addOption(queueOption())
+    .option('--shard-tokens <n>', 'with --queue: source tokens per shard (one queue job)', parseNumber('--shard-tokens', 16, 1e7, true), 8192)
+    .addOption(attemptsOption())
     .action(async (flags: TranslateFlags) => {
-      const usage = (message: string): never => program.error(`error: ${message}`, { exitCode: 2 });
-      for (const [flag, v] of [['--beam', flags.beam], ['--n-best', flags.nBest], ['--max-batch-tokens', flags.maxBatchTokens]] as const) {
-        if (!Number.isInteger(v)) usage(`${flag} must be a whole number, got ${v}`);
-      }
       if (flags.nBest > flags.beam) usage(`--n-best ${flags.nBest} is more than --beam ${flags.beam}`);
-      if (flags.resume && !flags.output) usage('--resume needs --output (the journal lives beside it)');
+      if (flags.resume && flags.output === STDIO) usage('--resume needs --output FILE (the journal lives beside it)');
       if (flags.resume && flags.queue) usage('--resume is for local runs; with --queue a rerun takes the finished shards from the queue');
-      const queueUrl = queueFlag(flags.queue, usage);
-      if (flags.output) {
-        try {
-          if (!statSync(dirname(flags.output)).isDirectory()) usage(`cannot write ${flags.output}: not a directory`);
-          accessSync(dirname(flags.output), constants.W_OK);
-        } catch (e) {
-          usage(`cannot write ${flags.output}: ${(e as Error).message}`);
-        }
-      }
-      let lines: string[];
-      try {
-        lines = readLines(flags.input);
-      } catch (e) {
-        return usage(`cannot read --input ${flags.input}: ${(e as Error).message}`);
-      }
+      const queueUrl = queueFlag(flags.queue);
+      if (flags.input === STDIO && process.stdin.isTTY && !flags.quiet) console.error('reading sentences from stdin, one per line (end with Ctrl-D)');
+      checkWritable('--output', flags.output);
+      const lines = readLines(flags.input);
       const refs = (flags.ref ?? []).map((file) => {
-        let r: string[] = [];
-        try {
-          r = readLines(file);
-        } catch (e) {
-          usage(`cannot read --ref ${file}: ${(e as Error).message}`);
-        }
-        if (r.length !== lines.length) usage(`--ref ${file} has ${r.length} lines, the input has ${lines.length}`);
+        const r = readLines(file, '--ref');
+        if (r.length !== lines.length) throw badInput(`--ref ${file} has ${r.length} lines, the input has ${lines.length}`);
         return r;
       });
 
       const search = { beam: flags.beam, nBest: flags.nBest, lengthPenalty: flags.lengthPenalty, maxBatchTokens: flags.maxBatchTokens };
       if (queueUrl) {
-        const queued = await translateOnQueue(queueUrl, flags, lines, search, usage);
+        const queued = await translateOnQueue(queueUrl, flags, lines, search);
         if (!queued) return;
         await finish(flags, queued.outputs as string[], refs);
         // Only now that the output is written may the finished shards go.
@@ -137,10 +118,10 @@ export function registerTranslate(program: Command): void {
       try {
         translator = await Translator.open(flags.model, { workers: flags.workers ?? os.availableParallelism() });
       } catch (e) {
-        return usage(`--model: ${(e as Error).message}`);
+        throw dataError('--model', e);
       }
       try {
-        const journal = flags.output ? `${flags.output}.partial` : undefined;
+        const journal = flags.output === STDIO ? undefined : `${flags.output}.partial`;
         const header = JSON.stringify({
           hibiki: VERSION, job: 'translate',
           input: createHash('sha256').update(lines.join('\n')).digest('hex'),
@@ -150,19 +131,16 @@ export function registerTranslate(program: Command): void {
         let done = new Map<number, string>();
         if (journal && flags.resume && existsSync(journal)) {
           const read = readJournal(journal, header);
-          if (typeof read === 'string') usage(`--resume: ${read}; delete it to start over`);
-          done = read as Map<number, string>;
+          if (typeof read === 'string') throw badInput(`--resume: ${read}; delete it to start over`);
+          done = read;
         } else if (journal) {
           writeFileSync(journal, '');
           appendDurably(journal, `${header}\n`);
         }
         const todo = lines.map((_, i) => i).filter((i) => !done.has(i));
-        if (done.size) console.error(`resuming: ${done.size} of ${lines.length} lines already translated`);
+        if (done.size && !flags.quiet) console.error(`resuming: ${done.size} of ${lines.length} lines already translated`);
 
-        const bar = new SingleBar({
-          format: '{bar} {percentage}% | {value}/{total} lines | {rate} lines/s | ETA {eta_formatted}',
-          stream: process.stderr, hideCursor: true, etaBuffer: 50,
-        });
+        const bar = progressBar('{bar} {percentage}% | {value}/{total} lines | {rate} lines/s | ETA {eta_formatted}', flags.quiet);
         bar.start(lines.length, done.size, { rate: 0 });
         let failed = 0;
         for (let start = 0; start < todo.length; start += CHUNK_LINES) {
@@ -186,8 +164,8 @@ export function registerTranslate(program: Command): void {
         }
         bar.stop();
         if (failed) {
-          console.error(`${failed} line(s) failed; ${flags.output ? `the others are kept in ${journal}; rerun with --resume after fixing them` : 'nothing written'}`);
-          process.exitCode = 1;
+          console.error(`${failed} line(s) failed; ${journal ? `the others are kept in ${journal}; rerun with --resume after fixing them` : 'nothing written'}`);
+          process.exitCode = EXIT.failure;
           return;
         }
         await finish(flags, lines.map((_, i) => done.get(i)!), refs);
@@ -200,13 +178,8 @@ export function registerTranslate(program: Command): void {
 
 /** Writes the whole output (atomically to --output, or to stdout) and prints BLEU against --ref. */
 async function finish(flags: TranslateFlags, output: string[], refs: string[][]): Promise<void> {
-  const text = output.length ? `${output.join('\n')}\n` : '';
-  if (flags.output) {
-    writeFileAtomic(flags.output, new TextEncoder().encode(text), 'translation');
-    console.error(`${flags.output}: ${output.length} lines`);
-  } else {
-    await new Promise<void>((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
-  }
+  await writeOutput(flags.output, output.length ? `${output.join('\n')}\n` : '', 'translation');
+  if (flags.output !== STDIO && !flags.quiet) console.error(`${flags.output}: ${output.length} lines`);
   if (refs.length) {
     const best = flags.nBest > 1 ? output.map((l) => l.split('\t')[0]!) : output;
     console.error(corpusBleu(best, refs).format({ signature: true }));
@@ -220,18 +193,18 @@ async function finish(flags: TranslateFlags, output: string[], refs: string[][])
  * after printing what failed; finished shards stay in Redis for the rerun.
  */
 async function translateOnQueue(
-  url: URL, flags: TranslateFlags, lines: string[], search: TranslateSearch, usage: (m: string) => never,
+  url: URL, flags: TranslateFlags, lines: string[], search: TranslateSearch,
 ): Promise<QueuedOutcome<string> | undefined> {
   let shards: TranslateShard[];
   try {
     shards = planTranslateShards(lines, flags.model, flags.shardTokens, search);
   } catch (e) {
-    return usage(`--model: ${(e as Error).message}`);
+    throw dataError('--model', e);
   }
   const show = (t: Translation) => (flags.nBest > 1 ? t.hypotheses.map((h) => `${h.text}\t${h.score.toFixed(4)}`).join('\t') : t.text);
   const outcome = await runQueuedJob<TranslateShard, TranslateShardResult, string>({
     url, kind: 'translate', modelDir: flags.model, attempts: flags.attempts, unit: 'lines',
-    options: { search, shardTokens: flags.shardTokens }, content: lines, shards, sizeOf: (s) => s.lines.length,
+    options: { search, shardTokens: flags.shardTokens }, content: lines, shards, sizeOf: (s) => s.lines.length, quiet: flags.quiet,
     unpack: (r) => ({ outputs: r.translations.map((t) => (t ? show(t) : null)), failures: r.failures }),
   });
   for (const line of outcome.failedShards) console.error(line);
@@ -244,7 +217,7 @@ async function translateOnQueue(
       console.error(`${outcome.failed} line(s) failed; nothing written`);
       await removeQueuedJob(outcome);
     }
-    process.exitCode = 1;
+    process.exitCode = EXIT.failure;
     return undefined;
   }
   return outcome;

@@ -1,7 +1,8 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { DEFAULT_MODELS } from '../tasks/defaults.js';
-import { parseNumber } from './options.js';
+import { EXIT } from './exit.js';
+import { modelOption, parseNumber, workersOption } from './options.js';
 import { queueFlag } from './queue.js';
 
 interface WorkerFlags {
@@ -17,17 +18,13 @@ export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('run shards of distributed jobs from a Redis queue (one per machine)')
-    .requiredOption('-q, --queue <url>', 'the Redis server holding the queue (redis://HOST:PORT)')
-    .option('-m, --model <dir>', 'model directory; it decides which jobs this worker runs', DEFAULT_MODELS.translator)
-    .option('-w, --workers <n>', 'pool threads (default: one per core)', parseNumber('--workers', 1, 256))
-    .option('--concurrency <n>', 'shards run at once (default: one per pool thread)', parseNumber('--concurrency', 1, 256))
+    .requiredOption('--queue <url>', 'the Redis server holding the queue (redis://HOST:PORT)')
+    .addOption(modelOption(DEFAULT_MODELS.translator, 'model directory; it decides which jobs this worker runs'))
+    .addOption(workersOption('pool threads; default: one per core', 1))
+    .option('--concurrency <n>', 'shards run at once (default: one per pool thread)', parseNumber('--concurrency', 1, 256, true))
     .option('--lock-seconds <s>', "how soon a dead worker's shard is handed to another", parseNumber('--lock-seconds', 1, 3600), 30)
     .action(async (flags: WorkerFlags) => {
-      const usage = (message: string): never => program.error(`error: ${message}`, { exitCode: 2 });
-      const url = queueFlag(flags.queue, usage)!;
-      for (const [flag, v] of [['--workers', flags.workers], ['--concurrency', flags.concurrency]] as const) {
-        if (v !== undefined && !Number.isInteger(v)) usage(`${flag} must be a whole number, got ${v}`);
-      }
+      const url = queueFlag(flags.queue)!;
       const { startQueueWorker } = await import('../queue/worker.js'); // BullMQ loads only here
       const worker = await startQueueWorker({
         url, modelDir: flags.model, workers: flags.workers ?? os.availableParallelism(),
@@ -37,8 +34,8 @@ export function registerWorker(program: Command): void {
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           console.error(`${worker.name}: ${signal}: finishing the running shards`);
-          process.once('SIGINT', () => process.exit(130));
-          process.once('SIGTERM', () => process.exit(143));
+          process.once('SIGINT', () => process.exit(EXIT.interrupted));
+          process.once('SIGTERM', () => process.exit(EXIT.terminated));
           resolve();
         };
         process.once('SIGINT', () => stop('SIGINT'));

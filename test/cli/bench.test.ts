@@ -1,13 +1,8 @@
-import { fileURLToPath } from 'node:url';
-import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-function hibiki(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { hibiki } from '../helpers/cli.js';
 
 describe('hibiki bench', () => {
   it('prints a JSON report with the system, the peak and one row per problem', () => {
@@ -32,6 +27,18 @@ describe('hibiki bench', () => {
     expect(r.stdout).toMatch(/^system: node v\d+\.\d+\.\d+ .*\| wasm simd yes \|.*\| workers 1$/m);
     expect(r.stdout).toMatch(/^add n=65536 .* ms/m);
     expect(r.stdout).toMatch(/WASM SIMD peak .*: \d+\.\d GFLOP\/s/);
+  });
+
+  it('-o FILE writes the JSON report beside the table; -o - prints it on stdout, as --json', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'hibiki-bench-')), 'kernels.json');
+    const r = hibiki('bench', '--filter', 'f32_add', '--time', '10', '--no-reference', '-o', file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^system: /);
+    expect(JSON.parse(readFileSync(file, 'utf8')).rows[0].problem).toMatch(/^add n=/);
+    const piped = hibiki('bench', '--filter', 'f32_add', '--time', '10', '--no-reference', '-o', '-');
+    expect(piped.code, piped.stderr).toBe(0);
+    const report = JSON.parse(piped.stdout);
+    expect(report.rows.map((row: { problem: string }) => row.problem)).toEqual(JSON.parse(readFileSync(file, 'utf8')).rows.map((row: { problem: string }) => row.problem));
   });
 
   it('rejects a bad flag with one clear line and exit code 2', () => {

@@ -1,18 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readWav } from '../../src/io/wav.js';
+import { decodeWav, readWav } from '../../src/io/wav.js';
+import { hibiki, hibikiBytes } from '../helpers/cli.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const MODEL = fileURLToPath(new URL('../fixtures/wavenet-k2/', import.meta.url));
-
-function hibiki(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('hibiki generate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hibiki-generate-'));
@@ -34,33 +28,68 @@ describe('hibiki generate', () => {
     expect(readFileSync(join(dir, 'a-1.wav')).equals(readFileSync(join(dir, 'a-2.wav')))).toBe(false);
   });
 
-  it('writes 32-bit float WAV with --format f32', () => {
+  it('writes 32-bit float WAV with --format f32: an 18-byte fmt chunk and a fact chunk', () => {
     const r = hibiki('generate', '-m', MODEL, '-s', '0.1', '-c', 'low', '--format', 'f32', '-w', '0', '-o', join(dir, 'f.wav'));
     expect(r.code, r.stderr).toBe(0);
     const bytes = readFileSync(join(dir, 'f.wav'));
+    expect(bytes.readUInt32LE(16)).toBe(18);
     expect(bytes.readUInt16LE(20)).toBe(3); // WAVE_FORMAT_IEEE_FLOAT
     expect(bytes.readUInt16LE(34)).toBe(32);
+    expect(bytes.readUInt16LE(36)).toBe(0); // cbSize
+    expect([bytes.toString('latin1', 38, 42), bytes.readUInt32LE(46)]).toEqual(['fact', 800]);
     expect(readWav(join(dir, 'f.wav')).samples.length).toBe(800);
+  });
+
+  it('-o - writes the WAV to stdout (the same bytes as the file) and says what it wrote on stderr', () => {
+    const args = ['generate', '-m', MODEL, '-s', '0.1', '-c', 'mid', '--seed', '3', '-w', '0', '-q'];
+    const file = hibiki(...args, '-o', join(dir, 'same.wav'));
+    expect(file.code, file.stderr).toBe(0);
+    const piped = hibikiBytes({}, ...args, '-o', '-');
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout.equals(readFileSync(join(dir, 'same.wav')))).toBe(true);
+    expect(decodeWav(piped.stdout, 'stdout').samples.length).toBe(800);
+    expect(piped.stderr).toBe('stdout: 0.10 s at 8000 Hz condition=mid\n');
+    // the old spelling of -o still works
+    const old = hibiki(...args, '--out', join(dir, 'old.wav'));
+    expect(old.code, old.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'old.wav')).equals(readFileSync(join(dir, 'same.wav')))).toBe(true);
   });
 
   it('refuses bad flags with one line and exit code 2, writing nothing', () => {
     const before = readdirSync(dir).length;
-    const cases: Array<[string[], RegExp]> = [
-      [['-s', '-3'], /--seconds must be a number from 0\.001 to 3600, got "-3"/],
-      [['-s', '1e9'], /--seconds must be a number from 0\.001 to 3600/],
-      [['-c', 'C9'], /unknown condition "C9" \(condition: low, mid, high\)/],
-      [['-o', '/nonexistent/dir/x.wav'], /cannot write \/nonexistent\/dir\/x\.wav/],
-      [['-n', '2.5'], /--count must be a whole number/],
-      [['--format', 'mp3'], /--format must be pcm16 or f32/],
-      [['-m', '/nonexistent-model'], /--model: cannot read .*config\.json/],
+    const cases: Array<[string[], string]> = [
+      [['-s', '-3'], 'option \'-s, --seconds <s>\' argument \'-3\' is invalid. --seconds must be a number from 0.001 to 3600, got "-3"'],
+      [['-s', '1e9'], 'option \'-s, --seconds <s>\' argument \'1e9\' is invalid. --seconds must be a number from 0.001 to 3600, got "1e9"'],
+      [['-c', 'C9'], 'unknown condition "C9" (condition: low, mid, high)'],
+      [['-n', '2.5'], 'option \'-n, --count <n>\' argument \'2.5\' is invalid. --count must be a whole number from 1 to 1000, got "2.5"'],
+      [['--format', 'mp3'], 'option \'--format <format>\' argument \'mp3\' is invalid. --format must be one of pcm16, f32, got "mp3"'],
+      [['-n', '3', '-o', '-'], '-o - writes one WAV file to stdout; with --count 3 give a file name (NAME-1.wav, NAME-2.wav, …)'],
+      [['-q', 'redis://127.0.0.1:6379'], '-q means --quiet; give the queue as --queue redis://127.0.0.1:6379'],
+      [['--queue', 'http://x'], '--queue http://x: expected a redis:// or rediss:// URL, got http:'],
     ];
     for (const [args, message] of cases) {
       const r = hibiki('generate', '-m', MODEL, '-o', join(dir, 'bad.wav'), ...args);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr.split('\n')[0], args.join(' ')).toMatch(message);
+      expect(r.stderr, args.join(' ')).toMatch(new RegExp(`^error: ${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n$`));
+      expect(r.stdout).toBe('');
     }
     expect(readdirSync(dir).length).toBe(before);
     expect(existsSync(join(dir, 'bad.wav'))).toBe(false);
+  });
+
+  it('a model or an output folder that is not there is a data error: exit code 1, writing nothing', () => {
+    const before = readdirSync(dir).length;
+    const cases: Array<[string[], RegExp]> = [
+      [['-m', '/nonexistent-model'], /^error: --model: cannot read \/nonexistent-model\/config\.json: is "\/nonexistent-model" a model directory\?\n$/],
+      [['-o', '/nonexistent/dir/x.wav'], /^error: --output: cannot write \/nonexistent\/dir\/x\.wav: ENOENT.*\n$/],
+    ];
+    for (const [args, message] of cases) {
+      const r = hibiki('generate', '-m', MODEL, '-o', join(dir, 'bad.wav'), ...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stdout).toBe('');
+    }
+    expect(readdirSync(dir).length).toBe(before);
   });
 });
 

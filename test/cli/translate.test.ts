@@ -1,17 +1,14 @@
 import { fileURLToPath } from 'node:url';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MAIN, hibikiWith } from '../helpers/cli.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SAMPLES = fileURLToPath(new URL('../../samples/', import.meta.url));
 
-function hibiki(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 240_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const hibiki = (...args: string[]) => hibikiWith({ timeoutMs: 240_000 }, ...args);
 
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').slice(0, -1);
 
@@ -35,6 +32,21 @@ describe('hibiki translate', () => {
     expect(bleu, a.stderr).not.toBeNull();
     expect(Number(bleu![1])).toBeGreaterThan(80);
     expect(existsSync(join(dir, 'a.ja.partial'))).toBe(false);
+  });
+
+  it('reads stdin without -i and with -i -, writes stdout without -o and with -o -: the lines -i FILE -o FILE gives', () => {
+    const text = `${lines(input).slice(0, 6).join('\n')}\n`;
+    writeFileSync(join(dir, 'six.en'), text);
+    const file = hibiki('translate', '-i', join(dir, 'six.en'), '-o', join(dir, 'six.ja'), '-w', '0', '-q');
+    expect([file.code, file.stderr]).toEqual([0, '']);
+    const want = readFileSync(join(dir, 'six.ja'), 'utf8');
+    expect(want.split('\n')).toHaveLength(7);
+    for (const args of [[], ['-i', '-'], ['-o', '-'], ['-i', '-', '-o', '-']]) {
+      const r = hibikiWith({ input: text, timeoutMs: 240_000 }, 'translate', '-w', '0', '-q', ...args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout, args.join(' ')).toBe(want);
+      expect(r.stderr).toBe('');
+    }
   });
 
   it('prints n-best lists with scores, best first', () => {
@@ -72,21 +84,23 @@ describe('hibiki translate', () => {
     expect(readFileSync(out, 'utf8')).toBe(fresh.stdout);
   }, 300_000);
 
-  it('refuses bad flags and files with one line and exit code 2, writing nothing', () => {
+  it('refuses bad flags with one line and exit code 2, and unreadable files or models with exit code 1, writing nothing', () => {
     const before = readdirSync(dir).length;
-    const cases: Array<[string[], RegExp]> = [
-      [['-i', input, '-b', '2', '--n-best', '3'], /--n-best 3 is more than --beam 2/],
-      [['-i', input, '-b', '0'], /--beam must be a number from 1 to 64, got "0"/],
-      [['-i', join(dir, 'missing.en')], /cannot read --input .*missing\.en/],
-      [['-i', input, '-r', join(SAMPLES, 'test.ja')], /--ref .*test\.ja has 1000 lines, the input has 41/],
-      [['-i', input, '--resume'], /--resume needs --output/],
-      [['-i', input, '-o', join(dir, 'no/such/dir/out.ja')], /cannot write .*out\.ja/],
-      [['-i', input, '-m', join(dir)], /--model: .*config\.json/],
+    const cases: Array<[string[], number, RegExp]> = [
+      [['-i', input, '-b', '2', '--n-best', '3'], 2, /^error: --n-best 3 is more than --beam 2\n$/],
+      [['-i', input, '-b', '0'], 2, /^error: option '-b, --beam <k>' argument '0' is invalid\. --beam must be a whole number from 1 to 64, got "0"\n$/],
+      [['-i', input, '--resume'], 2, /^error: --resume needs --output FILE \(the journal lives beside it\)\n$/],
+      [['-i', input, '-q', 'redis://localhost'], 2, /^error: -q means --quiet; give the queue as --queue redis:\/\/localhost\n$/],
+      [['-i', join(dir, 'missing.en')], 1, /^error: --input: cannot read .*missing\.en: ENOENT.*\n$/],
+      [['-i', input, '-r', join(SAMPLES, 'test.ja')], 1, /^error: --ref .*test\.ja has 1000 lines, the input has 41\n$/],
+      [['-i', input, '-o', join(dir, 'no/such/dir/out.ja')], 1, /^error: --output: cannot write .*out\.ja: ENOENT.*\n$/],
+      [['-i', input, '-m', join(dir)], 1, /^error: --model: .*config\.json.*\n$/],
     ];
-    for (const [args, message] of cases) {
+    for (const [args, code, message] of cases) {
       const r = hibiki('translate', ...args);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toMatch(message);
+      expect(r.code, args.join(' ')).toBe(code);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stdout).toBe('');
     }
     expect(readdirSync(dir).length).toBe(before);
   });
@@ -95,7 +109,7 @@ describe('hibiki translate', () => {
     const out = join(dir, 'other.ja');
     writeFileSync(`${out}.partial`, '{"hibiki":"0","job":"translate","input":"x"}\n');
     const r = hibiki('translate', '-i', input, '-o', out, '-w', '0', '--resume');
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/other\.ja\.partial belongs to another job/);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: --resume: .*other\.ja\.partial belongs to another job .*; delete it to start over\n$/);
   });
 });

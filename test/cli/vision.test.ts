@@ -57,6 +57,43 @@ describe('hibiki detect, classify and segment', () => {
     expect(hibiki('detect', join(SAMPLES, 'astronaut.png'), '--iou', '-1').code).toBe(2);
   });
 
+  it('detect --json - writes the COCO JSON to stdout (what --json FILE writes) and the text lines to stderr', () => {
+    const image = join(SAMPLES, 'astronaut.png');
+    const file = hibiki('detect', image, '--json', join(dir, 'one.json'), '-w', '0', '-q');
+    expect(file.code, file.stderr).toBe(0);
+    expect(file.stderr).toBe('');
+    const piped = hibiki('detect', image, '--json', '-', '-w', '0', '-q');
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout).toBe(readFileSync(join(dir, 'one.json'), 'utf8'));
+    expect(JSON.parse(piped.stdout)).toHaveLength(reference.images.find((i: { name: string }) => i.name === 'astronaut').detections['0.5'].length);
+    expect(piped.stderr).toBe(file.stdout);
+    expect(piped.stderr).toMatch(/^.*astronaut\.png: \d+ faces?: /);
+  });
+
+  it('bad flags are usage errors (exit code 2), a model that is not there or not the kind a data error (exit code 1): one line, nothing written', () => {
+    const image = join(SAMPLES, 'astronaut.png');
+    const out = join(dir, 'nothing');
+    const cases: Array<[string[], number, string]> = [
+      [['detect', image, '--max-results', '0'], 2, 'option \'--max-results <n>\' argument \'0\' is invalid. --max-results must be a whole number from 1 to 100000, got "0"'],
+      [['detect', image, '--draw', '-'], 2, '--draw writes one PNG per image: give a folder, not -'],
+      [['detect', image, '-m', '/nonexistent', '--draw', out], 1, '--model: cannot read /nonexistent/config.json: is "/nonexistent" a model directory?'],
+      [['classify', image, '-k', '0'], 2, 'option \'-k, --top <k>\' argument \'0\' is invalid. --top must be a whole number from 1 to 1000, got "0"'],
+      [['classify', image, '-w', '-1'], 2, 'option \'-w, --workers <n>\' argument \'-1\' is invalid. --workers must be a whole number from 0 to 256, got "-1"'],
+      [['classify', image, '-m', fileURLToPath(new URL('../fixtures/wavenet-k2/', import.meta.url))], 1,
+        `--model: ${fileURLToPath(new URL('../fixtures/wavenet-k2/', import.meta.url))} is a wavenet model, not an image classifier (mobilenet_v2, densenet)`],
+      [['segment', image, '-o', '-'], 2, '--output is the folder segment writes two PNGs per image to, not -'],
+      [['segment', image, '-o', out, '-m', '/nonexistent'], 1, '--model: cannot read /nonexistent/config.json: is "/nonexistent" a model directory?'],
+      // --out: the old spelling of -o
+      [['segment', image, '--out', join(dir, 'notes.png', 'masks')], 1,
+        `--output: cannot write to the folder ${join(dir, 'notes.png', 'masks')}: ENOTDIR: not a directory, mkdir '${join(dir, 'notes.png', 'masks')}'`],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = hibiki(...args);
+      expect([r.code, r.stderr, r.stdout], args.join(' ')).toEqual([code, `error: ${message}\n`, '']);
+    }
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('classify: each digit sample gets its own label, in process and on the pool', () => {
     const files = readdirSync(join(SAMPLES, 'digits')).filter((f) => f.endsWith('.png')).sort();
     expect(files.length).toBeGreaterThanOrEqual(10);

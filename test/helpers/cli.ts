@@ -1,10 +1,28 @@
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface RunOptions {
+  /** What the command reads on stdin (nothing: an empty stdin). */
+  input?: string | Uint8Array;
+  timeoutMs?: number;
+}
+
+function spawn(options: RunOptions, args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { input: options.input ?? '', timeout: options.timeoutMs ?? 120_000 });
+}
 
 /** Runs the `hibiki` command from source, as a user would run it: exit code and output. */
-export function hibiki(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+export function hibikiWith(options: RunOptions, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawn(options, args);
+  return { code: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
+}
+
+export const hibiki = (...args: string[]) => hibikiWith({}, ...args);
+
+/** The same, with stdout as bytes (a WAV file written to stdout). */
+export function hibikiBytes(options: RunOptions, ...args: string[]): { code: number | null; stdout: Buffer; stderr: string } {
+  const r = spawn(options, args);
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
 }
