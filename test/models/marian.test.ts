@@ -11,6 +11,7 @@ import { readModelDir } from '../../src/io/model-dir.js';
 import { loadMarian, marianPositions, parseMarianConfig } from '../../src/models/marian.js';
 import { unpackHypotheses } from '../../src/models/transformer.js';
 import { Engine } from '../../src/pool/engine.js';
+import { Pool } from '../../src/pool/pool.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { MarianTokenizer } from '../../src/text/marian-tokenizer.js';
 import { MARIAN_DIR, MARIAN_EXPECTED, maxAbsDiff } from './marian-fixture.js';
@@ -108,19 +109,28 @@ describe('Marian (shared-swish) against transformers', () => {
     expect(sequences.map(([h]) => tokenizer.decode(h!.ids))).toEqual(batch.texts);
   });
 
-  it('runs as the pool\'s batch model from the directory as downloaded (Engine): the same tokens as generate', async () => {
+  it('runs as the pool\'s batch model from the directory as downloaded, in process and on two workers: the same tokens as generate', async () => {
     const items = cases.slice(0, 6).map((c) => ({ source: c.input_ids, numBeams: 4, numReturnSequences: 2 }));
     const bad = [{ source: [1, 2, 667] }, { source: [5, 0], numBeams: 2, numReturnSequences: 3 }, { text: 'not ids' }];
-    const result = await Engine.open(MARIAN_DIR).run([...items, ...bad]);
-    items.forEach((item, i) => {
-      const hyps = unpackHypotheses(result.outputs[i]!);
-      const want = model.generate([item.source], item)[0]!;
-      expect(hyps.map((h) => h.tokens)).toEqual(want.map((s) => s.ids.slice(1, -1)));
-      expect(maxAbsDiff(hyps.map((h) => h.score), cases[i]!.beam4_scores)).toBeLessThan(1e-4);
-    });
-    expect(result.failures.map((f) => [f.index, f.error.code])).toEqual([6, 7, 8].map((i) => [i, 'E_BAD_INPUT']));
-    expect(result.failures[0]!.error.message).toMatch(/token 2 is 667, not an id below 667/);
-    expect(result.failures[1]!.error.message).toMatch(/numReturnSequences must be a whole number from 1 to 2/);
+    const engine = await Engine.open(MARIAN_DIR).run([...items, ...bad]);
+    const pool = await Pool.open(MARIAN_DIR, { workers: 2 });
+    let pooled;
+    try {
+      pooled = await pool.run([...items, ...bad]);
+    } finally {
+      await pool.close();
+    }
+    for (const result of [engine, pooled]) {
+      items.forEach((item, i) => {
+        const hyps = unpackHypotheses(result.outputs[i]!);
+        const want = model.generate([item.source], item)[0]!;
+        expect(hyps.map((h) => h.tokens)).toEqual(want.map((s) => s.ids.slice(1, -1)));
+        expect(maxAbsDiff(hyps.map((h) => h.score), cases[i]!.beam4_scores)).toBeLessThan(1e-4);
+      });
+      expect(result.failures.map((f) => [f.index, f.error.code])).toEqual([6, 7, 8].map((i) => [i, 'E_BAD_INPUT']));
+      expect(result.failures[0]!.error.message).toMatch(/token 2 is 667, not an id below 667/);
+      expect(result.failures[1]!.error.message).toMatch(/numReturnSequences must be a whole number from 1 to 2/);
+    }
   });
 });
 
