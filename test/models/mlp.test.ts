@@ -51,7 +51,7 @@ describe('mlp model', () => {
     expect(errorOf(() => Engine.open(dir))).toMatch(/^E_MODEL_FORMAT: .*config\.json: not valid JSON/);
     writeFileSync(join(dir, 'config.json'), '{"architecture": "resnet"}');
     writeSafetensors(join(dir, 'model.safetensors'), []);
-    expect(errorOf(() => Engine.open(dir))).toMatch(/unknown architecture "resnet" \(known: mlp, transformer, wavenet, mobilenet_v2, densenet, ssd-mobilenet-v1-face, unet\)/);
+    expect(errorOf(() => Engine.open(dir))).toMatch(/unknown architecture "resnet" \(known: mlp, transformer, marian, wavenet, mobilenet_v2, densenet, ssd-mobilenet-v1-face, unet\)/);
     writeFileSync(join(dir, 'config.json'), '{"architecture": "mlp", "sizes": [4, 2], "activation": "swish"}');
     expect(errorOf(() => Engine.open(dir))).toMatch(/"activation" must be one of none, relu/);
     writeFileSync(join(dir, 'config.json'), '{"architecture": "mlp", "sizes": [4, 2]}');
