@@ -35,13 +35,23 @@ export type ImageFormat = 'png' | 'jpeg';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** The format and size a PNG or JPEG file declares, read from its header only. */
-export function imageHeader(bytes: Uint8Array, where: string): { format: ImageFormat; width: number; height: number } {
+/** The format and size a PNG or JPEG file declares, read from its header only, before any limit is applied. */
+export function imageDimensions(bytes: Uint8Array, where: string): { format: ImageFormat; width: number; height: number } {
   const { format, width, height } = PNG_SIGNATURE.every((b, i) => bytes[i] === b) ? pngSize(bytes, where)
     : bytes[0] === 0xff && bytes[1] === 0xd8 ? jpegSize(bytes, where)
     : unsupported(bytes, where);
   if (width < 1 || height < 1) throw badInput(`${where}: the ${format} header gives an empty image (${width}×${height})`);
-  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE || width * height > MAX_IMAGE_PIXELS) {
+  return { format, width, height };
+}
+
+/** Whether an image of this size is within what the decoders accept. */
+export const withinImageLimits = (width: number, height: number) =>
+  width <= MAX_IMAGE_SIDE && height <= MAX_IMAGE_SIDE && width * height <= MAX_IMAGE_PIXELS;
+
+/** The format and size a PNG or JPEG file declares, read from its header only; E_BAD_INPUT past the decoders' limits. */
+export function imageHeader(bytes: Uint8Array, where: string): { format: ImageFormat; width: number; height: number } {
+  const { format, width, height } = imageDimensions(bytes, where);
+  if (!withinImageLimits(width, height)) {
     throw badInput(`${where}: ${width}×${height} pixels is larger than hibiki accepts (${MAX_IMAGE_SIDE} a side, ${MAX_IMAGE_PIXELS / 1e6} M pixels)`);
   }
   return { format, width, height };

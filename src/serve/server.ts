@@ -32,7 +32,7 @@ import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import { type ErrorCode, HibikiError, optionalImport } from '../errors.js';
-import { imageHeader } from '../io/image.js';
+import { MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, imageDimensions, withinImageLimits } from '../io/image.js';
 import { corpusBleu } from '../metrics/bleu.js';
 import type { PoolStats } from '../pool/pool.js';
 import { SERVE_LIMITS } from '../tasks/defaults.js';
@@ -225,6 +225,11 @@ export const hibikiPlugin: FastifyPluginAsync<HibikiPluginOptions> = async (app,
   });
   const inFlightGauge = new Gauge({ name: 'hibiki_requests_in_flight', help: 'requests running (the queue depth)', registers: [registry] });
   const rejected = new Counter({ name: 'hibiki_requests_rejected_total', help: 'requests answered 503 because maxInFlight were running', registers: [registry] });
+  // A client that goes away gets no answer, so hibiki_http_requests_total never sees it: counted here.
+  const disconnected = new Counter({
+    name: 'hibiki_http_requests_disconnected_total', help: 'requests whose client went away before the answer (their work was cancelled), by route',
+    labelNames: ['route'], registers: [registry],
+  });
   // The pools count for themselves; these counters read their stats at each scrape.
   let pools: Array<[task: string, stats: PoolStats]> = [];
   const poolCounter = (name: string, help: string, count: (stats: PoolStats) => number) => new Counter({
@@ -299,6 +304,7 @@ export const hibikiPlugin: FastifyPluginAsync<HibikiPluginOptions> = async (app,
       return await work(AbortSignal.any([deadline, gone.signal]));
     } catch (e) {
       const error = e instanceof HibikiError ? e : new HibikiError('E_INTERNAL', String(e), { cause: e });
+      if (gone.signal.aborted && !deadline.aborted) disconnected.inc({ route: request.routeOptions.url ?? 'unmatched' });
       const status = statusOf(error, deadline.aborted);
       if (status === 500) request.log.error({ err: error }, 'hibiki: request failed');
       const message = deadline.aborted ? `timed out after ${timeoutMs} ms` : error.message;
@@ -382,12 +388,16 @@ export const hibikiPlugin: FastifyPluginAsync<HibikiPluginOptions> = async (app,
       if (!(bytes instanceof Buffer)) return refuse(reply, 415, 'E_BAD_INPUT', 'send the image bytes as image/png, image/jpeg or application/octet-stream');
       let header;
       try {
-        header = imageHeader(bytes, 'body');
+        header = imageDimensions(bytes, 'body');
       } catch (e) {
         return refuse(reply, 400, 'E_BAD_INPUT', (e as Error).message);
       }
+      // Too many pixels for this server or for the decoders: either way the image is too large (413), not malformed.
       if (header.width * header.height > limits.imagePixels) {
         return refuse(reply, 413, 'E_TOO_LARGE', `image is ${header.width}×${header.height}, over the limit of ${limits.imagePixels} pixels`);
+      }
+      if (!withinImageLimits(header.width, header.height)) {
+        return refuse(reply, 413, 'E_TOO_LARGE', `image is ${header.width}×${header.height}, over hibiki's limit of ${MAX_IMAGE_SIDE} pixels a side and ${MAX_IMAGE_PIXELS / 1e6} M pixels`);
       }
       return admitted(request, reply, async (signal) => ({ width: header.width, height: header.height, ...(await work(model, bytes, request.query as Q, signal)) }));
     });
