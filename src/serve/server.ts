@@ -35,7 +35,7 @@ import { type ErrorCode, HibikiError, optionalImport } from '../errors.js';
 import { MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, imageDimensions, withinImageLimits } from '../io/image.js';
 import { corpusBleu } from '../metrics/bleu.js';
 import type { PoolStats } from '../pool/pool.js';
-import { SERVE_LIMITS } from '../tasks/defaults.js';
+import { MAX_TEMPERATURE, SERVE_LIMITS } from '../tasks/defaults.js';
 import { Generator } from '../tasks/generator.js';
 import type { OpenOptions } from '../tasks/runner.js';
 import { Translator } from '../tasks/translator.js';
@@ -358,7 +358,7 @@ export const hibikiPlugin: FastifyPluginAsync<HibikiPluginOptions> = async (app,
         properties: {
           seconds: { type: 'number', exclusiveMinimum: 0, maximum: limits.seconds },
           condition: { type: 'string', maxLength: 64 },
-          temperature: { type: 'number', minimum: 0, maximum: 10 },
+          temperature: { type: 'number', minimum: 0, maximum: MAX_TEMPERATURE },
           seed: { type: 'integer', minimum: 0, maximum: 2 ** 31 },
         },
       },
