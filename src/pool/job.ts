@@ -112,7 +112,7 @@ export function planJob(
   const valid: number[] = [];
   items.forEach((item, index) => {
     try {
-      model.check(item, `item ${index}`);
+      model.check(item, `item ${index + 1}`); // numbered from 1, as people count
       valid.push(index);
     } catch (error) {
       if (!(error instanceof HibikiError)) throw error;

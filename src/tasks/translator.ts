@@ -142,7 +142,8 @@ export class Translator {
     });
     for (const f of result.failures) {
       const line = indices[f.index]!;
-      failures.push({ index: line, error: new HibikiError(f.error.code, `line ${line + 1}: ${f.error.message}`, { cause: f.error }) });
+      // The model numbered its items; the caller knows them as lines.
+      failures.push({ index: line, error: new HibikiError(f.error.code, `line ${line + 1}: ${f.error.message.replace(/^item \d+: /, '')}`, { cause: f.error }) });
     }
     failures.sort((a, b) => a.index - b.index);
     return { translations, failures };

@@ -70,7 +70,7 @@ abstract class VisionModel {
   protected async runImages<Extra extends object, T>(
     call: string, input: unknown, extra: Extra, options: CallOptions, convert: (out: Float32Array, image: Image) => T,
   ): Promise<T | VisionResult<T>> {
-    if (Array.isArray(input)) return this.runBatch(input, (index) => `image ${index}`, extra, options, convert);
+    if (Array.isArray(input)) return this.runBatch(input, (index) => `image ${index + 1}`, extra, options, convert); // numbered from 1
     if (typeof input !== 'object' || input === null) throw badInput(`${call} expects ${EXPECTED_IMAGE} or an array of images, got ${kindOf(input)}`);
     const { results, failures } = await this.runBatch([input], () => 'image', extra, options, convert);
     return onlyResult(results, failures);

@@ -37,10 +37,10 @@ describe('mlp model', () => {
     expect(r.outputs[0]).toHaveLength(8);
     expect(Array.from(r.outputs[5]!)).toEqual(Array.from(r.outputs[0]!));
     expect(r.failures.map((f) => `${f.index} ${f.error.code}: ${f.error.message}`)).toEqual([
-      '1 E_BAD_INPUT: item 1: 15 values is not a whole number of rows of 16 features',
-      '2 E_BAD_INPUT: item 2: value 3 is NaN, not a finite number',
-      '3 E_BAD_INPUT: item 3: 0 values is not a whole number of rows of 16 features',
-      '4 E_BAD_INPUT: item 4: expected a Float32Array of feature rows',
+      '1 E_BAD_INPUT: item 2: 15 values is not a whole number of rows of 16 features',
+      '2 E_BAD_INPUT: item 3: value 3 is NaN, not a finite number',
+      '3 E_BAD_INPUT: item 4: 0 values is not a whole number of rows of 16 features',
+      '4 E_BAD_INPUT: item 5: expected a Float32Array of feature rows',
     ]);
   });
 

@@ -57,7 +57,7 @@ describe('Pool', () => {
     items[4] = new Float32Array(FEATURES).fill(NaN);
     const r = await pool.run(items);
     expect(r.failures.map((f) => [f.index, f.error.code])).toEqual([[2, 'E_BAD_INPUT'], [4, 'E_BAD_INPUT']]);
-    expect(r.failures[1]!.error.message).toBe('item 4: value 0 is NaN, not a finite number');
+    expect(r.failures[1]!.error.message).toBe('item 5: value 0 is NaN, not a finite number'); // numbered from 1
     expect(r.outputs.filter(Boolean)).toHaveLength(4);
     expect((await pool.run(makeItems(3, 4))).failures).toEqual([]);
   });

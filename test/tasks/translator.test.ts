@@ -60,6 +60,15 @@ describe('models/translate-en-ja', () => {
     expect(error).toMatchObject({ name: 'AbortError', code: 'E_ABORTED', cause: 'stop' });
   });
 
+  it('line-numbering: a line the model refuses is named by its line number from 1, and only by that', async () => {
+    // It used to read "line 2: item 1: …" here, "item 0" on the queue and "line 1: item 0" over HTTP.
+    const translator = await Translator.open(MODEL, { workers: 0 });
+    const { translations, failures } = await translator.translate(['the cat sees a small dog.', 'dog '.repeat(2000)]);
+    expect(translations[0]?.text.length).toBeGreaterThan(0);
+    expect(failures.map((f) => [f.index, f.error.code, f.error.message.replace(/\d+ tokens/, 'N tokens')]))
+      .toEqual([[1, 'E_BAD_INPUT', `line 2: source: N tokens; the model takes 1 to ${translator.config.maxPositions}`]]);
+  });
+
   it('translates the held-out set at BLEU ≥ 90 greedily, and no worse with beam 4', async () => {
     const sources = readLines(`${SAMPLES}/test.en`);
     const refs = readLines(`${SAMPLES}/test.ja`);

@@ -15,7 +15,7 @@ describe('the vision library API', () => {
     const detector = await Detector.open();
     const { results, failures } = await detector.detect([bytes('astronaut.png'), Uint8Array.from([1, 2, 3]), decodeImage(bytes('camera.png'), 'camera')]);
     expect(failures.map((f) => [f.index, f.error.code])).toEqual([[1, 'E_BAD_INPUT']]);
-    expect(failures[0]!.error.message).toMatch(/^image 1: /);
+    expect(failures[0]!.error.message).toMatch(/^image 2: /); // numbered from 1
     expect(results[1]).toBeUndefined();
     for (const [i, name] of [[0, 'astronaut'], [2, 'camera']] as const) {
       const want = reference.images.find((im: { name: string }) => im.name === name).detections['0.5'];
@@ -84,8 +84,8 @@ describe('the vision library API', () => {
     const mixed = await classifier.classify([seven, 'photo.jpg' as unknown as Uint8Array, { width: 1 } as unknown as Uint8Array], { top: 2 });
     expect(mixed.results).toEqual([classes, undefined, undefined]);
     expect(mixed.failures.map((f) => [f.index, f.error.code, f.error.message])).toEqual([
-      [1, 'E_BAD_INPUT', 'image 1: expected an image (decoded pixels {width, height, channels, data} or PNG/JPEG bytes), got a string'],
-      [2, 'E_BAD_INPUT', 'image 2: expected a decoded image {width, height, channels, data}'],
+      [1, 'E_BAD_INPUT', 'image 2: expected an image (decoded pixels {width, height, channels, data} or PNG/JPEG bytes), got a string'],
+      [2, 'E_BAD_INPUT', 'image 3: expected a decoded image {width, height, channels, data}'],
     ]);
   });
 
