@@ -1,4 +1,4 @@
-// Prints bench/results/kernels.json as the Markdown table the README shows:
+// Prints bench/results/kernels.json as the Markdown table docs/speed.md shows:
 //   npx tsx bench/table.ts [results.json]
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';

@@ -4,7 +4,7 @@
  * where (file, tensor, argument) and what was expected.
  */
 export type ErrorCode =
-  /** An argument, flag, request or input file is wrong (HTTP 400; the CLI exits 2). */
+  /** An argument, request or input file is wrong (HTTP 400; the CLI exits 1 for data, 2 for its own flags: docs/cli.md). */
   | 'E_BAD_INPUT'
   /** A tensor or input has the wrong shape for the model or kernel (HTTP 400). */
   | 'E_SHAPE'
