@@ -43,7 +43,7 @@ import {
   keysValues, packedOffsets, reorderCache, selfAttention, stepBuffers, stepCrossAttention, stepSelfAttention,
 } from '../nn/attention.js';
 import { type Embedding, embedInto } from '../nn/embedding.js';
-import { type Linear, linear, linearInto, loadFusedLinear, loadLinear, vector } from '../nn/linear.js';
+import { type Linear, type Vector, linear, linearInto, loadFusedLinear, loadLinear, vector } from '../nn/linear.js';
 import { type LayerNorm, layerNormInto, loadLayerNorm } from '../nn/norm.js';
 import type { Activation } from '../runtime/ops/activation.js';
 import { packMatrixValues } from '../runtime/ops/gemm.js';
@@ -250,7 +250,7 @@ export function loadMarianWeights(rt: Runtime, model: ModelDir): MarianWeights {
   });
   const { source, target } = embeddingTables(w, p, c);
   // §1 A checkpoint may carry the position tables (older conversions saved them); they hold the same sinusoids.
-  let sinusoids: ReturnType<typeof vector> | undefined;
+  let sinusoids: Vector | undefined;
   const positions = (stack: string) => {
     const name = `${p}${stack}.embed_positions.weight`;
     if (w.tensors.has(name)) return vector(rt, w.floats(name, [c.maxPositions, d]));
