@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HibikiError, modelFormat } from '../errors.js';
-import { type SafeTensorsFile, readSafetensors } from './safetensors.js';
+import { WEIGHT_FILES, type WeightsFile, readWeights } from './weights.js';
 
 /**
  * A model on disk: config.json (architecture and hyperparameters) and its
@@ -16,7 +16,8 @@ export interface ModelDir {
   config: Record<string, unknown> & { architecture: string };
   /** generation_config.json, when the directory has one (Hugging Face layouts). */
   generation?: Record<string, unknown>;
-  weights: SafeTensorsFile;
+  /** model.safetensors, or pytorch_model.bin read without running its pickle (io/pytorch.ts). */
+  weights: WeightsFile;
 }
 
 /** Reads a model directory; every error names the file and what was wrong. */
@@ -24,7 +25,7 @@ export function readModelDir(dir: string): ModelDir {
   const { config, huggingFace } = readConfig(dir);
   const generationPath = join(dir, GENERATION_CONFIG);
   const generation = huggingFace && existsSync(generationPath) ? readJsonObject(generationPath) : undefined;
-  return { dir, config, ...(generation ? { generation } : {}), weights: openWeights(dir) };
+  return { dir, config, ...(generation ? { generation } : {}), weights: readWeights(dir) };
 }
 
 /** The version of hibiki's own model directories (config.json's "format_version", absent in layouts people download). */
@@ -48,23 +49,9 @@ export const HUGGING_FACE_MODEL_TYPES: Readonly<Record<string, { architecture: s
   },
 };
 
-/** The weight files a directory may hold, in the order they are looked for (Hugging Face layouts ship either). */
-const WEIGHT_FILES = ['model.safetensors', 'pytorch_model.bin'] as const;
-
 /** The name of `dir`'s weights file: the first of WEIGHT_FILES there, else model.safetensors (so an error names it). */
 function weightsFile(dir: string): string {
   return WEIGHT_FILES.find((name) => existsSync(join(dir, name))) ?? WEIGHT_FILES[0];
-}
-
-/**
- * Opens `dir`'s weights: the one place a model directory's weights file is
- * read. pytorch_model.bin (a zip of a pickle) is refused until its reader
- * slots in here.
- */
-function openWeights(dir: string): SafeTensorsFile {
-  const path = join(dir, weightsFile(dir));
-  if (path.endsWith('.bin')) throw modelFormat(path, 'PyTorch pickle weights are not read by this hibiki yet: convert them to model.safetensors');
-  return readSafetensors(path);
 }
 
 /** A JSON file holding one object: E_IO naming the file (and `what` it is) when unreadable, E_MODEL_FORMAT when not such JSON. */

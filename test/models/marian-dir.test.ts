@@ -181,3 +181,22 @@ describe('Marian directories', () => {
     expect(model.generate([CASE.input_ids])[0]![0]!.ids).toEqual(CASE.greedy_ids);
   });
 });
+
+describe('a Marian directory holding pytorch_model.bin instead of model.safetensors', () => {
+  // The same tensors, saved by torch.save (tools/fixtures_marian_bin.py): read without running the pickle (io/pytorch.ts).
+  const BIN = new URL('../fixtures/marian/shared-swish.pytorch_model.bin', import.meta.url);
+
+  it('translates exactly as the safetensors directory, and its content hash covers the .bin', () => {
+    const dir = copy();
+    rmSync(join(dir, 'model.safetensors'));
+    cpSync(BIN, join(dir, 'pytorch_model.bin'));
+    const fromBin = outputs(dir);
+    const reference = outputs(MARIAN_DIR);
+    expect(maxAbsDiff(fromBin.logits, reference.logits)).toBe(0);
+    expect(fromBin.beams).toEqual(reference.beams);
+    const hash = modelContentHash(dir);
+    writeFileSync(join(dir, 'pytorch_model.bin'), readFileSync(BIN).subarray(0, 1000));
+    expect(modelContentHash(dir)).not.toBe(hash);
+    expectError(() => readModelDir(dir), 'E_MODEL_FORMAT', /pytorch_model\.bin/);
+  });
+});
