@@ -1,14 +1,20 @@
 /**
- * Text in, text out: a Transformer model directory with its SentencePiece
- * tokenizers, run in this thread (Engine) or across workers (Pool).
- * Tokenizing stays in the calling thread; the workers see token ids.
+ * Text in, text out: a translation model directory run in this thread
+ * (Engine) or across workers (Pool). Two kinds of directory: hibiki's own
+ * Transformer with its SentencePiece tokenizers, and Hugging Face Marian
+ * (opus-mt) directories as people download them, with transformers'
+ * MarianTokenizer and generation settings. Tokenizing stays in the calling
+ * thread; the workers see token ids.
  */
 import { join } from 'node:path';
 import { HibikiError, badInput } from '../errors.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
 import type { Pool } from '../pool/pool.js';
 import { SentencePiece } from '../text/sentencepiece.js';
-import { type SearchRequest, type TransformerConfig, type TranslateItem, parseTransformerConfig, unpackHypotheses } from '../models/transformer.js';
+import type { GenerationRequest } from '../decode/hf-config.js';
+import { type MarianConfig, parseMarianConfig } from '../models/marian.js';
+import { type SearchRequest, type TransformerConfig, parseTransformerConfig, unpackHypotheses } from '../models/transformer.js';
+import { MarianTokenizer } from '../text/marian-tokenizer.js';
 import { DEFAULT_MODELS } from './defaults.js';
 import { type OpenOptions, type Runner, closeRunner, kindOf, onlyResult, openRunner, poolOf } from './runner.js';
 
@@ -44,9 +50,21 @@ export interface TranslateResult {
   failures: ItemFailure[];
 }
 
+/** How a model's text becomes token ids and back, and what its pool items carry. */
+interface TranslationCodec {
+  /** Source token ids for a line, ending with the end-of-sentence id. */
+  encode(text: string): number[];
+  /** The text of output token ids (special tokens dropped). */
+  decode(ids: readonly number[]): string;
+  /** A pool item: the source ids and the search asked for, in the model's own terms. */
+  item(source: number[], search: SearchRequest, batchTokens: number | undefined): Record<string, unknown>;
+}
+
 /**
- * A translation model directory (a Transformer with its SentencePiece
- * tokenizers), open to translate lines.
+ * A translation model directory, open to translate lines: hibiki's own
+ * Transformer with its SentencePiece tokenizers, or a Hugging Face Marian
+ * (opus-mt) directory, whose decoding defaults are its generation_config.json
+ * (`beam`, `nBest`, `lengthPenalty` and `maxLength` override them).
  *
  * @example
  * const translator = await Translator.open(); // models/translate-en-ja
@@ -57,36 +75,47 @@ export class Translator {
   private constructor(
     /** The model directory. */
     readonly dir: string,
-    /** The model's config.json, parsed. */
-    readonly config: TransformerConfig,
-    /** The tokenizer of the source language. */
+    /** The model's config.json, parsed: a hibiki Transformer's, or a Marian one's. */
+    readonly config: TransformerConfig | MarianConfig,
+    /** The SentencePiece model of the source language. */
     readonly source: SentencePiece,
-    /** The tokenizer of the target language. */
+    /** The SentencePiece model of the target language. */
     readonly target: SentencePiece,
+    private readonly codec: TranslationCodec,
     private readonly runner: Runner,
   ) {}
 
   /** Opens a model directory (the shipped translator by default); `workers` 0 runs in this thread, more starts a worker pool. */
   static async open(dir: string = DEFAULT_MODELS.translator, options: OpenOptions = {}): Promise<Translator> {
     const file = `${dir}/config.json`;
-    const { config: json, runner } = await openRunner(dir, ['transformer'], 'a transformer', options);
-    const config = parseTransformerConfig(file, json);
-    if (!config.sourceTokenizer || !config.targetTokenizer) {
-      throw new HibikiError('E_MODEL_FORMAT', `${file}: "source_tokenizer" and "target_tokenizer" must name the SentencePiece models`);
+    const { config: json, runner } = await openRunner(dir, ['transformer', 'marian'], 'a translation model (transformer or marian)', options);
+    try {
+      if (json.architecture === 'marian') {
+        const config = parseMarianConfig(file, json);
+        const tokenizer = MarianTokenizer.load(dir);
+        return new Translator(dir, config, tokenizer.source, tokenizer.target, marianCodec(tokenizer), runner);
+      }
+      const config = parseTransformerConfig(file, json);
+      if (!config.sourceTokenizer || !config.targetTokenizer) {
+        throw new HibikiError('E_MODEL_FORMAT', `${file}: "source_tokenizer" and "target_tokenizer" must name the SentencePiece models`);
+      }
+      const source = SentencePiece.load(join(dir, config.sourceTokenizer));
+      const target = SentencePiece.load(join(dir, config.targetTokenizer));
+      return new Translator(dir, config, source, target, transformerCodec(source, target, config.eosId), runner);
+    } catch (e) {
+      await closeRunner(runner);
+      throw e;
     }
-    const source = SentencePiece.load(join(dir, config.sourceTokenizer));
-    const target = SentencePiece.load(join(dir, config.targetTokenizer));
-    return new Translator(dir, config, source, target, runner);
   }
 
-  /** Source token ids for a line: its pieces, then eos. */
+  /** Source token ids for a line: its pieces, then the end of sentence. */
   encode(text: string): number[] {
-    return [...this.source.encode(text), this.config.eosId];
+    return this.codec.encode(text);
   }
 
   /** The text of target token ids. */
   decode(ids: readonly number[]): string {
-    return this.target.decode(ids);
+    return this.codec.decode(ids);
   }
 
   /**
@@ -123,7 +152,7 @@ export class Translator {
     const translations: Array<Translation | undefined> = texts.map(() => undefined);
     const failures: ItemFailure[] = [];
     const indices: number[] = [];
-    const items: TranslateItem[] = [];
+    const items: Array<Record<string, unknown>> = [];
     texts.forEach((text, i) => {
       if (typeof text !== 'string') {
         failures.push({ index: i, error: badInput(`line ${i + 1}: expected a string, got ${kindOf(text)}`) });
@@ -131,7 +160,7 @@ export class Translator {
         translations[i] = { text: '', hypotheses: [{ text: '', score: 0, logprob: 0 }] };
       } else {
         indices.push(i);
-        items.push({ source: this.encode(text), ...search, ...(maxBatchTokens ? { batchTokens: maxBatchTokens } : {}) });
+        items.push(this.codec.item(this.encode(text), search, maxBatchTokens));
       }
     });
     const result = await this.runner.run(items, { signal, onProgress });
@@ -158,4 +187,35 @@ export class Translator {
   async close(): Promise<void> {
     await closeRunner(this.runner);
   }
+}
+
+/** hibiki's Transformer: SentencePiece pieces then eos; its items carry the SearchRequest as is. */
+function transformerCodec(source: SentencePiece, target: SentencePiece, eosId: number): TranslationCodec {
+  return {
+    encode: (text) => [...source.encode(text), eosId],
+    decode: (ids) => target.decode(ids),
+    item: (ids, search, batchTokens) => ({ source: ids, ...search, ...(batchTokens ? { batchTokens } : {}) }),
+  };
+}
+
+/**
+ * Marian: transformers' MarianTokenizer; a request's search settings become
+ * generation overrides (beam → num_beams, nBest → num_return_sequences,
+ * maxLength → max_new_tokens), and what it leaves out is the model's
+ * generation_config.json.
+ */
+function marianCodec(tokenizer: MarianTokenizer): TranslationCodec {
+  return {
+    encode: (text) => tokenizer.encode(text),
+    decode: (ids) => tokenizer.decode(ids),
+    item: (ids, search, batchTokens) => {
+      const request: GenerationRequest = {
+        ...(search.beam !== undefined ? { numBeams: search.beam } : {}),
+        ...(search.nBest !== undefined ? { numReturnSequences: search.nBest } : {}),
+        ...(search.lengthPenalty !== undefined ? { lengthPenalty: search.lengthPenalty } : {}),
+        ...(search.maxLength !== undefined ? { maxNewTokens: search.maxLength } : {}),
+      };
+      return { source: ids, ...request, ...(batchTokens ? { batchTokens } : {}) };
+    },
+  };
 }

@@ -73,8 +73,10 @@ export class MarianTokenizer {
   readonly padId: number;
   private readonly vocab: Map<string, number>;
   private readonly targetPieces: Map<number, string>;
-  private readonly source: SentencePiece;
-  private readonly target: SentencePiece;
+  /** source.spm: segments source text. */
+  readonly source: SentencePiece;
+  /** target.spm: detokenises output pieces. */
+  readonly target: SentencePiece;
   /** Every special token's text: kept whole when encoding, dropped when decoding. */
   private readonly special: ReadonlySet<string>;
   /** The special tokens longest first, for leftmost-longest splitting. */
