@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { readModelConfig } from '../io/model-dir.js';
 import { type Translation, Translator } from '../tasks/translator.js';
 import { parseTransformerConfig } from '../models/transformer.js';
+import { MarianTokenizer } from '../text/marian-tokenizer.js';
 import { SentencePiece } from '../text/sentencepiece.js';
 import { type QueuedFailure, shardFailures, BadShardError } from './failures.js';
 
@@ -37,13 +38,12 @@ export interface TranslateShardResult {
  * the output is a line range and its content fixes its id.
  */
 export function planTranslateShards(lines: readonly string[], modelDir: string, shardTokens: number, search: TranslateSearch): TranslateShard[] {
-  const config = parseTransformerConfig(join(modelDir, 'config.json'), readModelConfig(modelDir));
-  const tokenizer = SentencePiece.load(join(modelDir, config.sourceTokenizer ?? 'source.spm'));
+  const sourceTokens = sourceTokenCounter(modelDir);
   const shards: TranslateShard[] = [];
   let current: TranslateShard = { first: 0, lines: [], search };
   let tokens = 0;
   lines.forEach((line, i) => {
-    const cost = tokenizer.encode(line).length + 1;
+    const cost = sourceTokens(line);
     if (current.lines.length > 0 && tokens + cost > shardTokens) {
       shards.push(current);
       current = { first: i, lines: [], search };
@@ -54,6 +54,18 @@ export function planTranslateShards(lines: readonly string[], modelDir: string, 
   });
   if (current.lines.length) shards.push(current);
   return shards;
+}
+
+/** Source tokens of a line, end of sentence included, as the model directory's tokenizer counts them (a Marian directory's, or hibiki's SentencePiece). */
+function sourceTokenCounter(modelDir: string): (line: string) => number {
+  const json = readModelConfig(modelDir);
+  if (json.architecture === 'marian') {
+    const tokenizer = MarianTokenizer.load(modelDir);
+    return (line) => tokenizer.encode(line).length;
+  }
+  const config = parseTransformerConfig(join(modelDir, 'config.json'), json);
+  const tokenizer = SentencePiece.load(join(modelDir, config.sourceTokenizer ?? 'source.spm'));
+  return (line) => tokenizer.encode(line).length + 1;
 }
 
 const isCount = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;

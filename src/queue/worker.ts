@@ -52,7 +52,7 @@ interface ShardRunner {
 
 async function openRunner(modelDir: string, workers: number): Promise<ShardRunner> {
   const architecture = readModelConfig(modelDir).architecture;
-  if (architecture === 'transformer') {
+  if (architecture === 'transformer' || architecture === 'marian') {
     const translator = await Translator.open(modelDir, { workers });
     return {
       kind: 'translate',
@@ -76,7 +76,7 @@ async function openRunner(modelDir: string, workers: number): Promise<ShardRunne
       close: () => detector.close(),
     };
   }
-  throw badInput(`${modelDir}: a ${architecture} model cannot serve a queue (transformer, wavenet and detector models can)`);
+  throw badInput(`${modelDir}: a ${architecture} model cannot serve a queue (transformer, marian, wavenet and detector models can)`);
 }
 
 /** A running queue worker. */

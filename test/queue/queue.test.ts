@@ -219,6 +219,22 @@ describe('generation and detection on a BullMQ queue', () => {
     await worker.stop();
   }, 120_000);
 
+  it('translate with a Hugging Face Marian directory: transformers\' texts, as the local run gives them', async () => {
+    const marian = fileURLToPath(new URL('../fixtures/marian/shared-swish', import.meta.url));
+    const expected = JSON.parse(readFileSync(join(marian, 'expected.json'), 'utf8')) as { cases: Array<{ source: string; greedy_text: string }> };
+    const cases = expected.cases.filter((c) => c.source.trim() !== '');
+    const input = join(dir, 'marian.src');
+    writeFileSync(input, cases.map((c) => c.source).join('\n') + '\n');
+    const worker = await WorkerProcess.start(redis.url, marian);
+    workers.push(worker);
+    const queued = await hibiki('translate', '--model', marian, '--input', input, '--output', join(dir, 'marian.out'), '--beam', '1',
+      '--queue', redis.url, '--shard-tokens', '64').done;
+    expect(queued.code, queued.stderr).toBe(0);
+    expect(worker.finished.length).toBeGreaterThan(1);
+    expect(readFileSync(join(dir, 'marian.out'), 'utf8')).toBe(cases.map((c) => c.greedy_text).join('\n') + '\n');
+    await worker.stop();
+  }, 120_000);
+
   it('detect: the same boxes as the local pool; a broken file fails alone, named', async () => {
     const worker = await WorkerProcess.start(redis.url, DETECTOR);
     workers.push(worker);
