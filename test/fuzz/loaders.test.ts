@@ -206,17 +206,22 @@ describe(`config.json readers under ${CASES} damaged configs each`, () => {
     const { parseMobileNetV2Config } = await import('../../src/models/mobilenet.js');
     const { parseUNetConfig } = await import('../../src/models/unet.js');
     const { parseImageInput } = await import('../../src/models/image-input.js');
+    const { parseMarianConfig } = await import('../../src/models/marian.js');
+    const { parseGenerationConfig } = await import('../../src/decode/hf-config.js');
+    const marianConfig = JSON.parse(readFileSync(new URL('../fixtures/marian/shared-swish/config.json', import.meta.url), 'utf8'));
     readers.push(
       ['wavenet', '../../models/wavenet-piano/config.json', parseWaveNetConfig],
       ['transformer', '../../models/translate-en-ja/config.json', parseTransformerConfig],
       ['densenet', '../../models/digits-densenet/config.json', (f, c) => [parseDenseNetConfig(f, c), parseImageInput(f, c.input)]],
       ['unet', '../../models/shapes-unet/config.json', (f, c) => [parseUNetConfig(f, c), parseImageInput(f, c.input)]],
       ['mobilenet_v2', '../../models/digits-densenet/config.json', (f, c) => parseMobileNetV2Config(f, { width_mult: 1, ...c })],
+      ['marian', '../fixtures/marian/shared-swish/config.json', parseMarianConfig],
+      ['marian generation_config.json', '../fixtures/marian/shared-swish/generation_config.json', (f, c) => parseGenerationConfig(f, c, marianConfig)],
     );
     for (const [name, path, read] of readers) {
       const base = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8'));
       fuzz(`config.json (${name})`, damagedConfig(base), (b) => read('fuzz/config.json', JSON.parse(new TextDecoder().decode(b))));
     }
-    expect(readers).toHaveLength(5);
+    expect(readers).toHaveLength(7);
   });
 });
