@@ -14,6 +14,7 @@ import { ACT_NONE, ACT_RELU, ACT_RELU6, activate4, activate1 } from './activatio
 const KC: i32 = 256;
 const MC: i32 = 64;
 const NC_STRIPS: i32 = 16;
+const FEW_ROWS: i32 = 32; // rows up to which gemmFewRows wins (at N = 512 too: 29 → 40 GFLOP/s at M = 32)
 
 /** Floats needed to pack a K×N matrix: K · ⌈N/8⌉ · 8. */
 export function f32_gemm_packed_size(K: i32, N: i32): i32 {
@@ -102,6 +103,10 @@ function gemmRelu6(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK
 @inline function gemmBlocks(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK: i32, c: usize, ldc: i32,
   bias: usize, act: i32, accumulate: i32): void {
   if (M <= 0 || N <= 0) return;
+  if (M >= 2 && M <= FEW_ROWS) {
+    gemmFewRows(M, N, K, a, lda, bp, stripK, c, ldc, bias, act, accumulate);
+    return;
+  }
   let k0 = 0;
   for (; K - k0 > KC; k0 += KC) gemmKBlock(M, N, k0, KC, a, lda, bp, stripK, c, ldc, bias, ACT_NONE, k0 > 0 || accumulate != 0);
   gemmKBlock(M, N, k0, K - k0, a, lda, bp, stripK, c, ldc, bias, act, k0 > 0 || accumulate != 0);
@@ -151,6 +156,102 @@ function gemmRelu6(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK
       }
     }
   }
+}
+
+// A decoding step's GEMM: a few rows (one per sentence or beam) against a
+// weight matrix far larger than the caches (opus-mt's 512 × 58,101 output
+// projection is 119 MB). The loops above take one 8-column strip at a time,
+// K block outermost, and their first 4-row tile waits on memory with a
+// single stream; here a pair of strips is read together (two streams, in
+// address order) and all K blocks of the pair are finished for every row
+// while each block sits in L1. At K = 512, N = 58,101 (one thread, best of
+// 7): M = 8 went from 33 to 22 ms (14 → 22 GFLOP/s, 3.6 → 5.5 GB/s of
+// weights), M = 4 from 24 to 16 ms, M = 32 (8 sentences × 4 beams) from 87
+// to 59 ms; greedy 8 × 32 tokens at that size from 2.37 to 1.80 s. Tried
+// and dropped: a load of the next block in every k step as a prefetch
+// (M = 8 took 26 ms). One row stays on micro1x32 above: four streams beat
+// two there (11.5 against 8.9 GFLOP/s at K = N = 512).
+// Every output is still the same sum: a fresh k-ordered sum per KC block,
+// added to C (or C's previous blocks) and the bias in writeRow, the
+// activation after the last block, so a row's result does not depend on M
+// (test/kernels/gemm.few-rows.test.ts).
+// @ts-ignore: decorator
+@inline function gemmFewRows(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK: i32, c: usize, ldc: i32,
+  bias: usize, act: i32, accumulate: i32): void {
+  const strips = (N + 7) >> 3;
+  const ldaB = <usize>lda << 2;
+  const ldcB = <usize>ldc << 2;
+  const stripB = <usize>stripK * 32;
+  for (let s = 0; s < strips; s += 2) {
+    const n0 = s << 3;
+    const pair = s + 1 < strips;
+    const nb = min(8, N - n0);
+    const nb2 = pair ? min(8, N - n0 - 8) : 0;
+    const bs = bp + <usize>s * stripB;
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kc = min(KC, K - k0);
+      const blockAct = k0 + kc >= K ? act : ACT_NONE;
+      const loadC = k0 > 0 || accumulate != 0;
+      const bb: usize = k0 == 0 && bias != 0 ? bias + (<usize>n0 << 2) : 0;
+      const bk = bs + (<usize>k0 << 5);
+      const ak = a + (<usize>k0 << 2);
+      const cs = c + (<usize>n0 << 2);
+      if (pair) {
+        let i = 0;
+        for (; i + 2 <= M; i += 2) {
+          tile2x16(kc, ak + <usize>i * ldaB, ldaB, bk, stripB, cs + <usize>i * ldcB, ldcB, nb2, loadC, bb, blockAct);
+        }
+        if (i < M) micro1x16(kc, ak + <usize>i * ldaB, bk, stripB, cs + <usize>i * ldcB, nb2, loadC, bb, blockAct);
+      } else {
+        for (let i = 0; i < M; i++) micro1x8(kc, ak + <usize>i * ldaB, bk, cs + <usize>i * ldcB, nb, loadC, bb, blockAct);
+      }
+    }
+  }
+}
+
+// 2 rows × two strips (16 columns): the 4×8 tile's 8 accumulators and 6
+// loads per k step, with the second strip `stripB` bytes on (nb2 of its
+// columns valid).
+// @ts-ignore: decorator
+@inline function tile2x16(kc: i32, a0: usize, ldaB: usize, b: usize, stripB: usize, c: usize, ldcB: usize, nb2: i32,
+  loadC: bool, bias: usize, act: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+  const a1 = a0 + ldaB;
+  const b2 = b + stripB;
+  for (let k = 0; k < kc; k++) {
+    const ko = <usize>k << 2;
+    const bo = <usize>k << 5;
+    const x0 = v128.load32_splat(a0 + ko), x1 = v128.load32_splat(a1 + ko);
+    let w = v128.load(b + bo);
+    c00 = f32x4.add(c00, f32x4.mul(x0, w)); c10 = f32x4.add(c10, f32x4.mul(x1, w));
+    w = v128.load(b + bo, 16);
+    c01 = f32x4.add(c01, f32x4.mul(x0, w)); c11 = f32x4.add(c11, f32x4.mul(x1, w));
+    w = v128.load(b2 + bo);
+    c02 = f32x4.add(c02, f32x4.mul(x0, w)); c12 = f32x4.add(c12, f32x4.mul(x1, w));
+    w = v128.load(b2 + bo, 16);
+    c03 = f32x4.add(c03, f32x4.mul(x0, w)); c13 = f32x4.add(c13, f32x4.mul(x1, w));
+  }
+  writeRow(c, c00, c01, 8, loadC, bias, act);
+  writeRow(c + 32, c02, c03, nb2, loadC, bias ? bias + 32 : 0, act);
+  writeRow(c + ldcB, c10, c11, 8, loadC, bias, act);
+  writeRow(c + ldcB + 32, c12, c13, nb2, loadC, bias ? bias + 32 : 0, act);
+}
+
+// One row × two strips.
+// @ts-ignore: decorator
+@inline function micro1x16(kc: i32, a: usize, b: usize, stripB: usize, c: usize, nb2: i32, loadC: bool, bias: usize,
+  act: i32): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  const b2 = b + stripB;
+  for (let k = 0; k < kc; k++) {
+    const x = v128.load32_splat(a + (<usize>k << 2));
+    const bo = <usize>k << 5;
+    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(b + bo))); c1 = f32x4.add(c1, f32x4.mul(x, v128.load(b + bo, 16)));
+    c2 = f32x4.add(c2, f32x4.mul(x, v128.load(b2 + bo))); c3 = f32x4.add(c3, f32x4.mul(x, v128.load(b2 + bo, 16)));
+  }
+  writeRow(c, c0, c1, 8, loadC, bias, act);
+  writeRow(c + 32, c2, c3, nb2, loadC, bias ? bias + 32 : 0, act);
 }
 
 // 4 rows × 8 columns: 8 accumulators, 2 B loads and 4 broadcasts per k step.
