@@ -32,10 +32,13 @@ export const gemmKernels: KernelEntry[] = [
     random: (rng) =>
       gemmProblem(rng, rng.int(1, 70), rng.int(1, 40), rng.int(0, 300), rng.next() < 0.5,
         rng.pick<Activation>(['none', 'relu', 'relu6', 'gelu', 'tanh', 'sigmoid'])),
-    bench: (rng) =>
-      [64, 128, 256, 512, 1024].map((n) => {
+    bench: (rng) => [
+      ...[64, 128, 256, 512, 1024].map((n) => {
         const problem = gemmProblem(rng, n, n, n, false, 'none');
         return n >= 256 ? withTarget(problem, 0.85) : problem;
       }),
+      // A decoding step (8 sentences) against weights larger than L2: the few-rows path, bound by memory.
+      gemmProblem(rng, 8, 8192, 512, false, 'none'),
+    ],
   },
 ];
