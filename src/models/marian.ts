@@ -27,30 +27,30 @@
  * share_encoder_decoder_embeddings, else the encoder and decoder have their
  * own (and the decoder its own vocabulary, decoder_vocab_size).
  *
- * How a batch runs, and the incremental decoder, are as in transformer.ts:
- * sentences packed row after row with no padding (so a sentence's numbers do
- * not depend on the batch around it, as transformers' padded batch computes
- * them up to rounding), and a decoder step in buffers made once per search.
+ * §1–4 run on transformer.ts's Transformer: this file reads the config into
+ * its TransformerConfig, the checkpoint into its TransformerWeights (positions
+ * as a table, the output Linear with final_logits_bias as its bias), and adds
+ * transformers' search (§5). So a batch runs as there: sentences packed row
+ * after row with no padding (a sentence's numbers do not depend on the batch
+ * around it, as transformers' padded batch computes them up to rounding), and
+ * a decoder step in buffers made once per search.
  */
 import { type GeneratedSequence, hfBeamSearch, hfGreedySearch } from '../decode/hf-beam.js';
 import { type GenerationRequest, type HfGenerationConfig, parseGenerationConfig, sequenceLimit, withRequest } from '../decode/hf-config.js';
-import type { Hypothesis, StepDecoder } from '../decode/search.js';
+import type { Hypothesis } from '../decode/search.js';
 import { badInput, modelFormat } from '../errors.js';
 import { type ModelDir, readModelDir } from '../io/model-dir.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
-import {
-  type CrossAttention, type KeyValueCache, type KeysValues, type MultiHeadAttention, attentionBuffers, crossAttention, keyValueCache,
-  keysValues, packedOffsets, reorderCache, selfAttention, stepBuffers, stepCrossAttention, stepSelfAttention,
-} from '../nn/attention.js';
-import { type Embedding, embedInto } from '../nn/embedding.js';
-import { type Linear, type Vector, linear, linearInto, loadFusedLinear, loadLinear, vector } from '../nn/linear.js';
-import { type LayerNorm, layerNormInto, loadLayerNorm } from '../nn/norm.js';
+import type { Embedding } from '../nn/embedding.js';
+import { type Vector, loadLinear, vector } from '../nn/linear.js';
 import type { Activation } from '../runtime/ops/activation.js';
 import { packMatrixValues } from '../runtime/ops/gemm.js';
 import type { Runtime } from '../runtime/runtime.js';
-import type { Tensor } from '../runtime/tensor.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
-import { packHypotheses } from './transformer.js';
+import {
+  type Encoded, type LayerNames, type SourceItem, type TransformerConfig, type TransformerWeights, Transformer, TranslationBatch, loadLayers,
+  packHypotheses, translationMacs,
+} from './transformer.js';
 
 // ---------------------------------------------------------------------------
 // Config
@@ -161,42 +161,46 @@ export function marianPositions(n: number, d: number): Float32Array {
   return pe;
 }
 
+/**
+ * The network as transformer.ts's config: post-norm, Marian's activation,
+ * fixed positions, no final norms; the decoder's start token as its bos.
+ */
+export function marianTransformerConfig(c: MarianConfig): TransformerConfig {
+  return {
+    srcVocab: c.vocabSize, tgtVocab: c.targetVocab, d: c.d,
+    heads: c.encoderHeads, dFF: c.encoderFFN, decoderHeads: c.decoderHeads, decoderFF: c.decoderFFN,
+    encoderLayers: c.encoderLayers, decoderLayers: c.decoderLayers,
+    activation: c.activation, norm: 'post', positions: 'sinusoidal', maxPositions: c.maxPositions,
+    scaleEmbeddings: c.scaleEmbedding, tieOutput: c.tieWordEmbeddings, eps: c.eps,
+    bosId: c.decoderStartId, eosId: c.eosId, padId: c.padId,
+    // generate() takes its limits from generation_config.json; Transformer.search's default would be maxPositions.
+    maxLengthRatio: 0, maxLengthOffset: c.maxPositions,
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Weights
 // ---------------------------------------------------------------------------
 
-/** The position-wise feed-forward sublayer: fc2(act(fc1(x))). */
-export interface MarianFeedForward {
-  fc1: Linear; // d → ffn, followed by the config's activation
-  fc2: Linear; // ffn → d
-}
+/** §2–3 transformers' names of a layer's tensors (MarianMTModel's under `model.`, MarianModel's without). */
+const marianNames = (p: string): LayerNames => ({
+  encoder: `${p}encoder.layers`, decoder: `${p}decoder.layers`, selfAttention: 'self_attn', crossAttention: 'encoder_attn',
+  projections: ['q_proj', 'k_proj', 'v_proj', 'out_proj'], ff: ['fc1', 'fc2'],
+  encoderNorms: ['self_attn_layer_norm', 'final_layer_norm'],
+  decoderNorms: ['self_attn_layer_norm', 'encoder_attn_layer_norm', 'final_layer_norm'],
+});
 
-/** §2 One encoder layer (`encoder.layers.i`). */
-export interface MarianEncoderLayer {
-  selfAttention: MultiHeadAttention; // q_proj, k_proj, v_proj fused d → 3d; out_proj d → d
-  selfAttentionNorm: LayerNorm; // self_attn_layer_norm (d)
-  ff: MarianFeedForward;
-  finalNorm: LayerNorm; // final_layer_norm (d)
-}
-
-/** §3 One decoder layer (`decoder.layers.i`): the encoder layer's parts and the encoder–decoder attention. */
-export interface MarianDecoderLayer extends MarianEncoderLayer {
-  crossAttention: CrossAttention; // encoder_attn: q_proj d → d, k_proj and v_proj fused d → 2d over the encoder output, out_proj
-  crossAttentionNorm: LayerNorm; // encoder_attn_layer_norm (d)
-}
-
-/** The weights, as plain data and addresses in linear memory, so a worker attaches to the same weights in a shared memory. */
-export interface MarianWeights {
+/**
+ * The Transformer's weights from a Marian checkpoint, with config.json as
+ * read here and the directory's generation settings: plain data a worker
+ * attaches to in a shared memory.
+ */
+export interface MarianWeights extends TransformerWeights {
   architecture: 'marian';
-  config: MarianConfig;
+  /** config.json's Marian settings, as parseMarianConfig reads them. */
+  marian: MarianConfig;
   /** The directory's generation settings: what generate() does without a request's overrides. */
   generation: HfGenerationConfig;
-  srcEmbed: Embedding; // table (vocabSize, d), positions (maxPositions, d)
-  tgtEmbed: Embedding; // table (targetVocab, d): the source's when shared; positions (maxPositions, d)
-  encoder: MarianEncoderLayer[];
-  decoder: MarianDecoderLayer[];
-  output: Linear; // d → targetVocab: the decoder embeddings transposed when tied, bias final_logits_bias
-  [key: string]: unknown;
 }
 
 /**
@@ -206,67 +210,32 @@ export interface MarianWeights {
  */
 export function loadMarianWeights(rt: Runtime, model: ModelDir): MarianWeights {
   const file = `${model.dir}/config.json`;
-  const c = parseMarianConfig(file, model.config);
+  const marian = parseMarianConfig(file, model.config);
   const generation = parseGenerationConfig(model.generation ? `${model.dir}/generation_config.json` : file, model.generation, model.config);
+  const config = marianTransformerConfig(marian);
   const w = model.weights;
   const p = [...w.tensors.keys()].some((name) => name.startsWith('model.')) ? 'model.' : '';
-  const { d } = c;
-  const norm = (name: string) => loadLayerNorm(rt, w, name, d, c.eps);
-  const ff = (prefix: string, ffn: number): MarianFeedForward => ({
-    fc1: loadLinear(rt, w, `${prefix}.fc1`, [ffn, d]),
-    fc2: loadLinear(rt, w, `${prefix}.fc2`, [d, ffn]),
-  });
-  // Several d → d projections over one input as one GEMM: [q | k | v] or [k | v] in each output row.
-  const fused = (names: string[]): Linear => {
-    const layer = loadFusedLinear(rt, w, names, d);
-    if (layer.weight.N !== names.length * d) throw modelFormat(w.file, `${names.join(', ')} must each have a weight [${d}, ${d}]`);
-    return layer;
-  };
-  const selfAttention = (prefix: string, heads: number): MultiHeadAttention => ({
-    heads,
-    qkv: fused(['q_proj', 'k_proj', 'v_proj'].map((n) => `${prefix}.self_attn.${n}`)),
-    o: loadLinear(rt, w, `${prefix}.self_attn.out_proj`, [d, d]),
-  });
-  const encoder = Array.from({ length: c.encoderLayers }, (_, i): MarianEncoderLayer => {
-    const prefix = `${p}encoder.layers.${i}`;
-    return {
-      selfAttention: selfAttention(prefix, c.encoderHeads), selfAttentionNorm: norm(`${prefix}.self_attn_layer_norm`),
-      ff: ff(prefix, c.encoderFFN), finalNorm: norm(`${prefix}.final_layer_norm`),
-    };
-  });
-  const decoder = Array.from({ length: c.decoderLayers }, (_, i): MarianDecoderLayer => {
-    const prefix = `${p}decoder.layers.${i}`;
-    return {
-      selfAttention: selfAttention(prefix, c.decoderHeads), selfAttentionNorm: norm(`${prefix}.self_attn_layer_norm`),
-      crossAttention: {
-        heads: c.decoderHeads,
-        q: loadLinear(rt, w, `${prefix}.encoder_attn.q_proj`, [d, d]),
-        kv: fused([`${prefix}.encoder_attn.k_proj`, `${prefix}.encoder_attn.v_proj`]),
-        o: loadLinear(rt, w, `${prefix}.encoder_attn.out_proj`, [d, d]),
-      },
-      crossAttentionNorm: norm(`${prefix}.encoder_attn_layer_norm`),
-      ff: ff(prefix, c.decoderFFN), finalNorm: norm(`${prefix}.final_layer_norm`),
-    };
-  });
-  const { source, target } = embeddingTables(w, p, c);
+  const { d } = config;
+  const { encoder, decoder } = loadLayers(rt, w, config, marianNames(p));
+  const { source, target } = embeddingTables(w, p, marian);
   // §1 A checkpoint may carry the position tables (older conversions saved them); they hold the same sinusoids.
   let sinusoids: Vector | undefined;
   const positions = (stack: string) => {
     const name = `${p}${stack}.embed_positions.weight`;
-    if (w.tensors.has(name)) return vector(rt, w.floats(name, [c.maxPositions, d]));
-    return (sinusoids ??= vector(rt, marianPositions(c.maxPositions, d)));
+    if (w.tensors.has(name)) return vector(rt, w.floats(name, [marian.maxPositions, d]));
+    return (sinusoids ??= vector(rt, marianPositions(marian.maxPositions, d)));
   };
-  const scale = c.scaleEmbedding ? Math.fround(Math.sqrt(d)) : 1;
+  const scale = marian.scaleEmbedding ? Math.fround(Math.sqrt(d)) : 1;
   const sourceTable = vector(rt, source);
   const srcEmbed: Embedding = { table: sourceTable, positions: positions('encoder'), d, scale };
   const tgtEmbed: Embedding = { table: target === source ? sourceTable : vector(rt, target), positions: positions('decoder'), d, scale };
   // §4 The output projection and final_logits_bias (absent from some checkpoints: zeros, as transformers initialises it).
-  const bias = w.tensors.has('final_logits_bias') ? w.floats('final_logits_bias', [1, c.targetVocab]) : new Float32Array(c.targetVocab);
-  const weight = c.tieWordEmbeddings
-    ? packMatrixValues(rt, target, [c.targetVocab, d], { transposed: true })
-    : loadLinear(rt, w, 'lm_head', [c.targetVocab, d]).weight;
+  const bias = w.tensors.has('final_logits_bias') ? w.floats('final_logits_bias', [1, marian.targetVocab]) : new Float32Array(marian.targetVocab);
+  const weight = marian.tieWordEmbeddings
+    ? packMatrixValues(rt, target, [marian.targetVocab, d], { transposed: true })
+    : loadLinear(rt, w, 'lm_head', [marian.targetVocab, d]).weight;
   return {
-    architecture: 'marian', config: c, generation, srcEmbed, tgtEmbed, encoder, decoder,
+    architecture: 'marian', config, marian, generation, srcEmbed, tgtEmbed, encoder, decoder,
     output: { weight, bias: vector(rt, bias) },
   };
 }
@@ -292,62 +261,17 @@ export function loadMarian(rt: Runtime, dir: string | ModelDir): Marian {
 }
 
 // ---------------------------------------------------------------------------
-// State
+// §2–4 Forward: transformer.ts's Transformer; §5 generation
 // ---------------------------------------------------------------------------
-
-/** A batch's encoder output, ready for decoding. */
-export interface MarianEncoded {
-  /** Source lengths (tokens, with the final eos). */
-  lengths: number[]; // (B)
-  /** First row of each sentence in the packed rows. */
-  offsets: number[]; // (B)
-  /** The encoder's last hidden states, sentence b's at rows offsets[b] …: transformers' encoder_last_hidden_state without padding. */
-  memory: Tensor; // (N, d)
-  /** Per decoder layer: cross-attention's keys and values, (N, d) each, sentence b's rows as blocks (H, S_b, dk). */
-  cross: KeysValues[];
-}
 
 /**
- * The decoder's state for R rows (sentences, or sentences × beams): the
- * self-attention caches and every buffer a step works in, made once by
- * `startDecoder` so that `step` allocates nothing.
+ * A Marian model in a runtime's memory: transformer.ts's Transformer over
+ * Marian's weights (encode, the decoder whole-sequence and step by step),
+ * and generate() as transformers' search.
  */
-export interface MarianState {
-  readonly rows: number; // R
-  /** Which encoded sentence each row attends to. */
-  readonly source: Int32Array; // (R)
-  /** Positions the caches hold. */
-  readonly capacity: number;
-  /** Tokens fed so far (the position of the next one). */
-  position: number;
-  readonly caches: KeyValueCache[]; // per decoder layer: k, v (R, H, capacity, dk), and a spare pair to reorder into
-  readonly x: Tensor; // (R, d): the residual stream
-  readonly qkv: Tensor; // (R, 3d): self-attention's projections
-  readonly q: Tensor; // (R, d): cross-attention's queries
-  readonly attended: Tensor; // (R, d): the heads' outputs, before the output projection
-  readonly scratch: Tensor; // the attention kernel's work area: one query over up to maxPositions keys
-  readonly hidden: Tensor; // (R, decoderFFN): the feed-forward's inner activations
-  readonly logits: Tensor; // (R, targetVocab): the step's output
-}
-
-// ---------------------------------------------------------------------------
-// Forward
-// ---------------------------------------------------------------------------
-
-/** x += sublayer(x): the residual add's options, one object for every call so a step allocates none. */
-const RESIDUAL = { accumulate: true } as const;
-
-/** Row r's position within its sentence, for packed sentences of `lengths`. */
-function positionsOf(lengths: readonly number[]): Int32Array {
-  const positions = new Int32Array(lengths.reduce((a, b) => a + b, 0));
-  let row = 0;
-  for (const T of lengths) for (let i = 0; i < T; i++) positions[row++] = i;
-  return positions;
-}
-
-/** A Marian model in a runtime's memory: the encoder, the decoder (whole-sequence and step by step) and generate(). */
 export class Marian {
-  private readonly activation: { readonly activation: Activation };
+  /** The network. */
+  readonly transformer: Transformer;
 
   /** The model over weights loaded (loadMarianWeights) or attached to in `rt`'s memory. */
   constructor(
@@ -355,12 +279,12 @@ export class Marian {
     /** The weights: plain data a worker can be sent. */
     readonly layout: MarianWeights,
   ) {
-    this.activation = { activation: layout.config.activation };
+    this.transformer = new Transformer(rt, layout);
   }
 
   /** The network's settings (config.json). */
   get config(): MarianConfig {
-    return this.layout.config;
+    return this.layout.marian;
   }
 
   /** The directory's generation settings (generation_config.json over config.json). */
@@ -368,159 +292,20 @@ export class Marian {
     return this.layout.generation;
   }
 
-  /** Checks token ids: whole numbers below `vocab`, 1 to maxPositions of them (E_BAD_INPUT naming `where`). */
-  checkTokens(ids: ArrayLike<number>, vocab: number, where: string): void {
-    if (ids.length < 1 || ids.length > this.config.maxPositions) {
-      throw badInput(`${where}: ${ids.length} tokens; the model takes 1 to ${this.config.maxPositions}`);
-    }
-    for (let i = 0; i < ids.length; i++) {
-      const t = ids[i]!;
-      if (!Number.isSafeInteger(t) || t < 0 || t >= vocab) throw badInput(`${where}: token ${i} is ${t}, not an id below ${vocab}`);
-    }
+  /** §2 The encoder over source ids (each ending with eos), in the current scope: Transformer.encode. */
+  encode(sentences: readonly ArrayLike<number>[]): Encoded {
+    return this.transformer.encode(sentences);
   }
 
-  /** x = LN(x + fc2(act(fc1(x)))) over x's rows, through hidden (rows, ffn). */
-  private feedForward(layer: MarianEncoderLayer, x: Tensor, hidden: Tensor): void {
-    linearInto(this.rt, layer.ff.fc1, x, hidden, this.activation); // (rows, ffn)
-    linearInto(this.rt, layer.ff.fc2, hidden, x, RESIDUAL); // (rows, d)
-    layerNormInto(this.rt, layer.finalNorm, x, x);
-  }
-
-  /**
-   * §2 Runs the encoder over a batch of sentences (token ids, each ending
-   * with eos) and computes every decoder layer's cross-attention keys and
-   * values. Allocates in the runtime's current scope; the caller releases it.
-   */
-  encode(sentences: readonly ArrayLike<number>[]): MarianEncoded {
-    const { rt, layout } = this;
-    const { d, encoderHeads, encoderFFN, vocabSize } = this.config;
-    if (sentences.length === 0) throw badInput('encode: no sentences');
-    sentences.forEach((s, i) => this.checkTokens(s, vocabSize, `sentence ${i}`));
-    const lengths = sentences.map((s) => s.length);
-    const N = lengths.reduce((a, b) => a + b, 0);
-    const x = rt.empty([N, d]); // (N, d): the sentences' rows, packed
-    embedInto(rt, layout.srcEmbed, sentences.flatMap((s) => Array.from(s)), positionsOf(lengths), x);
-    rt.scope(() => {
-      const hidden = rt.empty([N, encoderFFN]); // (N, ffn)
-      const S = Math.max(...lengths);
-      const buffers = attentionBuffers(rt, { rows: N, d, heads: encoderHeads, maxQueries: S, maxKeys: S });
-      for (const layer of layout.encoder) {
-        selfAttention(rt, layer.selfAttention, x, x, buffers, { lengths, accumulate: true }); // x += (N, d)
-        layerNormInto(rt, layer.selfAttentionNorm, x, x);
-        this.feedForward(layer, x, hidden);
-      }
-    });
-    const cross = layout.decoder.map((layer) => keysValues(rt, layer.crossAttention, x, { lengths })); // per layer (N, d) twice
-    return { lengths, offsets: packedOffsets(lengths), memory: x, cross };
-  }
-
-  /**
-   * §3–4 The teacher-forced decoder over whole target sequences (each
-   * starting with the decoder start token), every position at once, as
-   * transformers' forward(decoder_input_ids=…) computes it: logits
-   * [T_b, targetVocab] per sentence, target b attending to encoded sentence b.
-   */
-  decodeAll(encoded: MarianEncoded, targets: readonly ArrayLike<number>[]): Float32Array[] {
-    const { rt, layout } = this;
-    const { d, decoderHeads, decoderFFN, targetVocab } = this.config;
-    if (targets.length !== encoded.lengths.length) throw badInput(`decodeAll: ${targets.length} targets for ${encoded.lengths.length} encoded sentences`);
-    targets.forEach((t, i) => this.checkTokens(t, targetVocab, `target ${i}`));
-    const lengths = targets.map((t) => t.length);
-    const N = lengths.reduce((a, b) => a + b, 0);
-    const T = Math.max(...lengths);
-    return rt.scope(() => {
-      const x = rt.empty([N, d]); // (N, d): the targets' rows, packed
-      embedInto(rt, layout.tgtEmbed, targets.flatMap((t) => Array.from(t)), positionsOf(lengths), x);
-      const hidden = rt.empty([N, decoderFFN]); // (N, ffn)
-      const buffers = attentionBuffers(rt, { rows: N, d, heads: decoderHeads, maxQueries: T, maxKeys: Math.max(T, ...encoded.lengths) });
-      layout.decoder.forEach((layer, l) => {
-        selfAttention(rt, layer.selfAttention, x, x, buffers, { lengths, causal: true, accumulate: true }); // x += (N, d)
-        layerNormInto(rt, layer.selfAttentionNorm, x, x);
-        crossAttention(rt, layer.crossAttention, x, x, encoded.cross[l]!, buffers, { lengths, accumulate: true });
-        layerNormInto(rt, layer.crossAttentionNorm, x, x);
-        this.feedForward(layer, x, hidden);
-      });
-      const logits = linear(rt, layout.output, x); // (N, targetVocab)
-      return packedOffsets(lengths).map((first, b) => logits.rows(first, lengths[b]!).toArray());
-    });
-  }
-
-  /** encode + decodeAll: teacher-forced logits [T_b, targetVocab] for each (source, target) pair. */
+  /** §3–4 Teacher-forced logits [T_b, targetVocab] per (source, target) pair, targets starting with the decoder start: Transformer.forward. */
   forward(sources: readonly ArrayLike<number>[], targets: readonly ArrayLike<number>[]): Float32Array[] {
-    return this.rt.scope(() => this.decodeAll(this.encode(sources), targets));
+    return this.transformer.forward(sources, targets);
   }
 
-  /** The state for `rows` decoder rows, row r attending to encoded sentence source[r]; in the current scope. */
-  startDecoder(source: ArrayLike<number>, capacity: number): MarianState {
-    const { rt } = this;
-    const { d, decoderHeads, decoderFFN, targetVocab, maxPositions } = this.config;
-    const R = source.length;
-    const cap = Math.min(capacity, maxPositions);
-    return {
-      rows: R,
-      source: Int32Array.from(source),
-      capacity: cap,
-      position: 0,
-      caches: this.layout.decoder.map(() => keyValueCache(rt, { rows: R, d, heads: decoderHeads, capacity: cap })),
-      x: rt.empty([R, d]),
-      // Sources and targets are at most maxPositions tokens: the most keys a query sees.
-      ...stepBuffers(rt, { rows: R, d, heads: decoderHeads, maxKeys: maxPositions }),
-      hidden: rt.empty([R, decoderFFN]),
-      logits: rt.empty([R, targetVocab]),
-    };
-  }
-
-  /** §3–4 Feeds one token per row at the state's position; the logits (R, targetVocab) land in state.logits. */
-  step(encoded: MarianEncoded, state: MarianState, tokens: ArrayLike<number>): void {
-    const { rt, layout } = this;
-    const { x, hidden } = state;
-    const t = state.position;
-    if (t >= state.capacity) throw badInput(`decoder step: position ${t} is past the ${state.capacity} positions the caches hold`);
-    if (tokens.length !== state.rows) throw badInput(`decoder step: ${tokens.length} tokens for ${state.rows} rows`);
-    embedInto(rt, layout.tgtEmbed, tokens, t, x); // (R, d)
-    for (let l = 0; l < layout.decoder.length; l++) {
-      const layer = layout.decoder[l]!;
-      // Masked self-attention: this position's key and value join the cache, the query sees them all.
-      stepSelfAttention(rt, layer.selfAttention, x, x, state.caches[l]!, t, state, RESIDUAL); // x += (R, d)
-      layerNormInto(rt, layer.selfAttentionNorm, x, x);
-      // Encoder–decoder attention over the row's own source sentence.
-      stepCrossAttention(rt, layer.crossAttention, x, x, encoded.cross[l]!, state.source, state, RESIDUAL);
-      layerNormInto(rt, layer.crossAttentionNorm, x, x);
-      this.feedForward(layer, x, hidden);
-    }
-    linearInto(rt, layout.output, x, state.logits); // (R, targetVocab)
-    state.position++;
-  }
-
-  /** Row r of the caches becomes what row parent[r] held (beam search keeps its best continuations). */
-  reorder(state: MarianState, parent: ArrayLike<number>): void {
-    for (const cache of state.caches) reorderCache(this.rt, cache, parent, state.position);
-  }
-
-  /**
-   * Teacher-forced logits [T, targetVocab] for one sentence pair, the decoder
-   * fed `target` (starting with the decoder start) one step at a time: the
-   * incremental path, for parity with the whole-sequence forward.
-   */
+  /** §3–4 The same logits [T, targetVocab] for one pair, the decoder fed one step at a time: Transformer.logits. */
   logits(source: ArrayLike<number>, target: ArrayLike<number>): Float32Array {
-    const { rt } = this;
-    const V = this.config.targetVocab;
-    this.checkTokens(target, V, 'target');
-    return rt.scope(() => {
-      const encoded = this.encode([source]);
-      const state = this.startDecoder([0], target.length);
-      const out = new Float32Array(target.length * V);
-      for (let t = 0; t < target.length; t++) {
-        this.step(encoded, state, [target[t]!]);
-        out.set(state.logits.data, t * V);
-      }
-      return out;
-    });
+    return this.transformer.logits(source, target);
   }
-
-  // -------------------------------------------------------------------------
-  // §5 Generation
-  // -------------------------------------------------------------------------
 
   /**
    * The settings a request runs with: the directory's, the request's
@@ -535,29 +320,18 @@ export class Marian {
   }
 
   /**
-   * Translates sentences of source ids (each ending with eos) together, as
+   * §5 Translates sentences of source ids (each ending with eos) together, as
    * transformers' generate(): greedy for one beam, beam search otherwise;
    * numReturnSequences sequences per sentence, best first, each starting with
    * the decoder start token. `step` is called after every decoder step.
    */
   generate(sentences: readonly ArrayLike<number>[], request: GenerationRequest = {}, step?: () => void): GeneratedSequence[][] {
-    const { rt } = this;
     const settings = this.settings(request);
     const K = settings.numBeams;
-    sentences.forEach((s, i) => this.checkTokens(s, this.config.vocabSize, `sentence ${i}`));
+    sentences.forEach((s, i) => this.transformer.checkTokens(s, this.config.vocabSize, `sentence ${i}`));
     if (sentences.length === 0) return [];
-    return rt.scope(() => {
-      const encoded = this.encode(sentences);
-      const source = Int32Array.from({ length: sentences.length * K }, (_, r) => Math.floor(r / K));
-      const state = this.startDecoder(source, settings.maxLength - 1);
-      const decoder: StepDecoder = {
-        vocab: this.config.targetVocab,
-        step: (tokens) => {
-          this.step(encoded, state, tokens);
-          return state.logits.data;
-        },
-        reorder: (parent) => this.reorder(state, parent),
-      };
+    return this.rt.scope(() => {
+      const decoder = this.transformer.stepDecoder(this.encode(sentences), K, settings.maxLength - 1);
       if (K === 1) return hfGreedySearch(decoder, sentences.length, settings, step).map((s) => [s]);
       return hfBeamSearch(decoder, sentences.length, settings, step);
     });
@@ -570,18 +344,11 @@ export class Marian {
 
 /** Multiply–adds to translate a sentence of `src` tokens into `tgt` tokens (greedy), for sharding. */
 export function marianMacs(c: MarianConfig, src: number, tgt: number): number {
-  const attention = 4 * c.d * c.d;
-  const encoder = c.encoderLayers * src * (attention + 2 * c.d * c.encoderFFN + 2 * src * c.d);
-  const decoder = c.decoderLayers * tgt * (2 * attention + 2 * c.d * c.decoderFFN + 2 * (src + tgt) * c.d) + c.decoderLayers * src * 2 * c.d * c.d;
-  return encoder + decoder + tgt * c.d * c.targetVocab;
+  return translationMacs(marianTransformerConfig(c), src, tgt);
 }
 
 /** One sentence to translate, as the pool carries it: source ids (ending with eos) and the request's generation overrides. */
-export interface MarianItem extends GenerationRequest {
-  source: number[];
-  /** Sentences of a shard run in batches of at most this many source tokens (default 4096). */
-  batchTokens?: number;
-}
+export interface MarianItem extends SourceItem, GenerationRequest {}
 
 /**
  * A generated sequence as the pool's translation output carries it
@@ -594,8 +361,8 @@ export function toHypothesis(sequence: GeneratedSequence, eosIds: readonly numbe
   return { tokens: ids.slice(1, end), logprob: sequence.logprob, score: sequence.score };
 }
 
-/** Marian as the pool runs it: a shard's sentences grouped by settings, sorted by length, decoded in token-bounded batches. */
-export class MarianBatch implements BatchModel<MarianItem> {
+/** Marian as the pool runs it (transformer.ts's TranslationBatch), with transformers' search and the directory's generation settings. */
+export class MarianBatch extends TranslationBatch<MarianItem> {
   /** The name config.json's model_type "marian" maps to. */
   readonly architecture = 'marian';
   /** The model the items run on. */
@@ -603,62 +370,34 @@ export class MarianBatch implements BatchModel<MarianItem> {
 
   /** The batch model over weights in `rt`'s memory. */
   constructor(rt: Runtime, readonly layout: MarianWeights) {
-    this.model = new Marian(rt, layout);
+    const model = new Marian(rt, layout);
+    super(model.transformer);
+    this.model = model;
   }
 
-  /** E_BAD_INPUT naming `where` unless `item` is { source: ids below the vocabulary, and settings generate() accepts }. */
-  check(item: unknown, where: string): asserts item is MarianItem {
-    if (typeof item !== 'object' || item === null || !Array.isArray((item as MarianItem).source)) {
-      throw badInput(`${where}: expected { source: token ids, … }`);
-    }
-    const r = item as MarianItem;
-    this.model.checkTokens(r.source, this.model.config.vocabSize, `${where}: source`);
+  /** Settings generate() accepts, or E_BAD_INPUT naming `where`. */
+  protected checkSettings(r: MarianItem, where: string): void {
     try {
       this.model.settings(r);
     } catch (e) {
       throw badInput(`${where}: ${(e as Error).message}`);
     }
-    if (r.batchTokens !== undefined && !(Number.isSafeInteger(r.batchTokens) && r.batchTokens >= 1)) {
-      throw badInput(`${where}: batchTokens must be a whole number ≥ 1, got ${r.batchTokens}`);
-    }
+  }
+
+  protected settingsKey(r: MarianItem): string {
+    return JSON.stringify(this.model.settings(r));
+  }
+
+  /** Each sentence's sequences as packHypotheses writes them: tokens between the decoder start and the end, logprob, score. */
+  protected translate(sources: number[][], settings: MarianItem, step: () => void): Float32Array[] {
+    const eos = this.model.generation.eosTokenIds;
+    return this.model.generate(sources, settings, step).map((sequences) => packHypotheses(sequences.map((s) => toHypothesis(s, eos))));
   }
 
   /** Multiply–adds of a greedy translation of 1.2× the source's length, times the beams. */
   cost(item: MarianItem): number {
     const n = item.source.length;
     return marianMacs(this.model.config, n, Math.ceil(n * 1.2)) * this.model.settings(item).numBeams;
-  }
-
-  /** Progress counts sentences. */
-  units(): number {
-    return 1;
-  }
-
-  /** Each item's sequences as packHypotheses writes them: tokens between the decoder start and the end, logprob, score. */
-  run(items: readonly MarianItem[], step: (units?: number) => void): Float32Array[] {
-    const out = new Array<Float32Array>(items.length);
-    const eos = this.model.generation.eosTokenIds;
-    // Same settings together, then by length so a batch wastes few steps on finished rows.
-    const key = (r: MarianItem) => JSON.stringify(this.model.settings(r));
-    const keys = items.map(key);
-    const order = items.map((_, i) => i).sort((a, b) =>
-      keys[a]!.localeCompare(keys[b]!) || items[a]!.source.length - items[b]!.source.length || a - b);
-    for (let start = 0; start < order.length;) {
-      const first = items[order[start]!]!;
-      const limit = first.batchTokens ?? 4096;
-      let end = start + 1;
-      let tokens = first.source.length;
-      while (end < order.length && keys[order[end]!] === keys[order[start]!] && tokens + items[order[end]!]!.source.length <= limit) {
-        tokens += items[order[end]!]!.source.length;
-        end++;
-      }
-      const batch = order.slice(start, end);
-      const sequences = this.model.generate(batch.map((i) => items[i]!.source), first, () => step(0));
-      batch.forEach((i, j) => { out[i] = packHypotheses(sequences[j]!.map((s) => toHypothesis(s, eos))); });
-      step(batch.length);
-      start = end;
-    }
-    return out;
   }
 }
 

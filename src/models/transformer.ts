@@ -1,6 +1,8 @@
 /**
  * The encoder–decoder Transformer (Vaswani et al., 2017) for translation.
- * tools/transformer_torch.py is the same network in PyTorch.
+ * tools/transformer_torch.py is the same network in PyTorch. Hugging Face
+ * Marian checkpoints run on it too (models/marian.ts reads their config and
+ * weight names into the types here).
  *
  * Encoder layer: self-attention → Add & Norm → feed-forward → Add & Norm.
  * Decoder layer: masked self-attention, encoder–decoder attention and
@@ -25,6 +27,7 @@
 import { type Hypothesis, type StepDecoder, beamSearch, greedySearch } from '../decode/search.js';
 import { badInput, modelFormat } from '../errors.js';
 import type { ModelDir } from '../io/model-dir.js';
+import type { SafeTensorsFile } from '../io/safetensors.js';
 import {
   type CrossAttention, type KeyValueCache, type KeysValues, type MultiHeadAttention, attentionBuffers, crossAttention, keyValueCache,
   keysValues, packedOffsets, reorderCache, selfAttention, stepBuffers, stepCrossAttention, stepSelfAttention,
@@ -32,6 +35,7 @@ import {
 import { type Embedding, embedInto } from '../nn/embedding.js';
 import { type Linear, linear, linearInto, loadFusedLinear, loadLinear, vector } from '../nn/linear.js';
 import { type LayerNorm, layerNormInto, loadLayerNorm } from '../nn/norm.js';
+import type { Activation } from '../runtime/ops/activation.js';
 import { packMatrixValues } from '../runtime/ops/gemm.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
@@ -48,9 +52,13 @@ export interface TransformerConfig {
   d: number;
   heads: number;
   dFF: number;
+  /** The decoder's heads and feed-forward width where they differ from the encoder's (Hugging Face configs allow it). */
+  decoderHeads?: number;
+  decoderFF?: number;
   encoderLayers: number;
   decoderLayers: number;
-  activation: 'relu' | 'gelu';
+  /** parseTransformerConfig reads relu or gelu; Hugging Face configs name others (swish = silu, models/marian.ts). */
+  activation: Activation;
   norm: 'post' | 'pre';
   positions: 'sinusoidal' | 'learned';
   maxPositions: number;
@@ -191,7 +199,8 @@ export interface DecoderLayer extends EncoderLayer {
  * attaches to the same weights in a shared memory.
  */
 export interface TransformerWeights {
-  architecture: 'transformer';
+  /** The registry's name: 'transformer', or 'marian' for a Hugging Face checkpoint (models/marian.ts). */
+  architecture: string;
   config: TransformerConfig;
   srcEmbed: Embedding; // table (srcVocab, d), positions (maxPositions, d)
   tgtEmbed: Embedding; // table (tgtVocab, d), positions (maxPositions, d)
@@ -206,44 +215,75 @@ export interface TransformerWeights {
 /** @deprecated The old name of TransformerWeights, kept for src/index.ts's public API. */
 export type TransformerLayout = TransformerWeights;
 
-/** Reads a Transformer's weights into `rt`'s memory: projections packed for GEMM, Q/K/V fused. */
+/**
+ * The tensor names of a checkpoint's layers: layer i of a stack is
+ * `${stack}.${i}`, its attention projections `${layer}.${attention}.${q|k|v|o}`.
+ * hibiki's own below; Hugging Face's in models/marian.ts.
+ */
+export interface LayerNames {
+  encoder: string;
+  decoder: string;
+  selfAttention: string;
+  crossAttention: string;
+  projections: readonly [q: string, k: string, v: string, o: string];
+  ff: readonly [linear1: string, linear2: string];
+  /** An encoder layer's norms after self-attention and feed-forward. */
+  encoderNorms: readonly [norm1: string, norm2: string];
+  /** A decoder layer's norms after self-attention, cross-attention and feed-forward. */
+  decoderNorms: readonly [norm1: string, norm2: string, norm3: string];
+}
+
+const HIBIKI_NAMES: LayerNames = {
+  encoder: 'encoder.layers', decoder: 'decoder.layers', selfAttention: 'self_attn', crossAttention: 'cross_attn',
+  projections: ['q', 'k', 'v', 'o'], ff: ['ff.linear1', 'ff.linear2'], encoderNorms: ['norm1', 'norm2'], decoderNorms: ['norm1', 'norm2', 'norm3'],
+};
+
+/** Reads both stacks' layers into `rt`'s memory: projections packed for GEMM, Q/K/V fused. */
+export function loadLayers(rt: Runtime, w: SafeTensorsFile, c: TransformerConfig, names: LayerNames): { encoder: EncoderLayer[]; decoder: DecoderLayer[] } {
+  const { d } = c;
+  const [q, k, v, o] = names.projections;
+  const norm = (name: string) => loadLayerNorm(rt, w, name, d, c.eps);
+  // Several d → d Linear layers over one input as one GEMM: [q | k | v] or [k | v] in each output row.
+  const fused = (tensors: string[]): Linear => {
+    const layer = loadFusedLinear(rt, w, tensors, d);
+    if (layer.weight.N !== tensors.length * d) throw modelFormat(w.file, `${tensors.join(', ')} must each have a weight [${d}, ${d}]`);
+    return layer;
+  };
+  const ff = (p: string, dFF: number): FeedForward => ({
+    linear1: loadLinear(rt, w, `${p}.${names.ff[0]}`, [dFF, d]),
+    linear2: loadLinear(rt, w, `${p}.${names.ff[1]}`, [d, dFF]),
+  });
+  const selfAttention = (p: string, heads: number): MultiHeadAttention => ({
+    heads,
+    qkv: fused([q, k, v].map((n) => `${p}.${names.selfAttention}.${n}`)),
+    o: loadLinear(rt, w, `${p}.${names.selfAttention}.${o}`, [d, d]),
+  });
+  const [e1, e2] = names.encoderNorms;
+  const encoder = Array.from({ length: c.encoderLayers }, (_, i): EncoderLayer => {
+    const p = `${names.encoder}.${i}`;
+    return { selfAttention: selfAttention(p, c.heads), norm1: norm(`${p}.${e1}`), ff: ff(p, c.dFF), norm2: norm(`${p}.${e2}`) };
+  });
+  const [d1, d2, d3] = names.decoderNorms;
+  const heads = c.decoderHeads ?? c.heads;
+  const decoder = Array.from({ length: c.decoderLayers }, (_, i): DecoderLayer => {
+    const p = `${names.decoder}.${i}`;
+    const cross = `${p}.${names.crossAttention}`;
+    return {
+      selfAttention: selfAttention(p, heads), norm1: norm(`${p}.${d1}`),
+      crossAttention: { heads, q: loadLinear(rt, w, `${cross}.${q}`, [d, d]), kv: fused([`${cross}.${k}`, `${cross}.${v}`]), o: loadLinear(rt, w, `${cross}.${o}`, [d, d]) },
+      norm2: norm(`${p}.${d2}`), ff: ff(p, c.decoderFF ?? c.dFF), norm3: norm(`${p}.${d3}`),
+    };
+  });
+  return { encoder, decoder };
+}
+
+/** Reads a Transformer's weights (hibiki's names) into `rt`'s memory. */
 function loadWeights(rt: Runtime, model: ModelDir): TransformerWeights {
   const c = parseTransformerConfig(`${model.dir}/config.json`, model.config);
   const w = model.weights;
-  const { d, dFF, heads } = c;
+  const { d } = c;
+  const { encoder, decoder } = loadLayers(rt, w, c, HIBIKI_NAMES);
   const norm = (name: string) => loadLayerNorm(rt, w, name, d, c.eps);
-  // Several d → d Linear layers over one input as one GEMM: [q | k | v] or [k | v] in each output row.
-  const fused = (names: string[]): Linear => {
-    const layer = loadFusedLinear(rt, w, names, d);
-    if (layer.weight.N !== names.length * d) throw modelFormat(w.file, `${names.join(', ')} must each have a weight [${d}, ${d}]`);
-    return layer;
-  };
-  const ff = (p: string): FeedForward => ({
-    linear1: loadLinear(rt, w, `${p}.ff.linear1`, [dFF, d]),
-    linear2: loadLinear(rt, w, `${p}.ff.linear2`, [d, dFF]),
-  });
-  const selfAttention = (p: string): MultiHeadAttention => ({
-    heads,
-    qkv: fused([`${p}.self_attn.q`, `${p}.self_attn.k`, `${p}.self_attn.v`]),
-    o: loadLinear(rt, w, `${p}.self_attn.o`, [d, d]),
-  });
-  const encoder = Array.from({ length: c.encoderLayers }, (_, i): EncoderLayer => {
-    const p = `encoder.layers.${i}`;
-    return { selfAttention: selfAttention(p), norm1: norm(`${p}.norm1`), ff: ff(p), norm2: norm(`${p}.norm2`) };
-  });
-  const decoder = Array.from({ length: c.decoderLayers }, (_, i): DecoderLayer => {
-    const p = `decoder.layers.${i}`;
-    return {
-      selfAttention: selfAttention(p), norm1: norm(`${p}.norm1`),
-      crossAttention: {
-        heads,
-        q: loadLinear(rt, w, `${p}.cross_attn.q`, [d, d]),
-        kv: fused([`${p}.cross_attn.k`, `${p}.cross_attn.v`]),
-        o: loadLinear(rt, w, `${p}.cross_attn.o`, [d, d]),
-      },
-      norm2: norm(`${p}.norm2`), ff: ff(p), norm3: norm(`${p}.norm3`),
-    };
-  });
   const sinusoids = c.positions === 'sinusoidal' ? vector(rt, sinusoidalPositions(c.maxPositions, d)) : undefined;
   const embedding = (stack: string, table: Float32Array): Embedding => ({
     table: vector(rt, table),
@@ -281,6 +321,8 @@ export interface Encoded {
   lengths: number[]; // (B)
   /** First row of each sentence in the packed rows. */
   offsets: number[]; // (B)
+  /** The encoder's output, sentence b's at rows offsets[b] … (transformers' encoder_last_hidden_state without padding). */
+  memory: Tensor; // (N, d)
   /** Per decoder layer: cross-attention's keys and values, (N, d) each, sentence b's rows as blocks (H, S_b, dk). */
   cross: KeysValues[];
 }
@@ -305,7 +347,7 @@ export interface TransformerState {
   readonly q: Tensor; // (R, d): cross-attention's queries
   readonly attended: Tensor; // (R, d): the heads' outputs, before the output projection
   readonly scratch: Tensor; // the attention kernel's work area: one query over up to maxPositions keys
-  readonly hidden: Tensor; // (R, dFF): the feed-forward's inner activations
+  readonly hidden: Tensor; // (R, decoder dFF): the feed-forward's inner activations
   readonly logits: Tensor; // (R, tgtVocab): the step's output
 }
 
@@ -346,7 +388,10 @@ function positionsOf(lengths: readonly number[]): Int32Array {
  */
 export class Transformer {
   private readonly pre: boolean;
-  private readonly activation: { readonly activation: TransformerConfig['activation'] };
+  private readonly activation: { readonly activation: Activation };
+  /** Each stack's heads and feed-forward width. */
+  private readonly encoderSizes: { readonly heads: number; readonly dFF: number };
+  private readonly decoderSizes: { readonly heads: number; readonly dFF: number };
 
   constructor(
     private readonly rt: Runtime,
@@ -355,6 +400,9 @@ export class Transformer {
   ) {
     this.pre = layout.config.norm === 'pre';
     this.activation = { activation: layout.config.activation };
+    const c = layout.config;
+    this.encoderSizes = { heads: c.heads, dFF: c.dFF };
+    this.decoderSizes = { heads: c.decoderHeads ?? c.heads, dFF: c.decoderFF ?? c.dFF };
   }
 
   /** The hyperparameters the weights were loaded with. */
@@ -398,7 +446,9 @@ export class Transformer {
    */
   encode(sentences: readonly ArrayLike<number>[]): Encoded {
     const { rt, layout } = this;
-    const { d, heads, dFF, srcVocab } = this.config;
+    const { d, srcVocab } = this.config;
+    const { heads, dFF } = this.encoderSizes;
+    if (sentences.length === 0) throw badInput('encode: no sentences');
     sentences.forEach((s, i) => this.checkTokens(s, srcVocab, `sentence ${i}`));
     const lengths = sentences.map((s) => s.length);
     const N = lengths.reduce((a, b) => a + b, 0);
@@ -418,7 +468,7 @@ export class Transformer {
       if (layout.encoderNorm) layerNormInto(rt, layout.encoderNorm, x, x);
     });
     const cross = layout.decoder.map((layer) => keysValues(rt, layer.crossAttention, x, { lengths })); // per layer (N, d) twice
-    return { lengths, offsets: packedOffsets(lengths), cross };
+    return { lengths, offsets: packedOffsets(lengths), memory: x, cross };
   }
 
   /**
@@ -431,7 +481,8 @@ export class Transformer {
    */
   decodeAll(encoded: Encoded, targets: readonly ArrayLike<number>[]): Float32Array[] {
     const { rt, layout } = this;
-    const { d, heads, dFF, tgtVocab } = this.config;
+    const { d, tgtVocab } = this.config;
+    const { heads, dFF } = this.decoderSizes;
     if (targets.length !== encoded.lengths.length) throw badInput(`decodeAll: ${targets.length} targets for ${encoded.lengths.length} encoded sentences`);
     targets.forEach((t, i) => this.checkTokens(t, tgtVocab, `target ${i}`));
     const lengths = targets.map((t) => t.length);
@@ -465,7 +516,8 @@ export class Transformer {
   /** The state for `rows` decoder rows, row r attending to encoded sentence source[r]; in the current scope. */
   startDecoder(source: ArrayLike<number>, capacity: number): TransformerState {
     const { rt } = this;
-    const { d, heads, dFF, tgtVocab, maxPositions } = this.config;
+    const { d, tgtVocab, maxPositions } = this.config;
+    const { heads, dFF } = this.decoderSizes;
     const R = source.length;
     const cap = Math.min(capacity, maxPositions);
     return {
@@ -537,6 +589,23 @@ export class Transformer {
   // Search
   // -------------------------------------------------------------------------
 
+  /**
+   * The decoder as the searches (decode/) drive it: K rows per encoded
+   * sentence (its beams), caches for `capacity` positions; in the current scope.
+   */
+  stepDecoder(encoded: Encoded, K: number, capacity: number): StepDecoder {
+    const source = Int32Array.from({ length: encoded.lengths.length * K }, (_, r) => Math.floor(r / K));
+    const state = this.startDecoder(source, capacity);
+    return {
+      vocab: this.config.tgtVocab,
+      step: (tokens) => {
+        this.step(encoded, state, tokens);
+        return state.logits.data;
+      },
+      reorder: (parent) => this.reorder(state, parent),
+    };
+  }
+
   /** The longest output allowed for a source of `sourceLength` tokens. */
   maxLength(sourceLength: number, request: SearchRequest = {}): number {
     const c = this.config;
@@ -558,17 +627,7 @@ export class Transformer {
     const maxLength = sentences.map((s) => this.maxLength(s.length, request));
     if (sentences.length === 0) return [];
     return rt.scope(() => {
-      const encoded = this.encode(sentences);
-      const source = Int32Array.from({ length: sentences.length * K }, (_, r) => Math.floor(r / K));
-      const state = this.startDecoder(source, Math.max(...maxLength));
-      const decoder: StepDecoder = {
-        vocab: c.tgtVocab,
-        step: (tokens) => {
-          this.step(encoded, state, tokens);
-          return state.logits.data;
-        },
-        reorder: (parent) => this.reorder(state, parent),
-      };
+      const decoder = this.stepDecoder(this.encode(sentences), K, Math.max(...maxLength));
       const options = { bos: c.bosId, eos: c.eosId, maxLength };
       if (K === 1 && (request.nBest ?? 1) === 1) return greedySearch(decoder, options, step).map((h) => [h]);
       return beamSearch(decoder, { ...options, beam: K, lengthPenalty: request.lengthPenalty, nBest: request.nBest }, step);
@@ -582,18 +641,21 @@ export class Transformer {
 
 /** Multiply–adds to translate a sentence of `src` tokens into `tgt` tokens (greedy), for sharding. */
 export function translationMacs(c: TransformerConfig, src: number, tgt: number): number {
-  const dense = 4 * c.d * c.d + 2 * c.d * c.dFF;
-  const encoder = c.encoderLayers * src * (dense + 2 * src * c.d);
-  const decoder = c.decoderLayers * tgt * (dense + 2 * c.d * c.d + 2 * (src + tgt) * c.d) + c.decoderLayers * src * 2 * c.d * c.d;
+  const attention = 4 * c.d * c.d;
+  const encoder = c.encoderLayers * src * (attention + 2 * c.d * c.dFF + 2 * src * c.d);
+  const decoder = c.decoderLayers * tgt * (2 * attention + 2 * c.d * (c.decoderFF ?? c.dFF) + 2 * (src + tgt) * c.d) + c.decoderLayers * src * 2 * c.d * c.d;
   return encoder + decoder + tgt * c.d * c.tgtVocab;
 }
 
-/** One sentence to translate, as the pool carries it: source ids (ending with eos) and the search. */
-export interface TranslateItem extends SearchRequest {
+/** One sentence to translate, as the pool carries it: source ids (ending with eos); the search settings come with it. */
+export interface SourceItem {
   source: number[];
   /** Sentences of a shard run in batches of at most this many source tokens (default 4096). */
   batchTokens?: number;
 }
+
+/** One sentence to translate with hibiki's search settings. */
+export interface TranslateItem extends SourceItem, SearchRequest {}
 
 /** Hypotheses as one f32 array (outputs travel back from workers as buffers): [n, (length, logprob, score, …tokens) × n]. */
 export function packHypotheses(hyps: readonly Hypothesis[]): Float32Array {
@@ -618,21 +680,82 @@ export function unpackHypotheses(packed: Float32Array): Hypothesis[] {
   return hyps;
 }
 
-/** The Transformer as the pool runs it: a shard's sentences sorted by length and decoded in token-bounded batches. */
-export class TransformerBatch implements BatchModel<TranslateItem> {
-  readonly architecture = 'transformer';
-  readonly model: Transformer;
+/**
+ * A Transformer as the pool runs it, whichever search drives it (hibiki's
+ * below, transformers' in models/marian.ts): a shard's sentences grouped by
+ * search settings, sorted by length and decoded in token-bounded batches.
+ */
+export abstract class TranslationBatch<T extends SourceItem> implements BatchModel<T> {
+  abstract readonly architecture: string;
+  abstract readonly layout: TransformerWeights;
 
-  constructor(rt: Runtime, readonly layout: TransformerWeights) {
-    this.model = new Transformer(rt, layout);
-  }
+  constructor(readonly transformer: Transformer) {}
 
-  check(item: unknown, where: string): asserts item is TranslateItem {
-    if (typeof item !== 'object' || item === null || !Array.isArray((item as TranslateItem).source)) {
+  /** E_BAD_INPUT naming `where` unless the item's settings can run (a source, a batchTokens checked before and after). */
+  protected abstract checkSettings(item: T, where: string): void;
+  /** Items with the same key run in one batch. */
+  protected abstract settingsKey(item: T): string;
+  /** A batch's sources translated with `settings`: each one's hypotheses, packed (packHypotheses). */
+  protected abstract translate(sources: number[][], settings: T, step: () => void): Float32Array[];
+  abstract cost(item: T): number;
+
+  /** E_BAD_INPUT naming `where` unless `item` is { source: ids below the source vocabulary, batchTokens, settings the search accepts }. */
+  check(item: unknown, where: string): asserts item is T {
+    if (typeof item !== 'object' || item === null || !Array.isArray((item as SourceItem).source)) {
       throw badInput(`${where}: expected { source: token ids, … }`);
     }
-    const r = item as TranslateItem;
-    this.model.checkTokens(r.source, this.model.config.srcVocab, `${where}: source`);
+    const r = item as T;
+    this.transformer.checkTokens(r.source, this.transformer.config.srcVocab, `${where}: source`);
+    this.checkSettings(r, where);
+    if (r.batchTokens !== undefined && !(Number.isSafeInteger(r.batchTokens) && r.batchTokens >= 1)) {
+      throw badInput(`${where}: batchTokens must be a whole number ≥ 1, got ${r.batchTokens}`);
+    }
+  }
+
+  /** Progress counts sentences. */
+  units(): number {
+    return 1;
+  }
+
+  run(items: readonly T[], step: (units?: number) => void): Float32Array[] {
+    const out = new Array<Float32Array>(items.length);
+    // Same settings together, then by length so a batch wastes few steps on finished rows.
+    const keys = items.map((r) => this.settingsKey(r));
+    const order = items.map((_, i) => i).sort((a, b) =>
+      keys[a]!.localeCompare(keys[b]!) || items[a]!.source.length - items[b]!.source.length || a - b);
+    for (let start = 0; start < order.length;) {
+      const first = items[order[start]!]!;
+      const limit = first.batchTokens ?? 4096;
+      let end = start + 1;
+      let tokens = first.source.length;
+      while (end < order.length && keys[order[end]!] === keys[order[start]!] && tokens + items[order[end]!]!.source.length <= limit) {
+        tokens += items[order[end]!]!.source.length;
+        end++;
+      }
+      const batch = order.slice(start, end);
+      const packed = this.translate(batch.map((i) => items[i]!.source), first, () => step(0));
+      batch.forEach((i, j) => { out[i] = packed[j]!; });
+      step(batch.length);
+      start = end;
+    }
+    return out;
+  }
+}
+
+/** hibiki's Transformer with its own search (beam, nBest, lengthPenalty, maxLength). */
+export class TransformerBatch extends TranslationBatch<TranslateItem> {
+  readonly architecture = 'transformer';
+
+  constructor(rt: Runtime, readonly layout: TransformerWeights) {
+    super(new Transformer(rt, layout));
+  }
+
+  /** The model the items run on. */
+  get model(): Transformer {
+    return this.transformer;
+  }
+
+  protected checkSettings(r: TranslateItem, where: string): void {
     this.model.maxLength(r.source.length, r);
     if (r.beam !== undefined && !(Number.isSafeInteger(r.beam) && r.beam >= 1 && r.beam <= 64)) {
       throw badInput(`${where}: beam must be a whole number from 1 to 64, got ${r.beam}`);
@@ -643,42 +766,19 @@ export class TransformerBatch implements BatchModel<TranslateItem> {
     if (r.lengthPenalty !== undefined && !(r.lengthPenalty >= 0 && Number.isFinite(r.lengthPenalty))) {
       throw badInput(`${where}: lengthPenalty must be a number ≥ 0, got ${r.lengthPenalty}`);
     }
-    if (r.batchTokens !== undefined && !(Number.isSafeInteger(r.batchTokens) && r.batchTokens >= 1)) {
-      throw badInput(`${where}: batchTokens must be a whole number ≥ 1, got ${r.batchTokens}`);
-    }
+  }
+
+  protected settingsKey(r: TranslateItem): string {
+    return `${r.beam ?? 1}/${r.nBest ?? 1}/${r.lengthPenalty ?? 1}/${r.maxLength ?? ''}`;
+  }
+
+  protected translate(sources: number[][], settings: TranslateItem, step: () => void): Float32Array[] {
+    return this.model.search(sources, settings, step).map(packHypotheses);
   }
 
   cost(item: TranslateItem): number {
     const n = item.source.length;
     return translationMacs(this.model.config, n, Math.ceil(n * 1.2)) * (item.beam ?? 1);
-  }
-
-  units(): number {
-    return 1;
-  }
-
-  run(items: readonly TranslateItem[], step: (units?: number) => void): Float32Array[] {
-    const out = new Array<Float32Array>(items.length);
-    // Same search settings together, then by length so a batch wastes few steps on finished rows.
-    const key = (r: TranslateItem) => `${r.beam ?? 1}/${r.nBest ?? 1}/${r.lengthPenalty ?? 1}/${r.maxLength ?? ''}`;
-    const order = items.map((_, i) => i).sort((a, b) =>
-      key(items[a]!).localeCompare(key(items[b]!)) || items[a]!.source.length - items[b]!.source.length || a - b);
-    for (let start = 0; start < order.length;) {
-      const first = items[order[start]!]!;
-      const limit = first.batchTokens ?? 4096;
-      let end = start + 1;
-      let tokens = first.source.length;
-      while (end < order.length && key(items[order[end]!]!) === key(first) && tokens + items[order[end]!]!.source.length <= limit) {
-        tokens += items[order[end]!]!.source.length;
-        end++;
-      }
-      const batch = order.slice(start, end);
-      const hyps = this.model.search(batch.map((i) => items[i]!.source), first, () => step(0));
-      batch.forEach((i, j) => { out[i] = packHypotheses(hyps[j]!); });
-      step(batch.length);
-      start = end;
-    }
-    return out;
   }
 }
 
