@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { benchKernels, formatKernelRow } from '../kernels/bench.js';
 import { formatSystemLine, systemInfo } from '../runtime/system.js';
 import { usage } from './exit.js';
-import { STDIO, checkWritable, writeOutput } from './files.js';
+import { STDIO, writeOutput } from './files.js';
+import { checkOutputFile } from './paths.js';
 import { jsonOption, parseNumber } from './options.js';
 
 /** `hibiki bench`: the kernel benchmarks `npm run bench` runs, for users' machines. */
@@ -22,7 +23,7 @@ export function registerBench(program: Command): void {
       } catch {
         usage(`--filter "${options.filter}" is not a valid regular expression`);
       }
-      if (options.output) checkWritable('--output', options.output);
+      if (options.output !== undefined) checkOutputFile('--output', options.output);
       const json = options.json || options.output === STDIO;
       if (!json) console.log(formatSystemLine(systemInfo(1)));
       const report = benchKernels({

@@ -8,7 +8,8 @@ import { type Image, decodeImage } from '../io/image.js';
 import { type DetectOptions, type DetectedObject, Detector } from '../tasks/vision.js';
 import { type DetectShard, type DetectShardResult, planDetectShards } from '../queue/detect.js';
 import { EXIT, usage } from './exit.js';
-import { STDIO, checkWritable, makeFolder, writeOutput } from './files.js';
+import { STDIO, writeOutput } from './files.js';
+import { checkOutputFile, makeOutputFolder } from './paths.js';
 import { JSON_HELP, attemptsOption, modelOption, parseNumber, queueOption, quietOption, workersOption } from './options.js';
 import { failureLine, modelConfigOf, readImages, workersFor } from './images.js';
 import { queueFlag, removeQueuedJob, runQueuedJob } from './queue.js';
@@ -56,36 +57,46 @@ export function registerDetect(program: Command): void {
     .action(async (paths: string[], flags: DetectFlags) => {
       if (flags.draw === STDIO) usage('--draw writes one PNG per image: give a folder, not -');
       const queueUrl = queueFlag(flags.queue);
-      const config = modelConfigOf(flags.model, ['ssd-mobilenet-v1-face'], 'a detector');
-      if (flags.json) checkWritable('--json', flags.json);
-      if (flags.draw) makeFolder('--draw', flags.draw);
-      const options = { score: flags.score, iou: flags.iou, maxResults: flags.maxResults };
-      const started = performance.now();
-      const found = queueUrl ? await detectOnQueue(queueUrl, paths, flags, options) : await detectHere(paths, flags, options);
-      const seconds = (performance.now() - started) / 1000;
-      // What the model calls what it finds (config.json "labels"; face-api's detector has none: faces).
-      const label = Array.isArray(config.labels) && typeof config.labels[0] === 'string' ? config.labels[0] : 'face';
-      // With the JSON on stdout, the text lines go to stderr.
-      const say = flags.json === STDIO ? console.error : console.log;
-      const records: CocoResultRecord[] = [];
-      found.results.forEach((boxes, index) => {
-        if (!boxes) return;
-        const path = paths[index]!;
-        for (const d of boxes) records.push({ image_id: index + 1, file_name: path, category_id: 1, bbox: d.bbox, score: d.score });
-        const summary = boxes.map((d) => `${d.score.toFixed(3)} at [${d.bbox.map((v) => v.toFixed(1)).join(', ')}]`).join('; ');
-        say(`${path}: ${boxes.length} ${label}${boxes.length === 1 ? '' : 's'}${boxes.length ? `: ${summary}` : ''}`);
-        if (flags.draw) {
-          const name = `${basename(path, extname(path))}.png`;
-          writeFileAtomic(join(flags.draw, name), drawBoxes(found.image(index), boxes), 'PNG image');
-        }
-      });
-      if (flags.json) await writeOutput(flags.json, `${JSON.stringify(records, null, 1)}\n`, 'COCO results JSON');
-      for (const [i, message] of found.failed) console.error(failureLine(paths[i]!, message));
-      const done = paths.length - found.failed.size;
-      if (!flags.quiet) console.error(`${done} image${done === 1 ? '' : 's'} in ${seconds.toFixed(2)} s (${(done / seconds).toFixed(2)} images/s)`);
-      if (found.failed.size) process.exitCode = EXIT.failure;
-      await found.finished?.();
+      // Given empty (--json ''), a path is refused as such, not taken as absent.
+      if (flags.json !== undefined) checkOutputFile('--json', flags.json);
+      const drawn = flags.draw === undefined ? undefined : makeOutputFolder('--draw', flags.draw);
+      try {
+        await detect(paths, flags, queueUrl);
+      } finally {
+        drawn?.removeIfEmpty();
+      }
     });
+}
+
+/** The work of `hibiki detect`, once its output paths are known to be writable. */
+async function detect(paths: string[], flags: DetectFlags, queueUrl: URL | undefined): Promise<void> {
+  const config = modelConfigOf(flags.model, ['ssd-mobilenet-v1-face'], 'a detector');
+  const options = { score: flags.score, iou: flags.iou, maxResults: flags.maxResults };
+  const started = performance.now();
+  const found = queueUrl ? await detectOnQueue(queueUrl, paths, flags, options) : await detectHere(paths, flags, options);
+  const seconds = (performance.now() - started) / 1000;
+  // What the model calls what it finds (config.json "labels"; face-api's detector has none: faces).
+  const label = Array.isArray(config.labels) && typeof config.labels[0] === 'string' ? config.labels[0] : 'face';
+  // With the JSON on stdout, the text lines go to stderr.
+  const say = flags.json === STDIO ? console.error : console.log;
+  const records: CocoResultRecord[] = [];
+  found.results.forEach((boxes, index) => {
+    if (!boxes) return;
+    const path = paths[index]!;
+    for (const d of boxes) records.push({ image_id: index + 1, file_name: path, category_id: 1, bbox: d.bbox, score: d.score });
+    const summary = boxes.map((d) => `${d.score.toFixed(3)} at [${d.bbox.map((v) => v.toFixed(1)).join(', ')}]`).join('; ');
+    say(`${path}: ${boxes.length} ${label}${boxes.length === 1 ? '' : 's'}${boxes.length ? `: ${summary}` : ''}`);
+    if (flags.draw) {
+      const name = `${basename(path, extname(path))}.png`;
+      writeFileAtomic(join(flags.draw, name), drawBoxes(found.image(index), boxes), 'PNG image');
+    }
+  });
+  if (flags.json) await writeOutput(flags.json, `${JSON.stringify(records, null, 1)}\n`, 'COCO results JSON');
+  for (const [i, message] of found.failed) console.error(failureLine(paths[i]!, message));
+  const done = paths.length - found.failed.size;
+  if (!flags.quiet) console.error(`${done} image${done === 1 ? '' : 's'} in ${seconds.toFixed(2)} s (${(done / seconds).toFixed(2)} images/s)`);
+  if (found.failed.size) process.exitCode = EXIT.failure;
+  await found.finished?.();
 }
 
 /** Boxes per image path (undefined where it failed), the failures by path index, and each image's pixels for --draw. */

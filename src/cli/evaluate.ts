@@ -1,10 +1,12 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { readCocoGroundTruth, readCocoResults, readVocDir } from '../io/detections.js';
+import { badInput } from '../errors.js';
+import { readVocDir } from '../io/detections.js';
 import { writePrPlot } from '../io/pr-plot.js';
-import { type CocoResult, cocoEvaluate, statNames } from '../metrics/coco.js';
+import { type CocoDetection, type CocoGroundTruth, type CocoResult, cocoEvaluate, statNames } from '../metrics/coco.js';
 import { type VocDetection, type VocResult, vocEvaluate } from '../metrics/voc.js';
 import { usage } from './exit.js';
-import { checkWritable } from './files.js';
+import { STDIO, inputName, readInput } from './files.js';
+import { checkOutputFile } from './paths.js';
 import { jsonOption, parseChoice, parseNumber } from './options.js';
 
 const FORMATS = ['coco', 'voc'] as const;
@@ -44,10 +46,21 @@ function parseMaxDets(value: string): number[] {
   return m;
 }
 
+/** --gt or --dt as JSON, from its file or from stdin ('-'); cocoEvaluate checks what it holds. */
+function readJson(flag: string, path: string): unknown {
+  const text = readInput(flag, path).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badInput(`${flag}: ${inputName(path)}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
 function evaluateCoco(flags: EvaluateFlags): void {
-  const gt = readCocoGroundTruth(flags.gt);
-  const r: CocoResult = cocoEvaluate(gt, readCocoResults(flags.dt), {
-    iouType: flags.iouType, maxDets: flags.maxDets, gtFile: flags.gt, dtFile: flags.dt,
+  const gt = readJson('--gt', flags.gt) as CocoGroundTruth;
+  const dt = readJson('--dt', flags.dt) as CocoDetection[];
+  const r: CocoResult = cocoEvaluate(gt, dt, {
+    iouType: flags.iouType, maxDets: flags.maxDets, gtFile: inputName(flags.gt), dtFile: inputName(flags.dt),
   });
   const names = new Map(gt.categories.map((c) => [c.id, c.name ?? String(c.id)]));
   if (flags.plot) {
@@ -86,8 +99,8 @@ export function registerEvaluate(program: Command): void {
   program
     .command('evaluate')
     .description('score detections against ground truth: COCO (as pycocotools) or VOC AP')
-    .requiredOption('--gt <path>', 'ground truth: COCO JSON, or a VOC directory of per-image .txt files')
-    .requiredOption('--dt <path>', 'detections: COCO results JSON, or a VOC directory of per-image .txt files')
+    .requiredOption('--gt <path>', "ground truth: COCO JSON ('-' = stdin), or a VOC directory of per-image .txt files")
+    .requiredOption('--dt <path>', "detections: COCO results JSON ('-' = stdin), or a VOC directory of per-image .txt files")
     .option('--format <format>', 'of --gt and --dt: coco or voc', parseChoice('--format', FORMATS), 'coco')
     .option('--iou-type <type>', 'COCO: bbox or segm (masks: polygons or RLE)', parseChoice('--iou-type', IOU_TYPES), 'bbox')
     .option('--max-dets <list>', 'COCO: three detection limits per image', parseMaxDets, [1, 10, 100])
@@ -96,8 +109,13 @@ export function registerEvaluate(program: Command): void {
     .option('--plot <file.png>', 'draw the precision–recall curves to a PNG')
     .addOption(jsonOption())
     .action((flags: EvaluateFlags) => {
-      if (flags.plot && !flags.plot.toLowerCase().endsWith('.png')) usage(`--plot writes a PNG; give a file name ending in .png, got "${flags.plot}"`);
-      if (flags.plot) checkWritable('--plot', flags.plot);
+      if (flags.gt === STDIO && flags.dt === STDIO) usage('stdin (-) can be read once: give --gt or --dt as a file');
+      const fromStdin = flags.gt === STDIO ? '--gt' : flags.dt === STDIO ? '--dt' : undefined;
+      if (flags.format === 'voc' && fromStdin) usage(`--format voc reads ${fromStdin} from a directory of .txt files: it cannot be - (stdin)`);
+      if (flags.plot !== undefined) {
+        checkOutputFile('--plot', flags.plot);
+        if (!flags.plot.toLowerCase().endsWith('.png')) usage(`--plot writes a PNG; give a file name ending in .png, got "${flags.plot}"`);
+      }
       if (flags.format === 'coco') evaluateCoco(flags);
       else evaluateVoc(flags);
     });

@@ -6,9 +6,12 @@ import { type ErrorCode, HibikiError } from '../errors.js';
 
 export const EXIT = {
   ok: 0,
-  /** The data, a model or the machine: a file unreadable or malformed, a model that fails, an item that failed. */
+  /** The data, a model or the machine: a file unreadable or malformed, a model that fails, an item that failed, a write that failed midway. */
   failure: 1,
-  /** The command line: an unknown flag, a bad flag value, a missing argument, flags that do not go together. */
+  /**
+   * The command line: an unknown flag, a bad flag value, a missing argument, flags that do not go together,
+   * an output path or a listening address that cannot be used (paths.ts, serve.ts: checked before any work).
+   */
   usage: 2,
   /** `hibiki worker`'s second SIGINT or SIGTERM: 128 + the signal's number, as shells report it. */
   interrupted: 130,
@@ -20,16 +23,20 @@ export const EXIT_CODES: ReadonlyArray<{ code: number; meaning: string; examples
   { code: EXIT.ok, meaning: 'success', examples: 'also `--help` and `--version`' },
   {
     code: EXIT.failure,
-    meaning: 'data error: an input, output or model file, or the work itself, failed; nothing is half-written',
+    meaning: 'data error: an input or model file, or the work itself, failed; nothing is half-written',
     examples: 'a missing or unreadable input file; a file that is not UTF-8, not JSON, not a PNG; line counts that differ; ' +
-      'a model directory that is missing or not the kind the command runs; an output folder that does not exist; ' +
-      'some images or lines failed (the others are written); an optional package (fastify, bullmq) not installed; Redis unreachable',
+      'a model directory that is missing or not the kind the command runs; ' +
+      'some images or lines failed (the others are written; `translate` writes a failed line as an empty one); ' +
+      'an output that fails while it is written (a full disk); an optional package (fastify, bullmq) not installed; Redis unreachable',
   },
   {
     code: EXIT.usage,
-    meaning: 'usage error: the command line is wrong; nothing was read or written',
+    meaning: 'usage error: the command line is wrong, or names an output or address that cannot be used; nothing was read or written',
     examples: 'an unknown flag; `--beam 0`; `--format mp3`; a missing `<refs...>`; `--resume` without `--output`; ' +
-      '`generate -o -` with `--count 3`; `-q redis://…` (use `--queue`)',
+      '`generate -o -` with `--count 3`; `-q redis://…` (use `--queue`); `--gt - --dt -`; ' +
+      'an output path that cannot be written, checked before any work: a folder where a file goes (`-o out/`), ' +
+      'a file where a folder goes (`segment -o FILE`), a folder that does not exist, is under a file or takes no new files (read-only, `/proc`); ' +
+      '`serve` on a port in use or a `--host` that is not this machine\'s',
   },
   { code: EXIT.interrupted, meaning: '`hibiki worker` stopped at once by a second SIGINT (the first finishes the running shards, then exits 0)', examples: 'Ctrl-C twice' },
   { code: EXIT.terminated, meaning: '`hibiki worker` stopped at once by a second SIGTERM', examples: '' },
@@ -37,8 +44,9 @@ export const EXIT_CODES: ReadonlyArray<{ code: number; meaning: string; examples
 
 /**
  * Every HibikiError code the library throws, as the CLI exits on it. All are
- * data errors: a flag's value is checked by the command before the library
- * sees it, and one the library refuses is turned into a usage error there.
+ * data errors: a flag's value (an output path included) is checked by the
+ * command before the library sees it, and one the library refuses is turned
+ * into a usage error there.
  */
 const EXIT_OF_CODE: Record<ErrorCode, number> = {
   E_BAD_INPUT: EXIT.failure,

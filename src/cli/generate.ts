@@ -10,7 +10,8 @@ import type { GenerateRequest } from '../models/wavenet.js';
 import type { Progress } from '../pool/job.js';
 import { type GenerateShard, type GenerateShardResult, decodeClip, planGenerateShards } from '../queue/generate.js';
 import { EXIT, dataError, usage } from './exit.js';
-import { STDIO, checkWritable, writeOutput } from './files.js';
+import { STDIO, writeOutput } from './files.js';
+import { checkOutputFile } from './paths.js';
 import { addHiddenAlias, attemptsOption, modelOption, parseChoice, parseNumber, queueOption, quietOption, workersOption } from './options.js';
 import { progressBar } from './progress.js';
 import { type QueuedOutcome, queueFlag, removeQueuedJob, runQueuedJob } from './queue.js';
@@ -66,7 +67,8 @@ export function registerGenerate(program: Command): void {
       if (toStdout && flags.count > 1) usage(`-o - writes one WAV file to stdout; with --count ${flags.count} give a file name (NAME-1.wav, NAME-2.wav, …)`);
       const queueUrl = queueFlag(flags.queue);
       // Checked before any work, so a bad path costs nothing and leaves nothing behind.
-      checkWritable('--output', flags.output);
+      const paths = outputPaths(flags.output, flags.count);
+      for (const path of paths) checkOutputFile('--output', path);
 
       // With --queue the model only plans the requests here; the queue's workers run them.
       const workers = queueUrl ? 0 : flags.workers ?? Math.min(flags.count, os.availableParallelism());
@@ -120,7 +122,6 @@ export function registerGenerate(program: Command): void {
         failures = result.failures.map((f) => ({ index: f.index, message: f.error.message }));
       }
 
-      const paths = outputPaths(flags.output, flags.count);
       const label = condition === undefined ? '' : ` ${config.globalName}=${config.globalLabels[condition]}`;
       for (const [i, audio] of clips.entries()) {
         if (!audio) continue;

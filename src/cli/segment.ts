@@ -6,7 +6,8 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { Image } from '../io/image.js';
 import { Segmenter } from '../tasks/vision.js';
 import { EXIT, usage } from './exit.js';
-import { STDIO, makeFolder } from './files.js';
+import { STDIO } from './files.js';
+import { makeOutputFolder } from './paths.js';
 import { addHiddenAlias, modelOption, workersOption } from './options.js';
 import { failureLine, modelConfigOf, readImages, workersFor } from './images.js';
 
@@ -58,32 +59,41 @@ export function registerSegment(program: Command): void {
     .addOption(workersOption('default: one per core, at most one per image; 0 = in process'))
     .action(async (paths: string[], flags: SegmentFlags) => {
       if (flags.output === STDIO) usage('--output is the folder segment writes two PNGs per image to, not -');
-      const config = modelConfigOf(flags.model, ['unet'], 'a segmentation model');
-      const names = (config.labels ?? []) as string[];
-      const palette = Array.isArray(config.palette) && config.palette.every((c) => Array.isArray(c) && c.length === 3)
-        ? config.palette as number[][] : CLASS_COLOURS;
-      makeFolder('--output', flags.output);
-      const { images, errors } = readImages(paths);
-      const segmenter = await Segmenter.open(flags.model, { workers: workersFor(images.length, flags.workers) });
-      const result = await segmenter.segment(images.map((i) => i.image)).finally(() => segmenter.close());
-      const failed = new Map(errors.map((e) => [e.index, e.message]));
-      for (const f of result.failures) failed.set(images[f.index]!.index, f.error.message);
-      images.forEach((im, i) => {
-        const labels = result.results[i]?.labels;
-        if (!labels) return;
-        const { mask, overlay } = maskPngs(im.image, labels, palette);
-        const stem = join(flags.output, basename(im.path, extname(im.path)));
-        writeFileAtomic(`${stem}-mask.png`, mask, 'PNG image');
-        writeFileAtomic(`${stem}-overlay.png`, overlay, 'PNG image');
-        const counts = new Map<number, number>();
-        for (const k of labels) counts.set(k, (counts.get(k) ?? 0) + 1);
-        const share = [...counts].sort((a, b) => a[0] - b[0])
-          .map(([k, n]) => `${names[k] ?? k} ${((100 * n) / labels.length).toFixed(1)}%`).join(', ');
-        console.log(`${im.path}: ${share} → ${stem}-mask.png, ${stem}-overlay.png`);
-      });
-      for (const [i, message] of failed) console.error(failureLine(paths[i]!, message));
-      if (failed.size) process.exitCode = EXIT.failure;
+      const folder = makeOutputFolder('--output', flags.output);
+      try {
+        await segment(paths, flags);
+      } finally {
+        folder.removeIfEmpty();
+      }
     });
   // Until 0.1: -o was --out.
   addHiddenAlias(command, '--out <dir>', 'output');
+}
+
+/** The work of `hibiki segment`, once its output folder is there. */
+async function segment(paths: string[], flags: SegmentFlags): Promise<void> {
+  const config = modelConfigOf(flags.model, ['unet'], 'a segmentation model');
+  const names = (config.labels ?? []) as string[];
+  const palette = Array.isArray(config.palette) && config.palette.every((c) => Array.isArray(c) && c.length === 3)
+    ? config.palette as number[][] : CLASS_COLOURS;
+  const { images, errors } = readImages(paths);
+  const segmenter = await Segmenter.open(flags.model, { workers: workersFor(images.length, flags.workers) });
+  const result = await segmenter.segment(images.map((i) => i.image)).finally(() => segmenter.close());
+  const failed = new Map(errors.map((e) => [e.index, e.message]));
+  for (const f of result.failures) failed.set(images[f.index]!.index, f.error.message);
+  images.forEach((im, i) => {
+    const labels = result.results[i]?.labels;
+    if (!labels) return;
+    const { mask, overlay } = maskPngs(im.image, labels, palette);
+    const stem = join(flags.output, basename(im.path, extname(im.path)));
+    writeFileAtomic(`${stem}-mask.png`, mask, 'PNG image');
+    writeFileAtomic(`${stem}-overlay.png`, overlay, 'PNG image');
+    const counts = new Map<number, number>();
+    for (const k of labels) counts.set(k, (counts.get(k) ?? 0) + 1);
+    const share = [...counts].sort((a, b) => a[0] - b[0])
+      .map(([k, n]) => `${names[k] ?? k} ${((100 * n) / labels.length).toFixed(1)}%`).join(', ');
+    console.log(`${im.path}: ${share} → ${stem}-mask.png, ${stem}-overlay.png`);
+  });
+  for (const [i, message] of failed) console.error(failureLine(paths[i]!, message));
+  if (failed.size) process.exitCode = EXIT.failure;
 }

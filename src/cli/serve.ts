@@ -1,8 +1,8 @@
+import { createServer } from 'node:net';
 import os from 'node:os';
 import type { Command } from 'commander';
 import { DEFAULT_MODELS, MAX_SECONDS, SERVE_LIMITS } from '../tasks/defaults.js';
-import { HibikiError } from '../errors.js';
-import { EXIT, errorText, exitCodeOf } from './exit.js';
+import { EXIT, errorText, exitCodeOf, usage } from './exit.js';
 import { parseNumber, workersOption } from './options.js';
 
 interface ServeFlags {
@@ -48,6 +48,8 @@ export function registerServe(program: Command): void {
     .option('--max-pixels <n>', 'pixels per image', parseNumber('--max-pixels', 1, 1e9, true), SERVE_LIMITS.imagePixels)
     .option('--log', 'structured request logs (JSON lines on stdout)')
     .action(async (flags: ServeFlags) => {
+      // Before the models load (seconds): a port that is taken or a host that is not this machine's.
+      await checkListen(flags.host, flags.port);
       const model = (dir: string) => (dir === 'none' ? undefined : dir);
       const { startServer } = await import('../serve/server.js'); // Fastify loads only here
       const server = await startServer({
@@ -61,8 +63,9 @@ export function registerServe(program: Command): void {
       try {
         address = await server.app.listen({ port: flags.port, host: flags.host });
       } catch (e) {
+        // Taken since checkListen, by another process.
         await server.close();
-        throw new HibikiError('E_IO', `--host ${flags.host} --port ${flags.port}: cannot listen: ${(e as Error).message}`, { cause: e });
+        listenError(flags.host, flags.port, e);
       }
       console.error(`hibiki serve: listening on ${address}`);
       let closing = false;
@@ -78,4 +81,40 @@ export function registerServe(program: Command): void {
       process.on('SIGTERM', () => drain('SIGTERM'));
       process.on('SIGINT', () => drain('SIGINT'));
     });
+}
+
+/**
+ * Listening on `host`:`port` failed: a usage error naming the flag at fault
+ * (the address on the command line cannot be used), one line, no stack.
+ */
+function listenError(host: string, port: number, e: unknown): never {
+  const { code, message } = e as NodeJS.ErrnoException;
+  switch (code) {
+    case 'EADDRINUSE':
+      return usage(`--port ${port}: ${host}:${port} is already in use`);
+    case 'EACCES':
+      return usage(`--port ${port}: not allowed to listen on ${host}:${port}${port < 1024 ? ' (ports below 1024 need privileges)' : ''} (EACCES)`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return usage(`--host ${host}: cannot resolve this host name (${code})`);
+    case 'EADDRNOTAVAIL':
+      return usage(`--host ${host}: not an address of this machine (EADDRNOTAVAIL)`);
+    default:
+      return usage(`--host ${host} --port ${port}: cannot listen: ${message}`);
+  }
+}
+
+/** Listens on `host`:`port` and closes at once: what would stop the server from listening, found before it loads models. */
+async function checkListen(host: string, port: number): Promise<void> {
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen({ host, port, exclusive: true }, resolve);
+    });
+  } catch (e) {
+    listenError(host, port, e);
+  }
+  await new Promise((resolve) => probe.close(resolve));
 }

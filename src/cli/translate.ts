@@ -3,7 +3,8 @@ import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSyn
 import os from 'node:os';
 import type { Command } from 'commander';
 import { DEFAULT_MODELS } from '../tasks/defaults.js';
-import { badInput } from '../errors.js';
+import { HibikiError, badInput } from '../errors.js';
+import { modelContentHash } from '../io/model-dir.js';
 import { corpusBleu } from '../metrics/bleu.js';
 import { type Translation, Translator } from '../tasks/translator.js';
 import type { Progress } from '../pool/job.js';
@@ -11,7 +12,8 @@ import { type TranslateSearch, type TranslateShard, type TranslateShardResult, p
 import { type QueuedOutcome, queueFlag, removeQueuedJob, runQueuedJob } from './queue.js';
 import { VERSION } from '../version.js';
 import { EXIT, dataError, usage } from './exit.js';
-import { STDIO, checkWritable, readInput, writeOutput } from './files.js';
+import { STDIO, readInput, writeOutput } from './files.js';
+import { checkOutputFile } from './paths.js';
 import { attemptsOption, modelOption, parseNumber, queueOption, quietOption, workersOption } from './options.js';
 import { progressBar } from './progress.js';
 
@@ -49,7 +51,7 @@ export function readLines(path: string, flag = '--input'): string[] {
  */
 function readJournal(path: string, header: string): Map<number, string> | string {
   const done = new Map<number, string>();
-  const [first, ...rest] = readFileSync(path, 'utf8').split('\n');
+  const [first, ...rest] = journalIo(path, 'read', () => readFileSync(path, 'utf8')).split('\n');
   if (first !== header) return `${path} belongs to another job (different input, model or options)`;
   for (const line of rest) {
     try {
@@ -63,12 +65,23 @@ function readJournal(path: string, header: string): Map<number, string> | string
 }
 
 function appendDurably(path: string, text: string): void {
-  appendFileSync(path, text);
-  const fd = openSync(path, 'r+');
+  journalIo(path, 'write', () => {
+    appendFileSync(path, text);
+    const fd = openSync(path, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
+/** The journal's reads and writes: a failure is a data error naming the journal, not a stack trace. */
+function journalIo<T>(path: string, verb: 'read' | 'write', io: () => T): T {
   try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    return io();
+  } catch (cause) {
+    throw new HibikiError('E_IO', `${path}: cannot ${verb} the --resume journal: ${(cause as Error).message}`, { cause });
   }
 }
 
@@ -96,8 +109,11 @@ export function registerTranslate(program: Command): void {
       if (flags.resume && flags.output === STDIO) usage('--resume needs --output FILE (the journal lives beside it)');
       if (flags.resume && flags.queue) usage('--resume is for local runs; with --queue a rerun takes the finished shards from the queue');
       const queueUrl = queueFlag(flags.queue);
+      // The output and, for a local run, its journal: checked before any work.
+      checkOutputFile('--output', flags.output);
+      const journal = flags.output === STDIO || queueUrl ? undefined : `${flags.output}.partial`;
+      if (journal) checkOutputFile('--output', journal);
       if (flags.input === STDIO && process.stdin.isTTY && !flags.quiet) console.error('reading sentences from stdin, one per line (end with Ctrl-D)');
-      checkWritable('--output', flags.output);
       const lines = readLines(flags.input);
       const refs = (flags.ref ?? []).map((file) => {
         const r = readLines(file, '--ref');
@@ -109,7 +125,7 @@ export function registerTranslate(program: Command): void {
       if (queueUrl) {
         const queued = await translateOnQueue(queueUrl, flags, lines, search);
         if (!queued) return;
-        await finish(flags, queued.outputs as string[], refs);
+        await finish(flags, queued.outputs.map((t) => t ?? ''), refs, queued.failures.length);
         // Only now that the output is written may the finished shards go.
         await removeQueuedJob(queued);
         return;
@@ -121,12 +137,14 @@ export function registerTranslate(program: Command): void {
         throw dataError('--model', e);
       }
       try {
-        const journal = flags.output === STDIO ? undefined : `${flags.output}.partial`;
+        let model: string;
+        try {
+          model = modelContentHash(flags.model);
+        } catch (e) {
+          throw dataError('--model', e);
+        }
         const header = JSON.stringify({
-          hibiki: VERSION, job: 'translate',
-          input: createHash('sha256').update(lines.join('\n')).digest('hex'),
-          model: createHash('sha256').update(readFileSync(`${flags.model}/model.safetensors`)).digest('hex'),
-          ...search,
+          hibiki: VERSION, job: 'translate', input: createHash('sha256').update(lines.join('\n')).digest('hex'), model, ...search,
         });
         let done = new Map<number, string>();
         if (journal && flags.resume && existsSync(journal)) {
@@ -134,7 +152,7 @@ export function registerTranslate(program: Command): void {
           if (typeof read === 'string') throw badInput(`--resume: ${read}; delete it to start over`);
           done = read;
         } else if (journal) {
-          writeFileSync(journal, '');
+          journalIo(journal, 'write', () => writeFileSync(journal, ''));
           appendDurably(journal, `${header}\n`);
         }
         const todo = lines.map((_, i) => i).filter((i) => !done.has(i));
@@ -163,12 +181,8 @@ export function registerTranslate(program: Command): void {
           bar.update(done.size);
         }
         bar.stop();
-        if (failed) {
-          console.error(`${failed} line(s) failed; ${journal ? `the others are kept in ${journal}; rerun with --resume after fixing them` : 'nothing written'}`);
-          process.exitCode = EXIT.failure;
-          return;
-        }
-        await finish(flags, lines.map((_, i) => done.get(i)!), refs);
+        // A line the model refused fails the same on any rerun: it is an empty line, and the others are written.
+        await finish(flags, lines.map((_, i) => done.get(i) ?? ''), refs, failed);
         if (journal) rmSync(journal, { force: true });
       } finally {
         await translator.close();
@@ -176,21 +190,30 @@ export function registerTranslate(program: Command): void {
     });
 }
 
-/** Writes the whole output (atomically to --output, or to stdout) and prints BLEU against --ref. */
-async function finish(flags: TranslateFlags, output: string[], refs: string[][]): Promise<void> {
+/**
+ * Writes the whole output (atomically to --output, or to stdout) and prints
+ * BLEU against --ref. `failed` lines (named on stderr already) are empty
+ * lines in it, so it stays line for line with the input; they exit 1.
+ */
+async function finish(flags: TranslateFlags, output: string[], refs: string[][], failed: number): Promise<void> {
   await writeOutput(flags.output, output.length ? `${output.join('\n')}\n` : '', 'translation');
   if (flags.output !== STDIO && !flags.quiet) console.error(`${flags.output}: ${output.length} lines`);
   if (refs.length) {
     const best = flags.nBest > 1 ? output.map((l) => l.split('\t')[0]!) : output;
     console.error(corpusBleu(best, refs).format({ signature: true }));
   }
+  if (failed) {
+    console.error(`${failed} of ${output.length} lines failed (named above): each is an empty line in ${flags.output === STDIO ? 'the output' : flags.output}`);
+    process.exitCode = EXIT.failure;
+  }
 }
 
 /**
  * The same job on the queue's workers: shards of consecutive lines with ids
  * from the input, model and options, so a rerun after a kill finds the
- * finished ones. Returns the lines in order, or undefined (exit code 1)
- * after printing what failed; finished shards stay in Redis for the rerun.
+ * finished ones. Returns the lines in order (undefined where the model
+ * refused one, named on stderr), or undefined (exit code 1) when a shard
+ * failed; the finished shards stay in Redis for the rerun.
  */
 async function translateOnQueue(
   url: URL, flags: TranslateFlags, lines: string[], search: TranslateSearch,
@@ -209,14 +232,10 @@ async function translateOnQueue(
   });
   for (const line of outcome.failedShards) console.error(line);
   for (const f of outcome.failures) console.error(`line ${f.index + 1}: ${f.message}`);
-  if (outcome.failed) {
-    // Lines the model refused fail the same on any rerun: only failed shards are worth keeping the job for.
-    if (outcome.failedShards.length) {
-      console.error(`${outcome.failed} line(s) failed; the finished shards stay in the queue: rerun the same command to retry the rest`);
-    } else {
-      console.error(`${outcome.failed} line(s) failed; nothing written`);
-      await removeQueuedJob(outcome);
-    }
+  // A failed shard may pass when run again, so the job waits for that; lines the model
+  // refused fail the same on any rerun, so they alone do not hold the output back.
+  if (outcome.failedShards.length) {
+    console.error(`${outcome.failed} line(s) failed; nothing written: the finished shards stay in the queue: rerun the same command to retry the rest`);
     process.exitCode = EXIT.failure;
     return undefined;
   }

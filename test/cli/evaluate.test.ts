@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as PImage from 'pureimage';
 import { createReadStream } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { hibiki } from '../helpers/cli.js';
+import { hibiki, hibikiWith } from '../helpers/cli.js';
 import { PALETTE, PLOT_HEIGHT, PLOT_WIDTH, plotX, plotY } from '../../src/io/pr-plot.js';
 import { cocoEvaluate } from '../../src/metrics/coco.js';
 
@@ -85,6 +85,27 @@ describe('hibiki evaluate', () => {
     const r = JSON.parse(hibiki('evaluate', '--format', 'voc', '--gt', join(dir, 'gt'), '--dt', join(dir, 'dt'), '--iou', '0.3', '--json').stdout);
     expect(Math.abs(r.mAP - voc.expected_continuous_iou['0.3'].person.ap_all_points)).toBeLessThan(1e-12);
     expect(Math.abs(r.mAP11 - voc.expected_continuous_iou['0.3'].person.ap_11_point)).toBeLessThan(1e-12);
+  });
+
+  it('reads --gt - or --dt - from stdin (the same summary as the files); both, or - with --format voc, are refused with one line', () => {
+    const [gt, dt] = [join(dir, 'gt.json'), join(dir, 'dt.json')];
+    const files = hibiki('evaluate', '--gt', gt, '--dt', dt);
+    expect(files.code, files.stderr).toBe(0);
+    for (const [args, input] of [[['--gt', gt, '--dt', '-'], dt], [['--gt', '-', '--dt', dt], gt]] as const) {
+      const r = hibikiWith({ input: readFileSync(input) }, 'evaluate', ...args);
+      expect([r.code, r.stderr, r.stdout], args.join(' ')).toEqual([0, '', files.stdout]);
+    }
+    const broken = hibikiWith({ input: '{' }, 'evaluate', '--gt', '-', '--dt', dt);
+    expect([broken.code, broken.stdout]).toEqual([1, '']);
+    expect(broken.stderr).toMatch(/^error: --gt: stdin: not valid JSON \(.+\)\n$/);
+    const refused: Array<[string[], string]> = [
+      [['--gt', '-', '--dt', '-'], 'stdin (-) can be read once: give --gt or --dt as a file'],
+      [['--format', 'voc', '--gt', dir, '--dt', '-'], '--format voc reads --dt from a directory of .txt files: it cannot be - (stdin)'],
+    ];
+    for (const [args, line] of refused) {
+      const r = hibikiWith({ input: readFileSync(gt) }, 'evaluate', ...args);
+      expect([r.code, r.stderr, r.stdout], args.join(' ')).toEqual([2, `error: ${line}\n`, '']);
+    }
   });
 
   it('names the file and record that is wrong', () => {

@@ -93,7 +93,7 @@ describe('hibiki translate', () => {
       [['-i', input, '-q', 'redis://localhost'], 2, /^error: -q means --quiet; give the queue as --queue redis:\/\/localhost\n$/],
       [['-i', join(dir, 'missing.en')], 1, /^error: --input: cannot read .*missing\.en: ENOENT.*\n$/],
       [['-i', input, '-r', join(SAMPLES, 'test.ja')], 1, /^error: --ref .*test\.ja has 1000 lines, the input has 41\n$/],
-      [['-i', input, '-o', join(dir, 'no/such/dir/out.ja')], 1, /^error: --output: cannot write .*out\.ja: ENOENT.*\n$/],
+      [['-i', input, '-o', join(dir, 'no/such/dir/out.ja')], 2, /^error: --output: cannot write .*out\.ja: the folder .*no\/such\/dir does not exist\n$/],
       [['-i', input, '-m', join(dir)], 1, /^error: --model: .*config\.json.*\n$/],
     ];
     for (const [args, code, message] of cases) {

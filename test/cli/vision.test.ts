@@ -83,9 +83,9 @@ describe('hibiki detect, classify and segment', () => {
         `--model: ${fileURLToPath(new URL('../fixtures/wavenet-k2/', import.meta.url))} is a wavenet model, not an image classifier (mobilenet_v2, densenet)`],
       [['segment', image, '-o', '-'], 2, '--output is the folder segment writes two PNGs per image to, not -'],
       [['segment', image, '-o', out, '-m', '/nonexistent'], 1, '--model: cannot read /nonexistent/config.json: is "/nonexistent" a model directory?'],
-      // --out: the old spelling of -o
-      [['segment', image, '--out', join(dir, 'notes.png', 'masks')], 1,
-        `--output: cannot write to the folder ${join(dir, 'notes.png', 'masks')}: ENOTDIR: not a directory, mkdir '${join(dir, 'notes.png', 'masks')}'`],
+      // --out: the old spelling of -o; a folder under a file is a usage error, before any work
+      [['segment', image, '--out', join(dir, 'notes.png', 'masks')], 2,
+        `--output: cannot create the folder ${join(dir, 'notes.png', 'masks')}: ${join(dir, 'notes.png')} is a file, not a folder`],
     ];
     for (const [args, code, message] of cases) {
       const r = hibiki(...args);
