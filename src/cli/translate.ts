@@ -6,7 +6,7 @@ import { DEFAULT_MODELS } from '../tasks/defaults.js';
 import { HibikiError, badInput } from '../errors.js';
 import { modelContentHash } from '../io/model-dir.js';
 import { corpusBleu } from '../metrics/bleu.js';
-import { type Translation, Translator } from '../tasks/translator.js';
+import { type Translation, Translator, defaultSearch } from '../tasks/translator.js';
 import type { Progress } from '../pool/job.js';
 import { type TranslateSearch, type TranslateShard, type TranslateShardResult, planTranslateShards } from '../queue/translate.js';
 import { type QueuedOutcome, queueFlag, removeQueuedJob, runQueuedJob } from './queue.js';
@@ -94,9 +94,9 @@ export function registerTranslate(program: Command): void {
     .option('-i, --input <file>', "input text, one sentence per line ('-' = stdin)", STDIO)
     .option('-o, --output <file>', "output file ('-' = stdout); written whole, never half", STDIO)
     .option('-r, --ref <files...>', 'reference translations (one file per reference set): print BLEU on stderr')
-    .option('-b, --beam <k>', 'beam size (1 = greedy)', parseNumber('--beam', 1, 64, true), 1)
-    .option('--n-best <n>', 'hypotheses per line, tab-separated with scores (at most --beam)', parseNumber('--n-best', 1, 64, true), 1)
-    .option('--length-penalty <a>', 'rank beam hypotheses by logprob / length^a', parseNumber('--length-penalty', 0, 10), 1)
+    .option('-b, --beam <k>', 'beam size (1 = greedy; default: the model\'s, 1 for hibiki\'s, generation_config.json\'s num_beams for Marian)', parseNumber('--beam', 1, 64, true))
+    .option('--n-best <n>', 'hypotheses per line, tab-separated with scores (at most --beam; default: the model\'s, 1)', parseNumber('--n-best', 1, 64, true))
+    .option('--length-penalty <a>', 'rank beam hypotheses by logprob / length^a (default: the model\'s, 1)', parseNumber('--length-penalty', 0, 10))
     .option('--max-batch-tokens <n>', 'source tokens decoded together per batch', parseNumber('--max-batch-tokens', 1, 1e6, true), 4096)
     .addOption(workersOption('default: one per core; 0 = in process'))
     .option('--resume', 'continue a run that was stopped, from OUTPUT.partial')
@@ -104,8 +104,9 @@ export function registerTranslate(program: Command): void {
     .addOption(queueOption())
     .option('--shard-tokens <n>', 'with --queue: source tokens per shard (one queue job)', parseNumber('--shard-tokens', 16, 1e7, true), 8192)
     .addOption(attemptsOption())
-    .action(async (flags: TranslateFlags) => {
-      if (flags.nBest > flags.beam) usage(`--n-best ${flags.nBest} is more than --beam ${flags.beam}`);
+    .action(async (given: Partial<Pick<TranslateFlags, 'beam' | 'nBest' | 'lengthPenalty'>> & Omit<TranslateFlags, 'beam' | 'nBest' | 'lengthPenalty'>) => {
+      if (given.nBest !== undefined && given.nBest > (given.beam ?? 64)) usage(`--n-best ${given.nBest} is more than --beam ${given.beam}`);
+      const flags = given as TranslateFlags; // beam, nBest and lengthPenalty are filled in below, once the flags are checked
       if (flags.resume && flags.output === STDIO) usage('--resume needs --output FILE (the journal lives beside it)');
       if (flags.resume && flags.queue) usage('--resume is for local runs; with --queue a rerun takes the finished shards from the queue');
       const queueUrl = queueFlag(flags.queue);
@@ -121,6 +122,17 @@ export function registerTranslate(program: Command): void {
         return r;
       });
 
+      // What the flags leave out is the model's own search (a Marian directory's generation settings).
+      let model: ReturnType<typeof defaultSearch>;
+      try {
+        model = defaultSearch(flags.model);
+      } catch (e) {
+        throw dataError('--model', e);
+      }
+      flags.beam = given.beam ?? model.beam;
+      flags.nBest = given.nBest ?? Math.min(model.nBest, flags.beam);
+      flags.lengthPenalty = given.lengthPenalty ?? model.lengthPenalty;
+      if (flags.nBest > flags.beam) usage(`--n-best ${flags.nBest} is more than the model's beam ${flags.beam}: give --beam`);
       const search = { beam: flags.beam, nBest: flags.nBest, lengthPenalty: flags.lengthPenalty, maxBatchTokens: flags.maxBatchTokens };
       if (queueUrl) {
         const queued = await translateOnQueue(queueUrl, flags, lines, search);

@@ -11,7 +11,9 @@ import { HibikiError, badInput } from '../errors.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
 import type { Pool } from '../pool/pool.js';
 import { SentencePiece } from '../text/sentencepiece.js';
-import type { GenerationRequest } from '../decode/hf-config.js';
+import { type GenerationRequest, parseGenerationConfig } from '../decode/hf-config.js';
+import { existsSync } from 'node:fs';
+import { readJsonObject, readModelConfig } from '../io/model-dir.js';
 import { type MarianConfig, parseMarianConfig } from '../models/marian.js';
 import { type SearchRequest, type TransformerConfig, parseTransformerConfig, unpackHypotheses } from '../models/transformer.js';
 import { MarianTokenizer } from '../text/marian-tokenizer.js';
@@ -218,4 +220,19 @@ function marianCodec(tokenizer: MarianTokenizer): TranslationCodec {
       return { source: ids, ...request, ...(batchTokens ? { batchTokens } : {}) };
     },
   };
+}
+
+/**
+ * The search a model directory decodes with when the caller does not say:
+ * greedy, one hypothesis, α = 1 for hibiki's Transformer; a Marian
+ * directory's generation_config.json (num_beams, num_return_sequences,
+ * length_penalty), as transformers' generate() does. Reads config files only.
+ */
+export function defaultSearch(dir: string): { beam: number; nBest: number; lengthPenalty: number } {
+  const config = readModelConfig(dir);
+  if (config.architecture !== 'marian') return { beam: 1, nBest: 1, lengthPenalty: 1 };
+  const path = join(dir, 'generation_config.json');
+  const generation = existsSync(path) ? readJsonObject(path, 'the generation settings') : undefined;
+  const g = parseGenerationConfig(generation ? path : join(dir, 'config.json'), generation, config);
+  return { beam: g.numBeams, nBest: g.numReturnSequences, lengthPenalty: g.lengthPenalty };
 }

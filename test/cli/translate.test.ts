@@ -59,6 +59,20 @@ describe('hibiki translate', () => {
     }
   });
 
+  it('runs a Hugging Face Marian directory with its own generation settings unless the flags say otherwise', () => {
+    const marian = fileURLToPath(new URL('../fixtures/marian/shared-swish', import.meta.url));
+    const expected = JSON.parse(readFileSync(join(marian, 'expected.json'), 'utf8')) as { cases: Array<{ source: string; greedy_text: string; beam4_texts: string[] }> };
+    const cases = expected.cases.filter((c) => c.source.trim() !== '').slice(0, 8);
+    const sources = join(dir, 'marian.en');
+    writeFileSync(sources, cases.map((c) => c.source).join('\n') + '\n');
+    // generation_config.json says beam 4: two hypotheses need no --beam
+    const nBest = hibiki('translate', '-m', marian, '-i', sources, '--n-best', '2', '-w', '0');
+    expect(nBest.code, nBest.stderr).toBe(0);
+    expect(nBest.stdout.split('\n').slice(0, -1).map((l) => l.split('\t').filter((_, i) => i % 2 === 0))).toEqual(cases.map((c) => c.beam4_texts));
+    const greedy = hibiki('translate', '-m', marian, '-i', sources, '-b', '1', '-w', '0');
+    expect(greedy.stdout).toBe(cases.map((c) => c.greedy_text).join('\n') + '\n');
+  });
+
   it('resumes a killed run without redoing or losing a line', async () => {
     const full = join(SAMPLES, 'test.en');
     const out = join(dir, 'resumed.ja');
