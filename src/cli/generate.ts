@@ -129,6 +129,10 @@ export function registerGenerate(program: Command): void {
         await writeOutput(paths[i]!, encodeWav(audio, config.sampleRate, flags.format, comment), 'WAV file');
         // With the WAV on stdout, what was written is said on stderr.
         (toStdout ? console.error : console.log)(`${toStdout ? 'stdout' : paths[i]}: ${(audio.length / config.sampleRate).toFixed(2)} s at ${config.sampleRate} Hz${label}`);
+        // Greedy decoding can settle on one class for ever: the file is written, but say what it holds.
+        if (audio.length > 1 && audio.every((v) => v === audio[0])) {
+          console.error(`warning: ${toStdout ? 'stdout' : paths[i]} is silent (every sample is ${audio[0]!.toFixed(4)})${flags.temperature === 0 ? ': greedy decoding (--temperature 0) falls into silence with this model; sample with --temperature 0.5 to 1' : ''}`);
+        }
       }
       for (const f of failures) console.error(`${paths[f.index]}: ${f.message}`);
       if (failures.length || queued?.failed) process.exitCode = EXIT.failure;

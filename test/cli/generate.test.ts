@@ -28,6 +28,18 @@ describe('hibiki generate', () => {
     expect(readFileSync(join(dir, 'a-1.wav')).equals(readFileSync(join(dir, 'a-2.wav')))).toBe(false);
   });
 
+  it('temperature-0-silence: says so when a clip comes out silent, as greedy decoding does with the piano model', () => {
+    const piano = fileURLToPath(new URL('../../models/wavenet-piano', import.meta.url));
+    const out = join(dir, 'greedy.wav');
+    const r = hibiki('generate', '-m', piano, '-s', '0.3', '-c', '60', '-t', '0', '-o', out, '-w', '0');
+    expect(r.code, r.stderr).toBe(0);
+    const samples = Array.from(readWav(out).samples);
+    expect(new Set(samples).size).toBe(1); // written as asked: every sample the same
+    expect(r.stderr).toMatch(/^warning: .*greedy\.wav is silent \(every sample is -?\d\.\d{4}\): greedy decoding \(--temperature 0\) falls into silence with this model; sample with --temperature 0\.5 to 1\n$/m);
+    const sampled = hibiki('generate', '-m', piano, '-s', '0.3', '-c', '60', '-t', '0.9', '-o', join(dir, 'sampled.wav'), '-w', '0');
+    expect(sampled.stderr).not.toMatch(/silent/);
+  });
+
   it('writes 32-bit float WAV with --format f32: an 18-byte fmt chunk and a fact chunk', () => {
     const r = hibiki('generate', '-m', MODEL, '-s', '0.1', '-c', 'low', '--format', 'f32', '-w', '0', '-o', join(dir, 'f.wav'));
     expect(r.code, r.stderr).toBe(0);
