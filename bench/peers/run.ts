@@ -11,6 +11,7 @@
 // input (throughput): two worker threads each running this file's one-thread
 // case (4 inputs each), or for the face detector its Pool (the ×1 run is the
 // same Detector in process). The peers run one input on two intra-op threads.
+import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -37,7 +38,7 @@ const threads = Number(threadsText);
 // samples/images/astronaut.png, checked against the detections face-api itself made
 // (test/fixtures/face/reference.json); every other case is an export of tools/export_peers.py.
 const FACE_CASE = caseName === 'face_detector';
-const dir = FACE_CASE ? new URL('../../models/face-detector/', import.meta.url).pathname : new URL(`./models/${caseName}/`, import.meta.url).pathname;
+const dir = FACE_CASE ? fileURLToPath(new URL('../../models/face-detector/', import.meta.url)) : fileURLToPath(new URL(`./models/${caseName}/`, import.meta.url));
 if (!FACE_CASE && !existsSync(`${dir}io.safetensors`)) throw new Error(`${dir}: no io.safetensors; run tools/export_peers.py`);
 const io = FACE_CASE ? undefined! : readSafetensors(`${dir}io.safetensors`);
 const meta = (FACE_CASE ? { kind: 'face' } : JSON.parse(io.metadata.case!)) as {
@@ -46,7 +47,7 @@ const meta = (FACE_CASE ? { kind: 'face' } : JSON.parse(io.metadata.case!)) as {
 };
 const floats = (name: string) => io.get(name).data as Float32Array;
 
-const FACE_IMAGE = new URL('../../samples/images/astronaut.png', import.meta.url).pathname;
+const FACE_IMAGE = fileURLToPath(new URL('../../samples/images/astronaut.png', import.meta.url));
 /** Detections as [score, x/512, y/512, w/512, h/512] each, best first: in the image's units, so 1e-3 is half a pixel. */
 function faceVector(found: Array<{ score: number; bbox: number[] }>): Float32Array {
   return Float32Array.from(found.flatMap((d) => [d.score, ...d.bbox.map((v) => v / 512)]));
@@ -100,8 +101,8 @@ function channelsLast(x: Float32Array, C: number, H: number, W: number): Float32
  */
 async function hibikiTwoWorkers(): Promise<Prepared> {
   // worker-thread.cjs requires this file (which has no top-level await for that reason).
-  const workers = Array.from({ length: 2 }, () => new Worker(new URL('./worker-thread.cjs', import.meta.url).pathname, {
-    workerData: ['hibiki', '1', caseName, new URL(import.meta.url).pathname], execArgv: ['--import', 'tsx'],
+  const workers = Array.from({ length: 2 }, () => new Worker(fileURLToPath(new URL('./worker-thread.cjs', import.meta.url)), {
+    workerData: ['hibiki', '1', caseName, fileURLToPath(new URL(import.meta.url))], execArgv: ['--import', 'tsx'],
   }));
   const ask = (w: Worker, message: string) => new Promise<unknown>((resolve, reject) => {
     const onError = (e: Error) => { w.off('message', onMessage); reject(e); };
@@ -201,14 +202,14 @@ async function hibiki(): Promise<Prepared> {
 
 /** onnxruntime-web (WASM, SIMD) or onnxruntime-node (native) on model.onnx. */
 async function onnxruntime(kind: 'web' | 'node'): Promise<Prepared> {
-  const peers = createRequire(new URL('./package.json', import.meta.url).pathname);
+  const peers = createRequire(fileURLToPath(new URL('./package.json', import.meta.url)));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const ort: any = kind === 'web' ? await import(peers.resolve('onnxruntime-web')) : peers('onnxruntime-node');
   const options: Record<string, unknown> = { graphOptimizationLevel: 'all' };
   if (kind === 'web') {
     ort.env.wasm.numThreads = threads;
     ort.env.wasm.simd = true;
-    ort.env.wasm.wasmPaths = `${new URL('./node_modules/onnxruntime-web/dist/', import.meta.url).pathname}`;
+    ort.env.wasm.wasmPaths = `${fileURLToPath(new URL('./node_modules/onnxruntime-web/dist/', import.meta.url))}`;
     options.executionProviders = ['wasm'];
   } else {
     options.intraOpNumThreads = threads;
@@ -291,10 +292,10 @@ function onnxGreedy(ort: any, encoder: any, step: any): Prepared {
 
 /** TensorFlow.js on its wasm backend (XNNPACK): every case but the Transformer, in TF.js ops (tfjs-models.ts). */
 async function tfjsWasm(): Promise<Prepared> {
-  const peers = createRequire(new URL('./package.json', import.meta.url).pathname);
+  const peers = createRequire(fileURLToPath(new URL('./package.json', import.meta.url)));
   const tf = peers('@tensorflow/tfjs');
   const wasm = peers('@tensorflow/tfjs-backend-wasm');
-  wasm.setWasmPaths(new URL('./node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url).pathname);
+  wasm.setWasmPaths(fileURLToPath(new URL('./node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url)));
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threads > 1);
   await tf.setBackend('wasm');
   await tf.ready();
@@ -306,7 +307,7 @@ async function tfjsWasm(): Promise<Prepared> {
   };
   if (meta.kind === 'face') {
     const faceapi = peers('@vladmandic/face-api/dist/face-api.node-wasm.js');
-    await faceapi.nets.ssdMobilenetv1.loadFromDisk(new URL('./node_modules/@vladmandic/face-api/model', import.meta.url).pathname);
+    await faceapi.nets.ssdMobilenetv1.loadFromDisk(fileURLToPath(new URL('./node_modules/@vladmandic/face-api/model', import.meta.url)));
     const image = decodeImage(readFileSync(FACE_IMAGE), FACE_IMAGE);
     const x = tf.tensor3d(Int32Array.from(image.data), [image.height, image.width, 3], 'int32');
     const options = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5, maxResults: 100 });
