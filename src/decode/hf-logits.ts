@@ -7,8 +7,12 @@
  */
 import type { HfGenerationConfig } from './hf-config.js';
 
-/** out[v] = log softmax(row)[v] for row = logits[offset … offset + V). −∞ entries stay −∞. */
-export function logSoftmaxRow(logits: Float32Array, offset: number, V: number, out: Float32Array): void {
+/**
+ * out[v] = log softmax(row)[v] for row = logits[offset … offset + V), summed in
+ * float64; `out` float32 (transformers' scores) or float64 (hibiki's own beam
+ * search keeps its sums there). −∞ entries stay −∞.
+ */
+export function logSoftmaxRow(logits: Float32Array, offset: number, V: number, out: Float32Array | Float64Array): void {
   let max = -Infinity;
   for (let v = 0; v < V; v++) max = Math.max(max, logits[offset + v]!);
   let sum = 0;

@@ -18,6 +18,7 @@
  * on sort stability.
  */
 import { badInput } from '../errors.js';
+import { logSoftmaxRow } from './hf-logits.js';
 
 /** A decoder as search sees it: `rows` rows, one token in, one row of logits out per step. */
 export interface StepDecoder {
@@ -56,16 +57,6 @@ export interface BeamOptions extends SearchOptions {
   lengthPenalty?: number;
   /** Hypotheses returned per sentence, best first (default 1, at most beam). */
   nBest?: number;
-}
-
-/** log p(token) under softmax(logits), in float64. */
-function logSoftmaxRow(logits: Float32Array, offset: number, V: number, out: Float64Array): void {
-  let max = -Infinity;
-  for (let v = 0; v < V; v++) max = Math.max(max, logits[offset + v]!);
-  let sum = 0;
-  for (let v = 0; v < V; v++) sum += Math.exp(logits[offset + v]! - max);
-  const logZ = max + Math.log(sum);
-  for (let v = 0; v < V; v++) out[v] = logits[offset + v]! - logZ;
 }
 
 /** The highest logit's index, the first one on ties (as torch.argmax). */

@@ -169,13 +169,8 @@ function parseEntry(spec: unknown, at: string, fail: (m: string) => HibikiError)
 function concat(parts: Uint8Array[]): Uint8Array {
   // A plain view: a Buffer's slice() would not copy, a Uint8Array's does.
   if (parts.length === 1) return new Uint8Array(parts[0]!.buffer, parts[0]!.byteOffset, parts[0]!.byteLength);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  const joined = Buffer.concat(parts);
+  return new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
 }
 
 /** IEEE half bits → value. */

@@ -25,15 +25,7 @@ function chunk(id: string, body: Uint8Array): Uint8Array {
   return out;
 }
 
-const concat = (parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const concat = (parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
 
 /** A LIST/INFO text field: NUL-terminated (RIFF ZSTR). */
 const infoField = (id: string, text: string) => chunk(id, new TextEncoder().encode(`${text}\0`));
