@@ -5,13 +5,12 @@
  * encoder output, teacher-forced logits, greedy and beam-4 top-2 ids, scores
  * and texts for 25 sources, and a batch of 8 decoded together.
  */
+import { inProcessAndOnPool } from '../helpers/engines.js';
 import { describe, expect, it } from 'vitest';
 import { padSequences } from '../../src/decode/hf-beam.js';
 import { readModelDir } from '../../src/io/model-dir.js';
 import { loadMarian, marianPositions, parseMarianConfig } from '../../src/models/marian.js';
 import { unpackHypotheses } from '../../src/models/transformer.js';
-import { Engine } from '../../src/pool/engine.js';
-import { Pool } from '../../src/pool/pool.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { MarianTokenizer } from '../../src/text/marian-tokenizer.js';
 import { MARIAN_DIR, MARIAN_EXPECTED, maxAbsDiff } from './marian-fixture.js';
@@ -112,15 +111,7 @@ describe('Marian (shared-swish) against transformers', () => {
   it('runs as the pool\'s batch model from the directory as downloaded, in process and on two workers: the same tokens as generate', async () => {
     const items = cases.slice(0, 6).map((c) => ({ source: c.input_ids, numBeams: 4, numReturnSequences: 2 }));
     const bad = [{ source: [1, 2, 667] }, { source: [5, 0], numBeams: 2, numReturnSequences: 3 }, { text: 'not ids' }];
-    const engine = await Engine.open(MARIAN_DIR).run([...items, ...bad]);
-    const pool = await Pool.open(MARIAN_DIR, { workers: 2 });
-    let pooled;
-    try {
-      pooled = await pool.run([...items, ...bad]);
-    } finally {
-      await pool.close();
-    }
-    for (const result of [engine, pooled]) {
+    for (const result of await inProcessAndOnPool(MARIAN_DIR, [...items, ...bad])) {
       items.forEach((item, i) => {
         const hyps = unpackHypotheses(result.outputs[i]!);
         const want = model.generate([item.source], item)[0]!;

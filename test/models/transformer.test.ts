@@ -1,9 +1,8 @@
+import { inProcessAndOnPool } from '../helpers/engines.js';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readModelDir } from '../../src/io/model-dir.js';
 import { loadTransformer, parseTransformerConfig, unpackHypotheses } from '../../src/models/transformer.js';
-import { Engine } from '../../src/pool/engine.js';
-import { Pool } from '../../src/pool/pool.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { expectClose } from '../helpers/compare.js';
 import { expectError } from '../helpers/errors.js';
@@ -120,15 +119,7 @@ describe('transformer jobs (Engine and Pool)', () => {
 
   it('runs sentences as pool items: the same hypotheses in process and on two workers, bad items fail alone', async () => {
     const bad = [{ source: [1, 2, 999] }, { source: [] }, { source: [5, 2], beam: 2, nBest: 3 }, { text: 'not ids' }];
-    const engine = await Engine.open(dir).run([...items, ...bad]);
-    const pool = await Pool.open(dir, { workers: 2 });
-    let pooled;
-    try {
-      pooled = await pool.run([...items, ...bad]);
-    } finally {
-      await pool.close();
-    }
-    for (const result of [engine, pooled]) {
+    for (const result of await inProcessAndOnPool(dir, [...items, ...bad])) {
       items.forEach((_, b) => {
         const hyps = unpackHypotheses(result.outputs[b]!);
         expect(hyps.map((h) => h.tokens)).toEqual(parity.beam[b]!.map((h) => h.tokens));
