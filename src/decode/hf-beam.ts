@@ -22,6 +22,12 @@
  * current length (at the limit for early_stopping "never" with α > 0),
  * cannot beat the worst of them; with early_stopping true, once the slots
  * are full. At first only beam 0 is live (the others start at −1e9).
+ *
+ * Each search is written once, as a coroutine (hfGreedySteps, hfBeamSteps)
+ * that yields what it needs from the network and is resumed with the
+ * logits; runSearch drives it with a StepDecoder in this thread, and
+ * runSearchAsync with an asynchronous one (bench/peers drives onnxruntime's
+ * session.run through the same searches).
  */
 import { type HfGenerationConfig, sequenceLimit } from './hf-config.js';
 import { LogitsProcessor, argmax, logSoftmaxRow } from './hf-logits.js';
@@ -45,12 +51,49 @@ const f32 = Math.fround;
 /** The length penalty's divisor generated^α, as torch divides a float32 tensor by a Python float. */
 const penalty = (generated: number, alpha: number) => f32(generated ** alpha);
 
+/** What a search asks of the network: logits for one token per row, or rows reordered (row r continues parent[r]). */
+export type DecoderCall = { step: Int32Array } | { reorder: Int32Array };
+
+/** A search as a coroutine: yields DecoderCalls, is resumed with the logits [rows, vocab] after a step, returns its result. */
+export type SearchSteps<T> = Generator<DecoderCall, T, Float32Array | undefined>;
+
+/** Runs a search against a decoder in this thread. */
+export function runSearch<T>(decoder: StepDecoder, search: SearchSteps<T>): T {
+  let next = search.next();
+  while (!next.done) {
+    const call = next.value;
+    next = search.next('step' in call ? decoder.step(call.step) : (decoder.reorder(call.reorder), undefined));
+  }
+  return next.value;
+}
+
+/** A StepDecoder whose step and reorder may be asynchronous (an onnxruntime session). */
+export interface AsyncStepDecoder {
+  readonly vocab: number;
+  step(tokens: Int32Array): Float32Array | Promise<Float32Array>;
+  reorder(parent: Int32Array): void | Promise<void>;
+}
+
+/** Runs a search against a decoder whose calls may be asynchronous. */
+export async function runSearchAsync<T>(decoder: AsyncStepDecoder, search: SearchSteps<T>): Promise<T> {
+  let next = search.next();
+  while (!next.done) {
+    const call = next.value;
+    next = search.next('step' in call ? await decoder.step(call.step) : (await decoder.reorder(call.reorder), undefined));
+  }
+  return next.value;
+}
+
 /** Greedy decoding of `sentences` rows (one per sentence). */
 export function hfGreedySearch(decoder: StepDecoder, sentences: number, config: HfGenerationConfig, step: () => void = () => {}): GeneratedSequence[] {
+  return runSearch(decoder, hfGreedySteps(decoder.vocab, sentences, config, step));
+}
+
+/** hfGreedySearch as a coroutine over a network of `V` output classes. */
+export function* hfGreedySteps(V: number, sentences: number, config: HfGenerationConfig, step: () => void = () => {}): SearchSteps<GeneratedSequence[]> {
   const limit = sequenceLimit(config);
   const processor = new LogitsProcessor(config, limit);
   const eos = config.eosTokenIds;
-  const V = decoder.vocab;
   const seqs = Array.from({ length: sentences }, () => [config.decoderStartTokenId]);
   const logprob = new Float32Array(sentences);
   const done = new Uint8Array(sentences);
@@ -58,7 +101,7 @@ export function hfGreedySearch(decoder: StepDecoder, sentences: number, config: 
   const scores = new Float32Array(V);
   const lp = new Float32Array(V);
   do {
-    const logits = decoder.step(tokens);
+    const logits = (yield { step: tokens })!;
     for (let b = 0; b < sentences; b++) {
       if (done[b]) {
         tokens[b] = config.padTokenId;
@@ -97,13 +140,17 @@ interface Finished {
  * sentence · K + k); numReturnSequences sequences per sentence, best first.
  */
 export function hfBeamSearch(decoder: StepDecoder, sentences: number, config: HfGenerationConfig, step: () => void = () => {}): GeneratedSequence[][] {
+  return runSearch(decoder, hfBeamSteps(decoder.vocab, sentences, config, step));
+}
+
+/** hfBeamSearch as a coroutine over a network of `V` output classes. */
+export function* hfBeamSteps(V: number, sentences: number, config: HfGenerationConfig, step: () => void = () => {}): SearchSteps<GeneratedSequence[][]> {
   const K = config.numBeams;
   const alpha = config.lengthPenalty;
   const limit = sequenceLimit(config);
   const processor = new LogitsProcessor(config, limit);
   const eos = config.eosTokenIds;
   const keep = Math.max(2, 1 + eos.length) * K;
-  const V = decoder.vocab;
   const start = config.decoderStartTokenId;
   const running: Beam[][] = Array.from({ length: sentences }, () =>
     Array.from({ length: K }, (_, k) => ({ ids: [start], score: k === 0 ? 0 : EXCLUDED })));
@@ -114,7 +161,7 @@ export function hfBeamSearch(decoder: StepDecoder, sentences: number, config: Hf
   const acc = new Float32Array(K * V); // beam k's running score + each token's processed log-probability
   let curLen = 1;
   do {
-    const logits = decoder.step(tokens);
+    const logits = (yield { step: tokens })!;
     for (let b = 0; b < sentences; b++) {
       const base = b * K;
       if (done[b]) {
@@ -160,7 +207,7 @@ export function hfBeamSearch(decoder: StepDecoder, sentences: number, config: Hf
       if (atLimit || stops(running[b]![0]!.score, slots, K, curLen + 1, limit, config)) done[b] = 1;
     }
     curLen++;
-    if (!done.every((x) => x)) decoder.reorder(parent);
+    if (!done.every((x) => x)) yield { reorder: parent };
     step();
   } while (!done.every((x) => x));
   return finished.map((slots) => slots.slice(0, config.numReturnSequences).map(({ ids, logprob, score }) => ({ ids, logprob, score })));

@@ -7,7 +7,7 @@
  * multi-token bad words, the settings' parsing and overrides.
  */
 import { describe, expect, it } from 'vitest';
-import { hfBeamSearch, hfGreedySearch, padSequences } from '../../src/decode/hf-beam.js';
+import { hfBeamSearch, hfBeamSteps, hfGreedySearch, hfGreedySteps, padSequences, runSearchAsync } from '../../src/decode/hf-beam.js';
 import { type HfGenerationConfig, parseGenerationConfig, sequenceLimit, withRequest } from '../../src/decode/hf-config.js';
 import type { StepDecoder } from '../../src/decode/search.js';
 import { expectError } from '../helpers/errors.js';
@@ -129,6 +129,25 @@ describe('beam search with transformers\' semantics', () => {
     expect(together).toEqual(alone);
     // Sentence 0's live a-a-… beam keeps beating its finished ones (−0.62 > −0.82 after step 4) until the limit.
     expect(padSequences(together.map((h) => h[0]!.ids), PAD)).toEqual([[PAD, A, A, A, A, EOS], [PAD, A, B, EOS, PAD, PAD]]);
+  });
+
+  it('runs the same search against an asynchronous decoder (an onnxruntime session), feeding and reordering in the same order', async () => {
+    const other = [[1, 0, 0, 0], [0.2, 0.1, 0.6, 0.1], [0.9, 0.05, 0, 0.05], [0.1, 0.8, 0.05, 0.05]];
+    const config = settings({ numBeams: 2, numReturnSequences: 2, maxNewTokens: 5 });
+    const recording = (d: ReturnType<typeof markov>) => {
+      const calls: string[] = [];
+      return { calls, vocab: d.vocab, step: (t: Int32Array) => (calls.push(`step ${t.join(' ')}`), d.step(t)), reorder: (p: Int32Array) => { calls.push(`reorder ${p.join(' ')}`); } };
+    };
+    const sync = recording(markov([chain, other], 2));
+    const wanted = hfBeamSearch(sync, 2, config);
+    const slow = recording(markov([chain, other], 2));
+    const later = { vocab: 4, step: async (t: Int32Array) => { await new Promise((r) => setTimeout(r, 1)); return slow.step(t); }, reorder: async (p: Int32Array) => slow.reorder(p) };
+    expect(await runSearchAsync(later, hfBeamSteps(4, 2, config))).toEqual(wanted);
+    expect(slow.calls).toEqual(sync.calls);
+    expect(sync.calls.filter((c) => c.startsWith('reorder')).length).toBeGreaterThan(0);
+    const greedy = markov([chain, other], 1);
+    const greedyLater = { vocab: 4, step: async (t: Int32Array) => greedy.step(t), reorder: () => {} };
+    expect(await runSearchAsync(greedyLater, hfGreedySteps(4, 2, settings({ maxNewTokens: 5 })))).toEqual(hfGreedySearch(markov([chain, other], 1), 2, settings({ maxNewTokens: 5 })));
   });
 });
 
