@@ -17,13 +17,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
 
-interface Row { engine: string; threads: number; case: string; ms: number; perSecond: number; maxError: number; rssMiB: number }
+interface Row { engine: string; threads: number; case: string; ms: number; perSecond: number; tokensPerSecond?: number; maxError: number; rssMiB: number }
 
 const MODELS = fileURLToPath(new URL('./peers/models/', import.meta.url));
-const ORDER = ['sgemm_256', 'sgemm_512', 'sgemm_1024', 'mobilenet_v2', 'densenet121', 'wavenet', 'wavenet_step', 'mha', 'transformer', 'transformer_greedy'];
+const ORDER = ['sgemm_256', 'sgemm_512', 'sgemm_1024', 'mobilenet_v2', 'densenet121', 'wavenet', 'wavenet_step', 'mha', 'transformer', 'transformer_greedy',
+  'marian_greedy_b1', 'marian_greedy_b16', 'marian_beam4_b1', 'marian_beam4_b16'];
 if (!existsSync(MODELS)) throw new Error('no bench/peers/models: run tools/export_peers.py first (and cd bench/peers && npm ci)');
 // The face detector needs no export: it is the shipped model against face-api itself (TF.js wasm).
-const cases = ORDER.filter((c) => existsSync(`${MODELS}${c}/io.safetensors`)).concat(readdirSync(MODELS).filter((c) => !ORDER.includes(c)), 'face_detector');
+// (models/marian/ is the Marian cases' shared model directory, not a case.)
+const cases = ORDER.filter((c) => existsSync(`${MODELS}${c}/io.safetensors`))
+  .concat(readdirSync(MODELS).filter((c) => !ORDER.includes(c) && existsSync(`${MODELS}${c}/io.safetensors`)), 'face_detector');
+const isMarian = (name: string) => name.startsWith('marian_');
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
 
@@ -31,6 +35,8 @@ const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
 function configs(name: string): Array<[string, number]> {
   // No ONNX of face-api's network exists to give onnxruntime; TF.js is the engine it ships for.
   if (name === 'face_detector') return [['hibiki', 1], ['hibiki', 2], ['tfjs-wasm', 1]];
+  // Marian at opus-mt's size: one thread each (a decoding step's small GEMMs do not split well), no TF.js port.
+  if (isMarian(name)) return [['hibiki', 1], ['ort-web', 1], ['ort-node', 1]];
   const sgemm = name.startsWith('sgemm');
   const tfjs = sgemm || ['mobilenet_v2', 'densenet121', 'mha', 'wavenet'].includes(name);
   return [
@@ -72,7 +78,7 @@ for (let round = 1; round <= ROUNDS; round++) {
         rows.push(r);
         continue;
       }
-      if (r.ms < seen.ms) Object.assign(seen, { ms: r.ms, perSecond: r.perSecond });
+      if (r.ms < seen.ms) Object.assign(seen, { ms: r.ms, perSecond: r.perSecond, tokensPerSecond: r.tokensPerSecond });
       seen.rssMiB = Math.max(seen.rssMiB, r.rssMiB);
       seen.maxError = Math.max(seen.maxError, r.maxError);
     }
@@ -92,11 +98,23 @@ console.log(`\none thread: ms, the best of ${ROUNDS} rounds of four windows' med
 console.log('wavenet_step: 1,000 samples generated one at a time; transformer_greedy: 8 sentences decoded greedily (32 tokens)\n');
 console.log('| case | hibiki | onnxruntime-web | TF.js wasm | onnxruntime-node | PyTorch | memory hibiki / ort-web |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const name of cases) {
+for (const name of cases.filter((c) => !isMarian(c))) {
   const ours = find(name, 'hibiki');
   const web = find(name, 'ort-web');
   const memory = ours && web ? `${ours.rssMiB.toFixed(0)} / ${web.rssMiB.toFixed(0)}` : '—';
   console.log(`| ${name} | ${ours ? `${ours.ms.toFixed(2)}${gflops(name, ours.ms)}` : '—'} | ${cell(name, 'ort-web')} | ${cell(name, 'tfjs-wasm')} | ${cell(name, 'ort-node')} | ${cell(name, 'pytorch')} | ${memory} |`);
+}
+const marian = cases.filter(isMarian);
+if (marian.length) {
+  console.log('\nMarian at opus-mt-en-de\'s size (d 512, 6 + 6 layers, vocabulary 58,101; random weights, sources of 8–32 tokens), up to 32 new tokens,');
+  console.log('one thread, onnxruntime as transformers.js runs it (encoder, decoder, decoder with past), the same searches: tokens/s (hibiki ÷ peer)\n');
+  console.log('| case | hibiki | onnxruntime-web | onnxruntime-node | memory hibiki / ort-web / ort-node |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  const tokens = (r: Row | undefined, ours: Row | undefined) => (!r ? '—' : `${r.tokensPerSecond!.toFixed(1)}${ours && r !== ours ? ` (${(ours.tokensPerSecond! / r.tokensPerSecond!).toFixed(2)}×)` : ''}`);
+  for (const name of marian) {
+    const [ours, web, native] = ['hibiki', 'ort-web', 'ort-node'].map((e) => find(name, e));
+    console.log(`| ${name} | ${tokens(ours, ours)} | ${tokens(web, ours)} | ${tokens(native, ours)} | ${[ours, web, native].map((r) => (r ? r.rssMiB.toFixed(0) : '—')).join(' / ')} |`);
+  }
 }
 console.log('\ntwo threads: ms per input (hibiki: 2 workers over 8 inputs; the peers: 2 intra-op threads)\n');
 console.log('| case | hibiki ×2 (vs its ×1) | onnxruntime-web ×2 |');

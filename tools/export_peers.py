@@ -287,9 +287,140 @@ def transformer_greedy():
         json.dump(config, f, indent=2)
 
 
+class MarianOnnx(torch.nn.Module):
+    """A marian_torch.Marian whose tensors are this module's buffers, so that each exported file carries them as
+    initializers (the tied embedding once per file)."""
+
+    def __init__(self, marian):
+        super().__init__()
+        self.m = marian
+        for i, (name, t) in enumerate(marian.W.items()):
+            self.register_buffer(f"w{i}", t)
+        self.register_buffer("positions", marian.positions)
+
+    def self_kv(self, i, h):
+        return self.m.kv(f"model.decoder.layers.{i}.self_attn", h, self.m.dec_heads)
+
+    def embed(self, input_ids, position):
+        """(N, 1) ids at `position` (a 1-element int64 tensor) → (N, 1, d)."""
+        return torch.nn.functional.embedding(input_ids, self.m.dec_embed) * self.m.embed_scale + self.positions.index_select(0, position)
+
+
+class MarianEncoderOnnx(MarianOnnx):
+    """Optimum's encoder_model.onnx: input_ids, attention_mask (N, S) → last_hidden_state (N, S, d)."""
+
+    def forward(self, input_ids, attention_mask):
+        return self.m.encode(input_ids, attention_mask)
+
+
+class MarianDecoderOnnx(MarianOnnx):
+    """Optimum's decoder_model.onnx, the first step: input_ids (N, 1), encoder_attention_mask (N, S),
+    encoder_hidden_states (N, S, d) → logits (N, 1, V) and every layer's present decoder and encoder keys/values."""
+
+    def forward(self, input_ids, encoder_attention_mask, encoder_hidden_states):
+        m = self.m
+        h = self.embed(input_ids, torch.zeros(1, dtype=torch.long))
+        mask = m.padding_mask(encoder_attention_mask)
+        present = []
+        for i in range(m.config["decoder_layers"]):
+            k, v = self.self_kv(i, h)
+            ck, cv = m.kv(f"model.decoder.layers.{i}.encoder_attn", encoder_hidden_states, m.dec_heads)
+            h = m.decoder_layer(i, h, k, v, None, ck, cv, mask)
+            present += [k, v, ck, cv]
+        return (m.logits(h), *present)
+
+
+class MarianDecoderWithPastOnnx(MarianOnnx):
+    """Optimum's decoder_with_past_model.onnx: input_ids (N, 1), encoder_attention_mask (N, S), and per layer the
+    past decoder keys/values (N, H, t, hd) and the encoder ones (N, H, S, hd) → logits (N, 1, V) and the present
+    decoder keys/values (N, H, t + 1, hd). The position is t, read from the past's shape."""
+
+    def forward(self, input_ids, encoder_attention_mask, *past):
+        m = self.m
+        h = self.embed(input_ids, torch._shape_as_tensor(past[0])[2:3])
+        mask = m.padding_mask(encoder_attention_mask)
+        present = []
+        for i in range(m.config["decoder_layers"]):
+            pk, pv, ck, cv = past[4 * i:4 * i + 4]
+            k, v = self.self_kv(i, h)
+            k, v = torch.cat([pk, k], 2), torch.cat([pv, v], 2)
+            h = m.decoder_layer(i, h, k, v, None, ck, cv, mask)
+            present += [k, v]
+        return (m.logits(h), *present)
+
+
+def marian():
+    """opus-mt-en-de's size (tools/marian_torch.py --random-weights: d_model 512, 6 + 6 layers, 8 heads, d_ff 2048,
+    vocabulary 58,101, tied embeddings), exported to ONNX as transformers.js runs a Marian model (Optimum's
+    encoder_model.onnx, decoder_model.onnx, decoder_with_past_model.onnx, opset 14) into models/marian/, which is
+    also the hibiki model directory. Four cases decode 16 sources (8–32 tokens, right-padded, attention mask) or
+    the first one, greedy or beam 4, up to 32 new tokens, with the twin's transformers search: marian_greedy_b1,
+    marian_greedy_b16, marian_beam4_b1, marian_beam4_b16. "sequences" holds the twin's sequences padded with the
+    pad id, as transformers returns them."""
+    import marian_torch as mt
+
+    model_dir = os.path.join(OUT, "marian")
+    if not os.path.exists(os.path.join(model_dir, "model.safetensors")):
+        mt.random_weights(model_dir, 512, 6, 8, 2048, 58101, 512, 20261204)
+    marian, gen = mt.load(model_dir)
+    c = marian.config
+    pad, d, H, L = c["pad_token_id"], c["d_model"], c["decoder_attention_heads"], c["decoder_layers"]
+    g = torch.Generator().manual_seed(58101)
+    lengths = torch.randint(8, 33, (16,), generator=g)
+    S = int(lengths.max())
+    input_ids = torch.full((16, S), pad, dtype=torch.long)
+    attention_mask = torch.zeros(16, S, dtype=torch.long)
+    for b, n in enumerate(lengths.tolist()):
+        input_ids[b, :n - 1] = torch.randint(1, pad, (n - 1,), generator=g)
+        input_ids[b, n - 1] = c["eos_token_id"]
+        attention_mask[b, :n] = 1
+
+    with torch.no_grad():
+        N = 2
+        hidden = marian.encode(input_ids[:N], attention_mask[:N])
+        torch.onnx.export(MarianEncoderOnnx(marian).eval(), (input_ids[:N], attention_mask[:N]), os.path.join(model_dir, "encoder_model.onnx"),
+                          opset_version=14, input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
+                          dynamic_axes={n: {0: "batch", 1: "source"} for n in ("input_ids", "attention_mask", "last_hidden_state")})
+        kv_names = lambda kind: [f"{kind}.{i}.{side}.{kv}" for i in range(L) for side in ("decoder", "encoder") for kv in ("key", "value")]
+        start = torch.full((N, 1), gen.start, dtype=torch.long)
+        present_names = kv_names("present")
+        axes = {"input_ids": {0: "rows"}, "encoder_attention_mask": {0: "rows", 1: "source"}, "logits": {0: "rows"}}
+        torch.onnx.export(MarianDecoderOnnx(marian).eval(), (start, attention_mask[:N], hidden), os.path.join(model_dir, "decoder_model.onnx"),
+                          opset_version=14, input_names=["input_ids", "encoder_attention_mask", "encoder_hidden_states"],
+                          output_names=["logits", *present_names],
+                          dynamic_axes={**axes, "encoder_hidden_states": {0: "rows", 1: "source"},
+                                        **{n: {0: "rows", 2: "source" if ".encoder." in n else "one"} for n in present_names}})
+        first = MarianDecoderOnnx(marian)(start, attention_mask[:N], hidden)
+        past_names = kv_names("past_key_values")
+        with_past_out = [n for n in present_names if ".decoder." in n]
+        torch.onnx.export(MarianDecoderWithPastOnnx(marian).eval(), (start, attention_mask[:N], *first[1:]),
+                          os.path.join(model_dir, "decoder_with_past_model.onnx"), opset_version=14,
+                          input_names=["input_ids", "encoder_attention_mask", *past_names], output_names=["logits", *with_past_out],
+                          dynamic_axes={**axes, **{n: {0: "rows", 2: "source" if ".encoder." in n else "past"} for n in past_names},
+                                        **{n: {0: "rows", 2: "past1"} for n in with_past_out}})
+        # The export's one-step model against the twin's own step, two steps in.
+        state = marian.start_state(hidden, attention_mask[:N])
+        want = [marian.step(state, start[:, 0]), marian.step(state, torch.tensor([5, 7]))]
+        second = MarianDecoderWithPastOnnx(marian)(torch.tensor([[5], [7]]), attention_mask[:N], *first[1:])
+        assert torch.allclose(first[0][:, 0], want[0], atol=1e-5) and torch.allclose(second[0][:, 0], want[1], atol=1e-5)
+
+        for beams in (1, 4):
+            for B in (1, 16):
+                gen.num_beams, gen.limit = beams, 33
+                ids, mask = input_ids[:B, :int(lengths[:B].max())], attention_mask[:B, :int(lengths[:B].max())]
+                sequences = mt.greedy(marian, gen, ids, mask) if beams == 1 else mt.beam_search(marian, gen, ids, mask)[0]
+                name = f"marian_{'greedy' if beams == 1 else f'beam{beams}'}_b{B}"
+                out = os.path.join(OUT, name)
+                os.makedirs(out, exist_ok=True)
+                save(os.path.join(out, "io.safetensors"), {"input_ids": ids.contiguous(), "attention_mask": mask.contiguous(),
+                                                           "sequences": sequences.float().contiguous()},
+                     {"case": json.dumps({"kind": "marian", "model": "marian", "num_beams": beams, "max_new_tokens": 32})})
+                print(f"{name}: sources {list(ids.shape)}, sequences {list(sequences.shape)} -> {out}", flush=True)
+
+
 CASES = {"sgemm": sgemm, "mobilenet_v2": lambda: vision("mobilenet_v2", 7), "densenet121": lambda: vision("densenet121", 8),
          "wavenet": wavenet, "wavenet_step": wavenet_step, "mha": mha, "transformer": transformer,
-         "transformer_greedy": transformer_greedy}
+         "transformer_greedy": transformer_greedy, "marian": marian}
 
 
 def main():

@@ -6,7 +6,7 @@
 // ENGINE: hibiki | ort-web | ort-node | tfjs-wasm. CASE: a directory of
 // bench/peers/models/ (tools/export_peers.py). Checks the engine's output
 // against PyTorch's (io.safetensors) before timing, then prints one JSON line:
-// {engine, threads, case, ms (the best of four tinybench medians), perSecond, maxError, rssMiB}.
+// {engine, threads, case, ms (the best of four tinybench medians), perSecond, [tokens, tokensPerSecond], maxError, rssMiB}.
 // With THREADS 2, hibiki runs 8 inputs on two workers and reports the time per
 // input (throughput): two worker threads each running this file's one-thread
 // case (4 inputs each), or for the face detector its Pool (the ×1 run is the
@@ -30,6 +30,9 @@ import { gemm, packMatrix } from '../../src/runtime/ops/gemm.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { Rng } from '../../src/runtime/rng.js';
 import { sampleCategorical } from '../../src/decode/sample.js';
+import { type AsyncStepDecoder, type GeneratedSequence, hfBeamSteps, hfGreedySteps, padSequences, runSearchAsync } from '../../src/decode/hf-beam.js';
+import { parseGenerationConfig, withRequest } from '../../src/decode/hf-config.js';
+import { loadMarian } from '../../src/models/marian.js';
 import { tfjsDenseNet121, tfjsMobileNetV2, tfjsSelfAttention, tfjsWaveNet } from './tfjs-models.js';
 
 const [engine, threadsText, caseName] = isMainThread ? process.argv.slice(2) : (workerData as string[]);
@@ -42,8 +45,9 @@ const dir = FACE_CASE ? fileURLToPath(new URL('../../models/face-detector/', imp
 if (!FACE_CASE && !existsSync(`${dir}io.safetensors`)) throw new Error(`${dir}: no io.safetensors; run tools/export_peers.py`);
 const io = FACE_CASE ? undefined! : readSafetensors(`${dir}io.safetensors`);
 const meta = (FACE_CASE ? { kind: 'face' } : JSON.parse(io.metadata.case!)) as {
-  kind: 'sgemm' | 'classifier' | 'wavenet' | 'wavenet_step' | 'mha' | 'transformer' | 'transformer_greedy' | 'face';
+  kind: 'sgemm' | 'classifier' | 'wavenet' | 'wavenet_step' | 'mha' | 'transformer' | 'transformer_greedy' | 'marian' | 'face';
   n?: number; model?: string; heads?: number; samples?: number; condition?: number; seed?: number; dilations?: number[]; max_length?: number;
+  num_beams?: number; max_new_tokens?: number;
 };
 const floats = (name: string) => io.get(name).data as Float32Array;
 
@@ -70,6 +74,8 @@ interface Prepared {
   /** Channel order of `output` against `expected`, when they differ (logits [T, classes] vs [classes, T]). */
   transposed?: [number, number];
   close?: () => Promise<void>;
+  /** Tokens one call generates (the translation cases), for tokens per second. */
+  tokens?: number;
 }
 
 /** An int64 [B, S] tensor of io.safetensors as B rows of numbers. */
@@ -85,6 +91,30 @@ function greedyVector(sentences: number[][]): Float32Array {
   const out = new Float32Array(sentences.length * T).fill(-1);
   sentences.forEach((tokens, b) => out.set(tokens, b * T));
   return out;
+}
+
+// The Marian cases (tools/export_peers.py marian): the model directory models/marian/ is both hibiki's
+// and, with its three ONNX files, onnxruntime's; each case's io.safetensors holds right-padded sources,
+// their attention mask and the PyTorch twin's sequences, padded with the pad id as transformers pads them.
+const marianDir = meta.kind === 'marian' ? fileURLToPath(new URL(`./models/${meta.model}/`, import.meta.url)) : '';
+const marianRequest = { numBeams: meta.num_beams, maxNewTokens: meta.max_new_tokens };
+
+/** The case's sources without their padding, each ending with eos. */
+function marianSources(): number[][] {
+  const mask = tokenRows('attention_mask');
+  return tokenRows('input_ids').map((row, b) => row.filter((_, i) => mask[b]![i] === 1));
+}
+
+/** The best sequence of each sentence, padded with `pad` to the longest, flat. */
+function sequencesVector(found: GeneratedSequence[][], pad: number): Float32Array {
+  return Float32Array.from(padSequences(found.map(([best]) => best!.ids), pad).flat());
+}
+
+/** Tokens generated per call: every sequence's tokens after the decoder start (the pad id, never generated). */
+function marianTokens(pad: number): number {
+  const t = io.get('sequences');
+  const L = t.shape[1]!;
+  return (t.data as Float32Array).filter((id, i) => i % L !== 0 && id !== pad).length;
 }
 
 /** NCHW → NHWC for one image. */
@@ -170,6 +200,13 @@ async function hibiki(): Promise<Prepared> {
     const translate = () => greedyVector(model.search(src, { maxLength: meta.max_length! }).map(([best]) => best!.tokens));
     return { call: translate, output: translate, expected: floats('greedy'), items: 1 };
   }
+  if (meta.kind === 'marian') {
+    const model = loadMarian(rt, marianDir);
+    const pad = model.generation.padTokenId;
+    const sources = marianSources();
+    const translate = () => model.generate(sources, marianRequest);
+    return { call: translate, output: () => sequencesVector(translate(), pad), expected: floats('sequences'), items: 1, tokens: marianTokens(pad) };
+  }
   if (meta.kind === 'wavenet_step') {
     // One stream, sampled at temperature 1 with the seed PyTorch sampled with: the same classes or a failed check.
     const model = loadModel(rt, readModelDir(dir)) as WaveNet;
@@ -216,6 +253,7 @@ async function onnxruntime(kind: 'web' | 'node'): Promise<Prepared> {
     options.interOpNumThreads = 1;
     options.executionProviders = ['cpu'];
   }
+  if (meta.kind === 'marian') return onnxMarian(ort, options);
   const session = await ort.InferenceSession.create(readFileSync(`${dir}model.onnx`), options);
   if (meta.kind === 'wavenet_step') return onnxWaveNetStep(ort, session);
   if (meta.kind === 'transformer_greedy') return onnxGreedy(ort, session, await ort.InferenceSession.create(readFileSync(`${dir}step.onnx`), options));
@@ -290,6 +328,67 @@ function onnxGreedy(ort: any, encoder: any, step: any): Prepared {
   return { call: translate, output: translate, expected: floats('greedy'), items: 1, close: async () => { await encoder.release(); await step.release(); } };
 }
 
+/**
+ * A Marian directory on onnxruntime as transformers.js runs one: encoder_model.onnx once, then
+ * decoder_model.onnx for the first step and decoder_with_past_model.onnx after it, the decoder's
+ * keys and values carried from each step's present to the next step's past (the encoder's from the
+ * first step). The searches are hibiki's own coroutines (hf-beam.ts), so both engines do the same
+ * search work; a beam reorder gathers the decoder past's rows, as transformers' _reorder_cache.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function onnxMarian(ort: any, options: Record<string, unknown>): Promise<Prepared> {
+  const json = (name: string) => JSON.parse(readFileSync(`${marianDir}${name}`, 'utf8')) as Record<string, unknown>;
+  const config = json('config.json');
+  const settings = withRequest(parseGenerationConfig('generation_config.json', json('generation_config.json'), config), marianRequest);
+  const open = async (name: string) => ort.InferenceSession.create(readFileSync(`${marianDir}${name}`), options);
+  const [encoder, first, next] = [await open('encoder_model.onnx'), await open('decoder_model.onnx'), await open('decoder_with_past_model.onnx')];
+  const [ids, mask] = [io.get('input_ids'), io.get('attention_mask')];
+  const [B, S] = ids.shape as [number, number];
+  const K = settings.numBeams;
+  const N = B * K;
+  const V = config.vocab_size as number;
+  const d = config.d_model as number;
+  /** Each of B rows of `size` values repeated K times (transformers' expansion for beam search). */
+  const expand = <T extends Float32Array | BigInt64Array>(x: T, size: number): T => {
+    const out = new (x.constructor as new (n: number) => T)(N * size);
+    for (let r = 0; r < N; r++) (out as Float32Array).set(x.subarray(Math.floor(r / K) * size, (Math.floor(r / K) + 1) * size) as Float32Array, r * size);
+    return out;
+  };
+  const translate = async () => {
+    const { last_hidden_state: hidden } = await encoder.run({ input_ids: new ort.Tensor('int64', ids.data, [B, S]), attention_mask: new ort.Tensor('int64', mask.data, [B, S]) });
+    const encoderMask = new ort.Tensor('int64', expand(mask.data as BigInt64Array, S), [N, S]);
+    const encoderHidden = new ort.Tensor('float32', expand(hidden.data as Float32Array, S * d), [N, S, d]);
+    let past: Record<string, { data: Float32Array; dims: number[] }> | undefined;
+    const decoder: AsyncStepDecoder = {
+      vocab: V,
+      async step(tokens) {
+        const input_ids = new ort.Tensor('int64', BigInt64Array.from(tokens, (t) => BigInt(t)), [N, 1]);
+        const result = past
+          ? await next.run({ input_ids, encoder_attention_mask: encoderMask, ...past })
+          : await first.run({ input_ids, encoder_attention_mask: encoderMask, encoder_hidden_states: encoderHidden });
+        past ??= {};
+        for (const [name, value] of Object.entries(result)) if (name.startsWith('present.')) past[name.replace('present.', 'past_key_values.')] = value as never;
+        return (result.logits as { data: Float32Array }).data;
+      },
+      reorder(parent) {
+        for (const [name, t] of Object.entries(past!)) {
+          if (!name.includes('.decoder.')) continue; // the encoder's keys and values are the same for a sentence's every beam
+          const row = t.data.length / N;
+          const out = new Float32Array(t.data.length);
+          for (let r = 0; r < N; r++) out.set(t.data.subarray(parent[r]! * row, (parent[r]! + 1) * row), r * row);
+          past![name] = new ort.Tensor('float32', out, t.dims);
+        }
+      },
+    };
+    return K === 1 ? (await runSearchAsync(decoder, hfGreedySteps(V, B, settings))).map((s) => [s]) : runSearchAsync(decoder, hfBeamSteps(V, B, settings));
+  };
+  const pad = settings.padTokenId;
+  return {
+    call: translate, output: async () => sequencesVector(await translate(), pad), expected: floats('sequences'), items: 1, tokens: marianTokens(pad),
+    close: async () => { for (const s of [encoder, first, next]) await s.release(); },
+  };
+}
+
 /** TensorFlow.js on its wasm backend (XNNPACK): every case but the Transformer, in TF.js ops (tfjs-models.ts). */
 async function tfjsWasm(): Promise<Prepared> {
   const peers = createRequire(fileURLToPath(new URL('./package.json', import.meta.url)));
@@ -352,7 +451,7 @@ async function measure(prepared: Prepared): Promise<void> {
   // Others: within 1e-3 of PyTorch's, relative to the output's scale.
   const got = await prepared.output();
   const [rows, cols] = prepared.transposed ?? [0, 0];
-  const discrete = meta.kind === 'wavenet_step' || meta.kind === 'transformer_greedy';
+  const discrete = meta.kind === 'wavenet_step' || meta.kind === 'transformer_greedy' || meta.kind === 'marian';
   let maxError = 0;
   let scale = 1;
   for (let i = 0; i < prepared.expected.length; i++) scale = Math.max(scale, Math.abs(prepared.expected[i]!));
@@ -378,7 +477,8 @@ async function measure(prepared: Prepared): Promise<void> {
   }
   const ms = best / prepared.items;
   await prepared.close?.();
-  console.log(JSON.stringify({ engine, threads, case: caseName, ms, perSecond: 1000 / ms, maxError, rssMiB: process.resourceUsage().maxRSS / 1024 }));
+  const tokens = prepared.tokens === undefined ? {} : { tokens: prepared.tokens, tokensPerSecond: (1000 * prepared.tokens) / ms };
+  console.log(JSON.stringify({ engine, threads, case: caseName, ms, perSecond: 1000 / ms, ...tokens, maxError, rssMiB: process.resourceUsage().maxRSS / 1024 }));
 }
 
 if (isMainThread) {
