@@ -30,7 +30,7 @@
  * session.run through the same searches).
  */
 import { type HfGenerationConfig, sequenceLimit } from './hf-config.js';
-import { LogitsProcessor, argmax, logSoftmaxRow } from './hf-logits.js';
+import { LogitsProcessor, type RowLogSumExp, argmax, logSoftmaxRow, logSumExpEachRow } from './hf-logits.js';
 import type { StepDecoder } from './search.js';
 
 /** One output sequence. */
@@ -84,13 +84,19 @@ export async function runSearchAsync<T>(decoder: AsyncStepDecoder, search: Searc
   return next.value;
 }
 
-/** Greedy decoding of `sentences` rows (one per sentence). */
-export function hfGreedySearch(decoder: StepDecoder, sentences: number, config: HfGenerationConfig, step: () => void = () => {}): GeneratedSequence[] {
-  return runSearch(decoder, hfGreedySteps(decoder.vocab, sentences, config, step));
+/**
+ * Greedy decoding of `sentences` rows (one per sentence). `rowLogSumExp`
+ * computes each row's log Σ exp (a runtime's kernel where the logits are in
+ * its memory).
+ */
+export function hfGreedySearch(decoder: StepDecoder, sentences: number, config: HfGenerationConfig, step: () => void = () => {},
+  rowLogSumExp: RowLogSumExp = logSumExpEachRow): GeneratedSequence[] {
+  return runSearch(decoder, hfGreedySteps(decoder.vocab, sentences, config, step, rowLogSumExp));
 }
 
 /** hfGreedySearch as a coroutine over a network of `V` output classes. */
-export function* hfGreedySteps(V: number, sentences: number, config: HfGenerationConfig, step: () => void = () => {}): SearchSteps<GeneratedSequence[]> {
+export function* hfGreedySteps(V: number, sentences: number, config: HfGenerationConfig, step: () => void = () => {},
+  rowLogSumExp: RowLogSumExp = logSumExpEachRow): SearchSteps<GeneratedSequence[]> {
   const limit = sequenceLimit(config);
   const processor = new LogitsProcessor(config, limit);
   const eos = config.eosTokenIds;
@@ -100,21 +106,28 @@ export function* hfGreedySteps(V: number, sentences: number, config: HfGeneratio
   const tokens = new Int32Array(sentences).fill(config.decoderStartTokenId);
   const scores = new Float32Array(V);
   const lp = new Float32Array(V);
+  const logZ = new Float64Array(sentences);
   do {
     const logits = (yield { step: tokens })!;
+    if (!config.renormalizeLogits) rowLogSumExp(logits, sentences, V, logZ);
     for (let b = 0; b < sentences; b++) {
       if (done[b]) {
         tokens[b] = config.padTokenId;
         continue;
       }
       const seq = seqs[b]!;
-      scores.set(logits.subarray(b * V, (b + 1) * V));
-      processor.apply(scores, seq);
-      const next = argmax(scores);
-      logSoftmaxRow(logits, b * V, V, lp);
-      processor.apply(lp, seq);
-      if (config.renormalizeLogits) logSoftmaxRow(lp, 0, V, lp);
-      logprob[b] = f32(logprob[b]! + lp[next]!);
+      let [next, chosen] = config.renormalizeLogits ? [-1, 0] : greedyChoice(logits, b * V, V, processor, seq, logZ[b]!);
+      if (next < 0) {
+        // The processors over the whole row, then its log-softmax: what the fast path stands for.
+        scores.set(logits.subarray(b * V, (b + 1) * V));
+        processor.apply(scores, seq);
+        next = argmax(scores);
+        logSoftmaxRow(logits, b * V, V, lp);
+        processor.apply(lp, seq);
+        if (config.renormalizeLogits) logSoftmaxRow(lp, 0, V, lp);
+        chosen = lp[next]!;
+      }
+      logprob[b] = f32(logprob[b]! + chosen);
       seq.push(next);
       tokens[b] = next;
       if (eos.includes(next) || seq.length >= limit) done[b] = 1;
@@ -124,7 +137,8 @@ export function* hfGreedySteps(V: number, sentences: number, config: HfGeneratio
   return seqs.map((ids, b) => ({ ids, logprob: logprob[b]!, score: f32(logprob[b]! / penalty(ids.length - 1, config.lengthPenalty)) }));
 }
 
-interface Beam {
+/** A live beam: its ids so far and its float32 running score. */
+export interface Beam {
   ids: number[];
   score: number; // float32 running sum
 }
@@ -139,12 +153,14 @@ interface Finished {
  * Beam search of `sentences` sentences, K = numBeams rows each (row =
  * sentence · K + k); numReturnSequences sequences per sentence, best first.
  */
-export function hfBeamSearch(decoder: StepDecoder, sentences: number, config: HfGenerationConfig, step: () => void = () => {}): GeneratedSequence[][] {
-  return runSearch(decoder, hfBeamSteps(decoder.vocab, sentences, config, step));
+export function hfBeamSearch(decoder: StepDecoder, sentences: number, config: HfGenerationConfig, step: () => void = () => {},
+  rowLogSumExp: RowLogSumExp = logSumExpEachRow): GeneratedSequence[][] {
+  return runSearch(decoder, hfBeamSteps(decoder.vocab, sentences, config, step, rowLogSumExp));
 }
 
 /** hfBeamSearch as a coroutine over a network of `V` output classes. */
-export function* hfBeamSteps(V: number, sentences: number, config: HfGenerationConfig, step: () => void = () => {}): SearchSteps<GeneratedSequence[][]> {
+export function* hfBeamSteps(V: number, sentences: number, config: HfGenerationConfig, step: () => void = () => {},
+  rowLogSumExp: RowLogSumExp = logSumExpEachRow): SearchSteps<GeneratedSequence[][]> {
   const K = config.numBeams;
   const alpha = config.lengthPenalty;
   const limit = sequenceLimit(config);
@@ -159,9 +175,11 @@ export function* hfBeamSteps(V: number, sentences: number, config: HfGenerationC
   const tokens = new Int32Array(sentences * K).fill(start);
   const parent = new Int32Array(sentences * K);
   const acc = new Float32Array(K * V); // beam k's running score + each token's processed log-probability
+  const logZ = new Float64Array(sentences * K);
   let curLen = 1;
   do {
     const logits = (yield { step: tokens })!;
+    if (!config.renormalizeLogits) rowLogSumExp(logits, sentences * K, V, logZ);
     for (let b = 0; b < sentences; b++) {
       const base = b * K;
       if (done[b]) {
@@ -172,19 +190,25 @@ export function* hfBeamSteps(V: number, sentences: number, config: HfGenerationC
         continue;
       }
       const beams = running[b]!;
-      for (let k = 0; k < K; k++) {
-        const row = acc.subarray(k * V, (k + 1) * V);
-        logSoftmaxRow(logits, (base + k) * V, V, row);
-        processor.apply(row, beams[k]!.ids);
-        if (config.renormalizeLogits) logSoftmaxRow(row, 0, V, row);
-        const s = beams[k]!.score;
-        for (let v = 0; v < V; v++) row[v] = row[v]! + s;
+      let top = config.renormalizeLogits ? undefined : bestContinuations(logits, base, K, V, beams, processor, keep, logZ);
+      if (!top) {
+        // Every row's processed log-softmax plus its beam's score, written out, and the best over all of them.
+        for (let k = 0; k < K; k++) {
+          const row = acc.subarray(k * V, (k + 1) * V);
+          logSoftmaxRow(logits, (base + k) * V, V, row);
+          processor.apply(row, beams[k]!.ids);
+          if (config.renormalizeLogits) logSoftmaxRow(row, 0, V, row);
+          const s = beams[k]!.score;
+          for (let v = 0; v < V; v++) row[v] = row[v]! + s;
+        }
+        const index = topIndices(acc, keep);
+        top = { index, score: index.map((i) => acc[i]!) };
       }
       const atLimit = curLen + 1 >= limit;
-      const candidates = topIndices(acc, keep).map((i, rank) => {
+      const candidates = top.index.map((i, rank) => {
         const k = Math.floor(i / V);
         const token = i % V;
-        return { k, token, score: acc[i]!, rank, ends: atLimit || eos.includes(token) };
+        return { k, token, score: top.score[rank]!, rank, ends: atLimit || eos.includes(token) };
       });
       // The K best that go on: ending ones pushed below every other (float32, as torch adds −1e9).
       const next = candidates
@@ -225,6 +249,79 @@ function stops(bestRunning: number, slots: readonly Finished[], K: number, lengt
   const generated = config.earlyStopping === 'never' && config.lengthPenalty > 0 ? limit - 1 : length - 1;
   const best = f32(bestRunning / penalty(generated, config.lengthPenalty));
   return !(best > Math.min(...slots.map((s) => s.score)));
+}
+
+/**
+ * Greedy's choice for one row without writing the row out: the processed
+ * argmax and its processed log-probability. At a step that only bans tokens
+ * (no forced end, no renormalisation) every other token keeps its raw
+ * logit, so the argmax over the raw logits that skips banned tokens is the
+ * processed argmax (the first on ties), and its log-probability is the raw
+ * logit minus log Σ exp, rounded to float32 as logSoftmaxRow rounds it.
+ * [−1, 0] where the shortcut does not hold (a forced step, a NaN or +∞ in
+ * the row, every allowed logit −∞): the caller then runs the processors
+ * over the whole row.
+ */
+export function greedyChoice(logits: Float32Array, offset: number, V: number, processor: LogitsProcessor, sequence: readonly number[],
+  logZ: number): [number, number] {
+  if (processor.forces(sequence)) return [-1, 0];
+  if (Number.isNaN(logZ) || logZ === Infinity) return [-1, 0];
+  let best = -1;
+  let bestValue = -Infinity;
+  for (let v = 0; v < V; v++) {
+    const x = logits[offset + v]!;
+    if (x > bestValue && !processor.bans(v, sequence)) {
+      best = v;
+      bestValue = x;
+    }
+  }
+  return best < 0 ? [-1, 0] : [best, f32(bestValue - logZ)];
+}
+
+/**
+ * Beam search's best `keep` continuations of one sentence's K beams (rows
+ * base … base + K − 1, log Σ exp of row r in rowLogZ[r]) without writing
+ * the K × V scores out: candidate (k, v) scores
+ * f32(f32(logit − log Σ exp) + beam score), exactly the value the written-out
+ * path computes, and is kept when it beats the current keep-th best (ties to
+ * the lower index, as topIndices) and is not banned. Indices k·V + v, best
+ * first. Undefined where the shortcut does not hold (a forced step, a NaN
+ * row, fewer than `keep` finite candidates): the caller writes the rows out.
+ */
+export function bestContinuations(logits: Float32Array, base: number, K: number, V: number, beams: readonly Beam[], processor: LogitsProcessor,
+  keep: number, rowLogZ: Float64Array): { index: number[]; score: number[] } | undefined {
+  const index: number[] = [];
+  const score: number[] = [];
+  for (let k = 0; k < K; k++) {
+    const sequence = beams[k]!.ids;
+    if (processor.forces(sequence)) return undefined;
+    const offset = (base + k) * V;
+    const logZ = rowLogZ[base + k]!;
+    if (Number.isNaN(logZ)) return undefined;
+    const s = beams[k]!.score;
+    // A logit below `cut` cannot make the keep-th best: cut is that score moved to the logit's scale, less
+    // a margin above both float32 roundings' error (2^-24 of the magnitudes each), so only logits near the
+    // bar pay for the exact score.
+    const cutFor = (t: number) => t - s + logZ - 2 ** -18 * (Math.abs(t) + Math.abs(s) + Math.abs(logZ) + 1);
+    let cut = index.length === keep ? cutFor(score[keep - 1]!) : -Infinity;
+    for (let v = 0; v < V; v++) {
+      const logit = logits[offset + v]!;
+      if (logit < cut) continue;
+      const x = f32(f32(logit - logZ) + s);
+      if (index.length === keep ? !(x > score[keep - 1]!) : !(x > -Infinity)) continue;
+      if (processor.bans(v, sequence)) continue;
+      let at = index.length;
+      while (at > 0 && score[at - 1]! < x) at--;
+      index.splice(at, 0, k * V + v);
+      score.splice(at, 0, x);
+      if (index.length > keep) {
+        index.pop();
+        score.pop();
+      }
+      if (index.length === keep) cut = cutFor(score[keep - 1]!);
+    }
+  }
+  return index.length === keep ? { index, score } : undefined;
 }
 
 /** The indices of the `count` largest values, largest first; ties to the lower index. */

@@ -13,12 +13,25 @@ import type { HfGenerationConfig } from './hf-config.js';
  * search keeps its sums there). −∞ entries stay −∞.
  */
 export function logSoftmaxRow(logits: Float32Array, offset: number, V: number, out: Float32Array | Float64Array): void {
+  const logZ = logSumExp(logits, offset, V);
+  for (let v = 0; v < V; v++) out[v] = logits[offset + v]! - logZ;
+}
+
+/** log Σ exp of each of `rows` rows of V logits into out[0 … rows), as logSumExp computes it. */
+export type RowLogSumExp = (logits: Float32Array, rows: number, V: number, out: Float64Array) => void;
+
+/** RowLogSumExp in JavaScript, row by row (a runtime's kernel does the same faster: ops/activation.ts logSumExpRows). */
+export const logSumExpEachRow: RowLogSumExp = (logits, rows, V, out) => {
+  for (let r = 0; r < rows; r++) out[r] = logSumExp(logits, r * V, V);
+};
+
+/** log Σ exp(row) for row = logits[offset … offset + V), in float64: log softmax(row)[v] = row[v] − this. */
+export function logSumExp(logits: Float32Array, offset: number, V: number): number {
   let max = -Infinity;
   for (let v = 0; v < V; v++) max = Math.max(max, logits[offset + v]!);
   let sum = 0;
   for (let v = 0; v < V; v++) sum += Math.exp(logits[offset + v]! - max);
-  const logZ = max + Math.log(sum);
-  for (let v = 0; v < V; v++) out[v] = logits[offset + v]! - logZ;
+  return max + Math.log(sum);
 }
 
 /** The highest score's index, the first on ties (as torch.argmax). */
@@ -39,6 +52,18 @@ export class LogitsProcessor {
     this.single = Int32Array.from(config.badWordsIds.filter((w) => w.length === 1).map((w) => w[0]!));
     this.sequences = config.badWordsIds.filter((w) => w.length > 1);
     this.forcedEos = config.forcedEosTokenIds;
+  }
+
+  /** Whether `sequence` is at the step where apply() allows only the forced end tokens. */
+  forces(sequence: readonly number[]): boolean {
+    return this.forcedEos !== undefined && sequence.length === this.limit - 1;
+  }
+
+  /** Whether apply() gives `token` −∞ after `sequence` at a step it does not force (a bad word). */
+  bans(token: number, sequence: readonly number[]): boolean {
+    if (this.single.includes(token)) return true;
+    for (const words of this.sequences) if (words[words.length - 1] === token && endsWith(sequence, words)) return true;
+    return false;
   }
 
   /**

@@ -7,7 +7,9 @@
  * multi-token bad words, the settings' parsing and overrides.
  */
 import { describe, expect, it } from 'vitest';
-import { hfBeamSearch, hfBeamSteps, hfGreedySearch, hfGreedySteps, padSequences, runSearchAsync } from '../../src/decode/hf-beam.js';
+import { type Beam, bestContinuations, greedyChoice, hfBeamSearch, hfBeamSteps, hfGreedySearch, hfGreedySteps, padSequences, runSearchAsync } from '../../src/decode/hf-beam.js';
+import { LogitsProcessor, argmax, logSoftmaxRow, logSumExp } from '../../src/decode/hf-logits.js';
+import { Rng } from '../../src/runtime/rng.js';
 import { type HfGenerationConfig, parseGenerationConfig, sequenceLimit, withRequest } from '../../src/decode/hf-config.js';
 import type { StepDecoder } from '../../src/decode/search.js';
 import { expectError } from '../helpers/errors.js';
@@ -180,5 +182,66 @@ describe('generation settings', () => {
     expectError(() => withRequest(c, { numBeams: 0 }), 'E_BAD_INPUT', /numBeams must be a whole number from 1 to 64, got 0/);
     expectError(() => withRequest(c, { numReturnSequences: 5 }), 'E_BAD_INPUT', /numReturnSequences must be a whole number from 1 to 4/);
     expectError(() => withRequest(c, { lengthPenalty: Number.NaN }), 'E_BAD_INPUT', /lengthPenalty must be a finite number/);
+  });
+});
+
+describe('the searches\' shortcuts against the rows written out', () => {
+  // greedyChoice and bestContinuations skip writing V log-probabilities per row; the written-out path
+  // (log-softmax, processors, + beam score, top-k over K·V, ties to the lower index) is the oracle.
+  // Logits on a grid of 1/4 make ties common; a few −∞, banned tokens and multi-token bad words.
+  const V = 40;
+  const rng = new Rng(2026);
+  const row = () => Float32Array.from({ length: V }, () => (rng.next() < 0.05 ? -Infinity : Math.round(rng.next() * 12 - 6) / 4));
+  const config = settings({ badWordsIds: [[PAD], [5, 6], [7]], maxNewTokens: 30 });
+  const processor = new LogitsProcessor(config, sequenceLimit(config));
+  const writtenOut = (logits: Float32Array, k: number, sequence: number[], s: number) => {
+    const lp = new Float32Array(V);
+    logSoftmaxRow(logits, k * V, V, lp);
+    processor.apply(lp, sequence);
+    return lp.map((x) => x + s);
+  };
+
+  it('greedy: the processed argmax (first on ties) and its float32 log-probability', () => {
+    let banned = 0;
+    for (let trial = 0; trial < 500; trial++) {
+      const logits = row();
+      const sequence = [PAD, ...Array.from({ length: rng.int(0, 5) }, () => rng.pick([1, 5, 8]))];
+      if (rng.next() < 0.3) logits[rng.pick([PAD, 6, 7])] = 9; // a banned token (or 6, banned only after 5) leads
+      const lp = writtenOut(logits, 0, sequence, 0);
+      const scores = Float32Array.from(logits);
+      processor.apply(scores, sequence);
+      const want = argmax(scores);
+      const [next, chosen] = greedyChoice(logits, 0, V, processor, sequence, logSumExp(logits, 0, V));
+      expect([next, chosen]).toEqual([want, lp[want]]);
+      if (processor.bans(argmax(logits), sequence)) banned++;
+    }
+    expect(banned).toBeGreaterThan(50);
+  });
+
+  it('beam search: the same keep best, in the same order, with bit-identical scores; undefined at a forced step', () => {
+    const K = 3;
+    const keep = 2 * K;
+    for (let trial = 0; trial < 300; trial++) {
+      const logits = new Float32Array(K * V);
+      for (let k = 0; k < K; k++) logits.set(row(), k * V);
+      const beams: Beam[] = Array.from({ length: K }, (_, k) => ({
+        ids: [PAD, ...Array.from({ length: rng.int(0, 4) }, () => rng.pick([1, 5, 8]))],
+        score: k > 0 && trial % 5 === 0 ? -1e9 : Math.fround(-rng.next() * 3),
+      }));
+      if (trial % 3 === 1) {
+        // Near-ties across beams: beam 1 is beam 0 with a score one float32 step higher.
+        logits.copyWithin(V, 0, V);
+        beams[1]!.ids = [...beams[0]!.ids];
+        beams[1]!.score = Math.fround(beams[0]!.score * (1 - 2 ** -23));
+      }
+      const acc = new Float32Array(K * V);
+      beams.forEach((b, k) => acc.set(writtenOut(logits, k, b.ids, b.score), k * V));
+      const order = Array.from(acc.keys()).filter((i) => acc[i]! > -Infinity).sort((x, y) => acc[y]! - acc[x]! || x - y).slice(0, keep);
+      const logZ = Float64Array.from({ length: K }, (_, k) => logSumExp(logits, k * V, V));
+      const got = bestContinuations(logits, 0, K, V, beams, processor, keep, logZ);
+      expect(got).toEqual({ index: order, score: order.map((i) => acc[i]!) });
+    }
+    const atLimit = Array.from({ length: K }, () => ({ ids: new Array<number>(sequenceLimit(config) - 1).fill(1), score: 0 }));
+    expect(bestContinuations(new Float32Array(K * V), 0, K, V, atLimit, processor, keep, new Float64Array(K))).toBeUndefined();
   });
 });
