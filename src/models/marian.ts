@@ -226,14 +226,18 @@ export function loadMarianWeights(rt: Runtime, model: ModelDir): MarianWeights {
     return (sinusoids ??= vector(rt, marianPositions(marian.maxPositions, d)));
   };
   const scale = marian.scaleEmbedding ? Math.fround(Math.sqrt(d)) : 1;
-  const sourceTable = vector(rt, source);
-  const srcEmbed: Embedding = { table: sourceTable, positions: positions('encoder'), d, scale };
-  const tgtEmbed: Embedding = { table: target === source ? sourceTable : vector(rt, target), positions: positions('decoder'), d, scale };
   // §4 The output projection and final_logits_bias (absent from some checkpoints: zeros, as transformers initialises it).
   const bias = w.tensors.has('final_logits_bias') ? w.floats('final_logits_bias', [1, marian.targetVocab]) : new Float32Array(marian.targetVocab);
   const weight = marian.tieWordEmbeddings
     ? packMatrixValues(rt, target, [marian.targetVocab, d], { transposed: true })
     : loadLinear(rt, w, 'lm_head', [marian.targetVocab, d]).weight;
+  // A tied table is looked up where the output projection holds it (opus-mt's: 113 MiB held once, not twice).
+  const tied: Vector | undefined = marian.tieWordEmbeddings ? { ptr: weight.ptr, length: rt.kernels.f32_gemm_packed_size(d, marian.targetVocab) } : undefined;
+  const table = (values: Float32Array): Pick<Embedding, 'table' | 'layout'> =>
+    (tied && values === target ? { table: tied, layout: 'strips' } : { table: vector(rt, values), layout: 'rows' });
+  const sourceTable = table(source);
+  const srcEmbed: Embedding = { ...sourceTable, positions: positions('encoder'), d, scale };
+  const tgtEmbed: Embedding = { ...(target === source ? sourceTable : table(target)), positions: positions('decoder'), d, scale };
   return {
     architecture: 'marian', config, marian, generation, srcEmbed, tgtEmbed, encoder, decoder,
     output: { weight, bias: vector(rt, bias) },

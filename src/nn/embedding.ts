@@ -10,7 +10,14 @@ import type { Vector } from './linear.js';
 
 /** x[r] = table[token r] · scale + positions[position r]. */
 export interface Embedding {
-  table: Vector; // (vocab, d)
+  /**
+   * (vocab, d) rows; or with layout "strips", the table as a tied output
+   * projection holds it (packMatrixValues of it, transposed: token t's value
+   * i at ((t >> 3)·d + i)·8 + (t & 7)), read in place so that a tied table
+   * is resident once.
+   */
+  table: Vector;
+  layout?: 'rows' | 'strips';
   positions: Vector; // (maxPositions, d): sinusoids or learned
   d: number;
   /** √d rounded to f32 (the paper multiplies the embeddings by √d), or 1. */
@@ -30,9 +37,12 @@ export function embedInto(rt: Runtime, layer: Embedding, tokens: ArrayLike<numbe
   const e = rt.heap.f32(layer.table.ptr, layer.table.length);
   const p = rt.heap.f32(layer.positions.ptr, layer.positions.length);
   const samePosition = typeof positions === 'number';
+  const strips = layer.layout === 'strips';
+  const step = strips ? 8 : 1; // between a token's consecutive values
   for (let r = 0; r < tokens.length; r++) {
-    const eRow = tokens[r]! * d;
+    const t = tokens[r]!;
+    const eRow = strips ? (t >> 3) * d * 8 + (t & 7) : t * d;
     const pRow = (samePosition ? positions : positions[r]!) * d;
-    for (let i = 0; i < d; i++) x[r * d + i] = Math.fround(e[eRow + i]! * scale) + p[pRow + i]!;
+    for (let i = 0; i < d; i++) x[r * d + i] = Math.fround(e[eRow + i * step]! * scale) + p[pRow + i]!;
   }
 }

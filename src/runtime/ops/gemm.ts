@@ -26,7 +26,10 @@ export function packMatrix(rt: Runtime, b: Tensor, options: { transposed?: boole
 /**
  * Packs B given as plain values (a checkpoint's weight) without keeping an
  * unpacked copy in linear memory: the packed matrix is allocated first and
- * the staging copy above it is freed.
+ * the staging copy above it is freed. Bᵀ is staged a block of whole strips
+ * at a time (STAGE_FLOATS), so that the largest matrix (a 58k-token output
+ * projection, 113 MiB) does not grow the memory by a second copy of itself:
+ * linear memory never shrinks, and every page it has touched stays resident.
  */
 export function packMatrixValues(
   rt: Runtime, values: Float32Array, shape: readonly [number, number], options: { transposed?: boolean } = {},
@@ -34,12 +37,21 @@ export function packMatrixValues(
   const [r, c] = shape;
   const [K, N] = options.transposed ? [c, r] : [r, c];
   const ptr = rt.scratch(rt.kernels.f32_gemm_packed_size(K, N));
-  rt.scope(() => {
-    const b = rt.tensor(shape, values);
-    rt.kernels.f32_gemm_pack_b(K, N, b.ptr, c, options.transposed ? 1 : 0, ptr);
-  });
+  if (!options.transposed) {
+    rt.scope(() => rt.kernels.f32_gemm_pack_b(K, N, rt.tensor(shape, values).ptr, c, 0, ptr));
+    return { ptr, K, N };
+  }
+  // Rows n0 … n0 + n − 1 of Bᵀ are strips n0/8 … of the packed matrix, K·8 floats each.
+  const block = Math.max(8, Math.floor(STAGE_FLOATS / K / 8) * 8);
+  for (let n0 = 0; n0 < N; n0 += block) {
+    const n = Math.min(block, N - n0);
+    rt.scope(() => rt.kernels.f32_gemm_pack_b(K, n, rt.tensor([n, K], values.subarray(n0 * K, (n0 + n) * K)).ptr, K, 1, ptr + n0 * K * 4));
+  }
   return { ptr, K, N };
 }
+
+/** Floats of Bᵀ that packMatrixValues stages at once (8 MiB). */
+const STAGE_FLOATS = 1 << 21;
 
 /** What gemm adds to a·b: a bias, an activation, an output to write or add to. */
 export interface GemmOptions {
