@@ -285,24 +285,29 @@ function loadWeights(rt: Runtime, model: ModelDir): TransformerWeights {
   const { encoder, decoder } = loadLayers(rt, w, c, HIBIKI_NAMES);
   const norm = (name: string) => loadLayerNorm(rt, w, name, d, c.eps);
   const sinusoids = c.positions === 'sinusoidal' ? vector(rt, sinusoidalPositions(c.maxPositions, d)) : undefined;
-  const embedding = (stack: string, table: Float32Array): Embedding => ({
-    table: vector(rt, table),
+  const embedding = (stack: string, table: Pick<Embedding, 'table' | 'layout'>): Embedding => ({
+    ...table,
     positions: sinusoids ?? vector(rt, w.floats(`${stack}.positions.weight`, [c.maxPositions, d])),
     d,
     scale: c.scaleEmbeddings ? Math.fround(Math.sqrt(d)) : 1,
   });
   const tgtTable = w.floats('decoder.embed.weight', [c.tgtVocab, d]);
+  const output = c.tieOutput
+    ? { weight: packMatrixValues(rt, tgtTable, [c.tgtVocab, d], { transposed: true }) }
+    : loadLinear(rt, w, 'output', [c.tgtVocab, d]);
+  // A tied target table is looked up where the output projection holds it (held once).
+  const tgtEmbed = embedding('decoder', c.tieOutput
+    ? { table: { ptr: output.weight.ptr, length: rt.kernels.f32_gemm_packed_size(d, c.tgtVocab) }, layout: 'strips' }
+    : { table: vector(rt, tgtTable) });
   return {
     architecture: 'transformer',
     config: c,
-    srcEmbed: embedding('encoder', w.floats('encoder.embed.weight', [c.srcVocab, d])),
-    tgtEmbed: embedding('decoder', tgtTable),
+    srcEmbed: embedding('encoder', { table: vector(rt, w.floats('encoder.embed.weight', [c.srcVocab, d])) }),
+    tgtEmbed,
     encoder,
     decoder,
     ...(c.norm === 'pre' ? { encoderNorm: norm('encoder.norm'), decoderNorm: norm('decoder.norm') } : {}),
-    output: c.tieOutput
-      ? { weight: packMatrixValues(rt, tgtTable, [c.tgtVocab, d], { transposed: true }) }
-      : loadLinear(rt, w, 'output', [c.tgtVocab, d]),
+    output,
   };
 }
 
