@@ -11,7 +11,8 @@
 // Every engine runs each case in a process of its own (bench/peers/run.ts, tools/peers_torch.py):
 // outputs are checked against PyTorch's (1e-3) before any time is taken, and the process's peak
 // resident memory is that engine's for that model. The whole sweep runs PEERS_ROUNDS times (default
-// 2, about 25 minutes). Prints one table; writes bench/results/peers.json.
+// 2, about 25 minutes, plus about 25 for the Marian rows); PEERS_CASES=marian_ (prefixes, comma-separated)
+// runs only some cases. Prints one table; writes bench/results/peers.json.
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,9 @@ if (!existsSync(MODELS)) throw new Error('no bench/peers/models: run tools/expor
 const cases = ORDER.filter((c) => existsSync(`${MODELS}${c}/io.safetensors`))
   .concat(readdirSync(MODELS).filter((c) => !ORDER.includes(c) && existsSync(`${MODELS}${c}/io.safetensors`)), 'face_detector');
 const isMarian = (name: string) => name.startsWith('marian_');
+// PEERS_CASES=marian_,sgemm runs only the cases whose names start with one of those prefixes.
+const only = process.env.PEERS_CASES?.split(',').filter(Boolean);
+if (only) cases.splice(0, cases.length, ...cases.filter((c) => only.some((prefix) => c.startsWith(prefix))));
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
 
@@ -127,7 +131,8 @@ for (const name of cases) {
 }
 if (problems.length) console.log(`\nnot measured:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 
-const out = new URL('./results/peers.json', import.meta.url);
+// A partial run (PEERS_CASES) writes beside the full table, not over it.
+const out = new URL(only ? `./results/peers-${only.join('-').replace(/[^\w-]/g, '')}.json` : './results/peers.json', import.meta.url);
 mkdirSync(new URL('.', out), { recursive: true });
 writeFileSync(out, `${JSON.stringify({ version: 1, date: new Date().toISOString(), system: systemInfo(2), rounds: ROUNDS, rows, problems }, null, 2)}\n`);
 console.log(`wrote ${fileURLToPath(out)}`);
