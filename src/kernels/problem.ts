@@ -17,9 +17,11 @@ export interface Problem {
    * Copies inputs into `rt`, packs weights, allocates the output; returns the
    * call to time (nothing but the kernel) and a reader of its output.
    */
-  prepare(rt: Runtime): { call(): void; output(): Float32Array };
+  prepare(rt: Runtime): { call(): void; output(): Float32Array | Float64Array };
   /** The same computation by the plain TypeScript reference. */
-  reference(): Float32Array;
+  reference(): Float32Array | Float64Array;
+  /** The registry test's tolerance (test/helpers/compare.ts) where the default 1e-4 is too loose for the kernel. */
+  tolerance?: number;
   /** Speed target for the bench, as a fraction of the machine's WASM SIMD peak. */
   target?: number;
 }

@@ -26,7 +26,7 @@ describe('kernel registry', () => {
         rt.scope(() => {
           const { call, output } = problem.prepare(rt);
           call();
-          expectClose(output(), problem.reference(), 1e-4, problem.label);
+          expectClose(output(), problem.reference(), problem.tolerance ?? 1e-4, problem.label);
         });
       }
     });

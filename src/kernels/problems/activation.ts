@@ -1,7 +1,7 @@
 import type { KernelEntry, Problem } from '../problem.js';
 import { type Activation, activation, add, concatChannels, gatedTanh, mul, softmax } from '../../runtime/ops/activation.js';
 import type { Rng } from '../../runtime/rng.js';
-import { activationRef, concatChannelsRef, gatedTanhRef, softmaxRef } from '../reference/activation.js';
+import { activationRef, concatChannelsRef, expSumsRef, gatedTanhRef, softmaxRef } from '../reference/activation.js';
 
 function activationProblem(rng: Rng, n: number, act: Activation): Problem {
   const x = rng.uniform(n, -8, 8);
@@ -43,6 +43,28 @@ function softmaxProblem(rng: Rng, rows: number, n: number, log: boolean): Proble
       return { call: () => softmax(rt, xt, { log, out }), output: () => out.toArray() };
     },
     reference: () => softmaxRef(x, rows, n, log),
+  };
+}
+
+// The kernel itself, not logSumExpRows over it: the (max, sum) pairs are what
+// must agree with the Math.exp loop, the max exactly and the sum to 1e-13
+// (it is the loop's sum to the bit where Math.exp is fdlibm's; elsewhere each
+// term may be an ulp off).
+function expSumsProblem(rng: Rng, rows: number, n: number, spread: number): Problem {
+  const x = rng.uniform(rows * n, -spread, spread);
+  return {
+    label: `exp sums ${rows}×${n} in ±${spread}`,
+    flops: 0,
+    tolerance: 1e-13,
+    prepare(rt) {
+      const xt = rt.tensor([rows, n], x);
+      const out = rt.scratch(4 * rows); // f64 [rows, 2]
+      return {
+        call: () => rt.kernels.f32_exp_sums(rows, n, xt.ptr, out),
+        output: () => new Float64Array(rt.heap.memory.buffer, out, 2 * rows).slice(),
+      };
+    },
+    reference: () => expSumsRef(x, rows, n),
   };
 }
 
@@ -94,6 +116,13 @@ export const activationKernels: KernelEntry[] = [
     family: 'activation',
     random: (rng) => softmaxProblem(rng, rng.int(1, 10), rng.int(1, 100), rng.next() < 0.5),
     bench: (rng) => [softmaxProblem(rng, 128, 1024, false)],
+  },
+  {
+    kernel: 'f32_exp_sums',
+    family: 'activation',
+    // ±500 reaches x − max < −708, where the kernel's exp gives 0.
+    random: (rng) => expSumsProblem(rng, rng.int(1, 8), rng.int(1, 300), rng.pick([20, 500])),
+    bench: (rng) => [expSumsProblem(rng, 4, 58101, 20)],
   },
   {
     kernel: 'f32_add',

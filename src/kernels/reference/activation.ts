@@ -67,6 +67,23 @@ export function softmaxRef(x: Float32Array, rows: number, n: number, log = false
   return y;
 }
 
+/**
+ * Each row's (max, Σ exp(x − max)) of x [rows, n] as f64 [rows, 2], by the
+ * float64 loop that defines logSumExpRows' max + log(sum).
+ */
+export function expSumsRef(x: Float32Array, rows: number, n: number): Float64Array {
+  const out = new Float64Array(2 * rows);
+  for (let r = 0; r < rows; r++) {
+    let max = -Infinity;
+    for (let v = 0; v < n; v++) max = Math.max(max, x[r * n + v]!);
+    let sum = 0;
+    for (let v = 0; v < n; v++) sum += Math.exp(x[r * n + v]! - max);
+    out[2 * r] = max;
+    out[2 * r + 1] = sum;
+  }
+  return out;
+}
+
 /** Channel concat of [rows, c_i] arrays into [rows, Σ c_i]. */
 export function concatChannelsRef(parts: Float32Array[], rows: number, channels: number[]): Float32Array {
   const total = channels.reduce((a, b) => a + b, 0);
