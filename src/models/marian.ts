@@ -36,6 +36,7 @@
  * a decoder step in buffers made once per search.
  */
 import { type GeneratedSequence, hfBeamSearch, hfGreedySearch } from '../decode/hf-beam.js';
+import type { RowLogSumExp } from '../decode/hf-logits.js';
 import { type GenerationRequest, type HfGenerationConfig, parseGenerationConfig, sequenceLimit, withRequest } from '../decode/hf-config.js';
 import type { Hypothesis } from '../decode/search.js';
 import { badInput, modelFormat } from '../errors.js';
@@ -43,7 +44,7 @@ import { type ModelDir, readModelDir } from '../io/model-dir.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
 import type { Embedding } from '../nn/embedding.js';
 import { type Vector, loadLinear, vector } from '../nn/linear.js';
-import type { Activation } from '../runtime/ops/activation.js';
+import { type Activation, logSumExpRows } from '../runtime/ops/activation.js';
 import { packMatrixValues } from '../runtime/ops/gemm.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
@@ -336,8 +337,10 @@ export class Marian {
     if (sentences.length === 0) return [];
     return this.rt.scope(() => {
       const decoder = this.transformer.stepDecoder(this.encode(sentences), K, settings.maxLength - 1);
-      if (K === 1) return hfGreedySearch(decoder, sentences.length, settings, step).map((s) => [s]);
-      return hfBeamSearch(decoder, sentences.length, settings, step);
+      // Each step's log-sum-exp of every 58k-wide row runs in the kernel (the logits are in the runtime's memory).
+      const rowLogSumExp: RowLogSumExp = (logits, rows, V, out) => logSumExpRows(this.rt, logits, rows, V, out);
+      if (K === 1) return hfGreedySearch(decoder, sentences.length, settings, step, rowLogSumExp).map((s) => [s]);
+      return hfBeamSearch(decoder, sentences.length, settings, step, rowLogSumExp);
     });
   }
 }
