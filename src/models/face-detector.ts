@@ -288,7 +288,9 @@ export class FaceDetector implements BatchModel<FaceDetectorItem> {
     const { minConfidence, maxResults, iouThreshold } = this.options(options, 'detect');
     const raw = this.raw(image, step);
     const keep = faceApiNms(raw.boxes, raw.scores, Math.min(maxResults, this.config.anchors), iouThreshold, minConfidence);
-    return keep.map((i) => ({ box: toImagePixels(raw.boxes, i, image.width, image.height, this.config.inputSize), score: raw.scores[i]! }));
+    return keep
+      .map((i) => ({ box: toImagePixels(raw.boxes, i, image.width, image.height, this.config.inputSize), score: raw.scores[i]! }))
+      .filter((d) => d.box[2] > 0 && d.box[3] > 0); // nothing of it in the image
   }
 
   /** Boxes and scores of every anchor, before NMS (face-api's `forwardInput`). */
@@ -436,19 +438,22 @@ export function faceApiNms(
 // ---------------------------------------------------------------------------
 
 /**
- * Box i in the original image's pixels as face-api's locateFaces computes it:
- * clipped to [0, 1] of the padded square, scaled by size/round(side·size/S)
- * (the reshaped size it rounds), then by the image's width and height.
+ * Box i in the original image's pixels as face-api's locateFaces computes it
+ * (clipped to [0, 1] of the padded square, scaled by size/round(side·size/S),
+ * the reshaped size it rounds, then by the image's width and height), then
+ * clipped to the image: face-api leaves a box running on into the padding
+ * below or right of a non-square image. [x, y, width, height]; the width or
+ * height is 0 for a box wholly in the padding.
  */
 export function toImagePixels(boxes: ArrayLike<number>, i: number, W: number, H: number, size: number): [number, number, number, number] {
   const scale = size / Math.max(H, W);
   const padX = size / Math.round(W * scale);
   const padY = size / Math.round(H * scale);
-  const top = Math.max(0, boxes[4 * i]!) * padY;
-  const left = Math.max(0, boxes[4 * i + 1]!) * padX;
-  const bottom = Math.min(1, boxes[4 * i + 2]!) * padY;
-  const right = Math.min(1, boxes[4 * i + 3]!) * padX;
-  return [left * W, top * H, (right - left) * W, (bottom - top) * H];
+  const top = Math.min(H, Math.max(0, boxes[4 * i]!) * padY * H);
+  const left = Math.min(W, Math.max(0, boxes[4 * i + 1]!) * padX * W);
+  const bottom = Math.min(H, Math.min(1, boxes[4 * i + 2]!) * padY * H);
+  const right = Math.min(W, Math.min(1, boxes[4 * i + 3]!) * padX * W);
+  return [left, top, Math.max(0, right - left), Math.max(0, bottom - top)];
 }
 
 // ---------------------------------------------------------------------------

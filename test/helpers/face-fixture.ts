@@ -50,3 +50,10 @@ export function referenceImage(ref: FaceReferenceImage): RgbImage {
 }
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** A face-api box [x, y, w, h] clipped to a W×H image, as hibiki reports it (face-api lets boxes run into the padding). */
+export function clipToImage(box: readonly number[], W: number, H: number): [number, number, number, number] {
+  const [x, y, w, h] = box as [number, number, number, number];
+  const [left, top] = [Math.min(W, Math.max(0, x)), Math.min(H, Math.max(0, y))];
+  return [left, top, Math.max(0, Math.min(W, x + w) - left), Math.max(0, Math.min(H, y + h) - top)];
+}

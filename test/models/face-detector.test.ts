@@ -6,7 +6,7 @@ import {
 } from '../../src/models/face-detector.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { errorOf } from '../helpers/errors.js';
-import { faceReference, referenceImage, repoPath, sha256 } from '../helpers/face-fixture.js';
+import { clipToImage, faceReference, referenceImage, repoPath, sha256 } from '../helpers/face-fixture.js';
 
 const rt = Runtime.create();
 const detector = loadFaceDetector(rt, repoPath('models/face-detector'));
@@ -34,8 +34,8 @@ describe('face detector vs face-api 1.7.15 (tfjs wasm), test/fixtures/face/refer
       }
     });
 
-    it.each(reference.options.thresholds)('finds the same faces with minConfidence %s', (minConfidence) => {
-      const want = ref.detections[String(minConfidence)]!;
+    it.each(reference.options.thresholds)('finds the same faces with minConfidence %s (face-api\'s boxes clipped to the image)', (minConfidence) => {
+      const want = ref.detections[String(minConfidence)]!.map((d) => ({ ...d, box: clipToImage(d.box, ref.width, ref.height) }));
       const got = detector.detect(image, { minConfidence, maxResults: reference.options.max_results });
       expect(got).toHaveLength(want.length);
       got.forEach((d, i) => {
@@ -97,13 +97,15 @@ describe('face detector pieces, by hand', () => {
   });
 
   it('maps boxes to the original pixels with face-api\'s rounded reshaped size (600×512, H×W: rw = 437)', () => {
-    const box = [0.1, 0.2, 0.5, 0.6, -0.1, 0.9, 0.3, 1.2];
+    const box = [0.1, 0.2, 0.5, 0.6, -0.1, 0.8, 0.3, 1.2, 0.1, 0.9, 0.3, 1.0];
     const xScale = (512 * 512) / 437; // 599.87, not 600
     const [x, y, w, h] = toImagePixels(box, 0, 512, 600, 512);
     [0.2 * xScale, 60, 0.4 * xScale, 240].forEach((v, k) => expect([x, y, w, h][k]).toBeCloseTo(v, 9));
-    // clipped to the padded square [0, 1], not to the image
+    // clipped to the padded square [0, 1] as face-api does, then to the image (its right edge at 512, not 599.87)
     const [x2, y2, w2, h2] = toImagePixels(box, 1, 512, 600, 512);
-    [0.9 * xScale, 0, 0.1 * xScale, 180].forEach((v, k) => expect([x2, y2, w2, h2][k]).toBeCloseTo(v, 9));
+    [0.8 * xScale, 0, 512 - 0.8 * xScale, 180].forEach((v, k) => expect([x2, y2, w2, h2][k]).toBeCloseTo(v, 9));
+    // wholly in the padding right of the image: nothing left
+    [512, 60, 0, 120].forEach((v, k) => expect(toImagePixels(box, 2, 512, 600, 512)[k]).toBeCloseTo(v, 9));
   });
 
   it('pads at the bottom-right with −1 and skips the resize when the long side is 512', () => {
