@@ -330,6 +330,17 @@ describe('hand-built files', () => {
     expect(file.get('w').data).toEqual(Float32Array.of(1.5, -0.25));
   });
 
+  it('with views, float32 tensors read the bytes in place (readSafetensors: no second copy of a large model); the rest are still copies', () => {
+    const bytes = handBuilt();
+    const file = parseSafetensors(bytes, 'x.safetensors', { views: true });
+    const w = file.get('w').data as Float32Array;
+    expect(w.buffer).toBe(bytes.buffer);
+    expect(Array.from(w)).toEqual([1.5, -0.25]);
+    bytes.fill(0, 8);
+    expect(Array.from(w)).toEqual([0, 0]);
+    expect(file.get('flag').data).toEqual(Uint8Array.of(1, 0, 7));
+  });
+
   it('widens I16 and I8 to Int32Array and narrows F64 to Float32Array', () => {
     const data = new Uint8Array(4 + 2 + 16);
     const view = new DataView(data.buffer);
