@@ -98,11 +98,14 @@ const cell = (name: string, engine: string, threads = 1) => {
 };
 const gflops = (name: string, ms: number) => (name.startsWith('sgemm') ? ` = ${((2 * Number(name.split('_')[1]) ** 3) / ms / 1e6).toFixed(1)} GFLOP/s` : '');
 
-console.log(`\none thread: ms, the best of ${ROUNDS} rounds of four windows' medians (peer ÷ hibiki: above 1× hibiki is faster); peak resident MiB hibiki / onnxruntime-web`);
-console.log('wavenet_step: 1,000 samples generated one at a time; transformer_greedy: 8 sentences decoded greedily (32 tokens)\n');
-console.log('| case | hibiki | onnxruntime-web | TF.js wasm | onnxruntime-node | PyTorch | memory hibiki / ort-web |');
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const name of cases.filter((c) => !isMarian(c))) {
+const tableCases = cases.filter((c) => !isMarian(c));
+if (tableCases.length) {
+  console.log(`\none thread: ms, the best of ${ROUNDS} rounds of four windows' medians (peer ÷ hibiki: above 1× hibiki is faster); peak resident MiB hibiki / onnxruntime-web`);
+  console.log('wavenet_step: 1,000 samples generated one at a time; transformer_greedy: 8 sentences decoded greedily (32 tokens)\n');
+  console.log('| case | hibiki | onnxruntime-web | TF.js wasm | onnxruntime-node | PyTorch | memory hibiki / ort-web |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+}
+for (const name of tableCases) {
   const ours = find(name, 'hibiki');
   const web = find(name, 'ort-web');
   const memory = ours && web ? `${ours.rssMiB.toFixed(0)} / ${web.rssMiB.toFixed(0)}` : '—';
@@ -120,9 +123,11 @@ if (marian.length) {
     console.log(`| ${name} | ${tokens(ours, ours)} | ${tokens(web, ours)} | ${tokens(native, ours)} | ${[ours, web, native].map((r) => (r ? r.rssMiB.toFixed(0) : '—')).join(' / ')} |`);
   }
 }
-console.log('\ntwo threads: ms per input (hibiki: 2 workers over 8 inputs; the peers: 2 intra-op threads)\n');
-console.log('| case | hibiki ×2 (vs its ×1) | onnxruntime-web ×2 |');
-console.log('| --- | ---: | ---: |');
+if (rows.some((r) => r.engine === 'hibiki' && r.threads === 2)) {
+  console.log('\ntwo threads: ms per input (hibiki: 2 workers over 8 inputs; the peers: 2 intra-op threads)\n');
+  console.log('| case | hibiki ×2 (vs its ×1) | onnxruntime-web ×2 |');
+  console.log('| --- | ---: | ---: |');
+}
 for (const name of cases) {
   const two = find(name, 'hibiki', 2);
   const one = find(name, 'hibiki');
