@@ -162,9 +162,14 @@ class Marian:
         self.dec_embed = weights.get('model.decoder.embed_tokens.weight', self.shared)
         self.lm_head = weights.get('lm_head.weight', self.dec_embed)  # tied
         self.final_logits_bias = weights['final_logits_bias']
+        # transformers' config.dropout, applied only while training (tools/train_marian.py sets it): 0 here.
+        self.dropout = 0.0
 
     def linear(self, x, prefix):
         return F.linear(x, self.W[prefix + '.weight'], self.W[prefix + '.bias'])
+
+    def drop(self, x):
+        return F.dropout(x, self.dropout) if self.dropout else x
 
     def layer_norm(self, x, prefix):
         return F.layer_norm(x, (self.d,), self.W[prefix + '.weight'], self.W[prefix + '.bias'], eps=1e-5)
@@ -195,22 +200,22 @@ class Marian:
 
     def encode(self, input_ids, attention_mask):
         B, S = input_ids.shape
-        h = F.embedding(input_ids, self.enc_embed) * self.embed_scale + self.positions[:S]
+        h = self.drop(F.embedding(input_ids, self.enc_embed) * self.embed_scale + self.positions[:S])
         mask = self.padding_mask(attention_mask)
         for i in range(self.config['encoder_layers']):
             p = f'model.encoder.layers.{i}'
             k, v = self.kv(p + '.self_attn', h, self.enc_heads)
-            h = self.layer_norm(h + self.attend(p + '.self_attn', h, self.enc_heads, k, v, mask), p + '.self_attn_layer_norm')
+            h = self.layer_norm(h + self.drop(self.attend(p + '.self_attn', h, self.enc_heads, k, v, mask)), p + '.self_attn_layer_norm')
             f = self.linear(self.act(self.linear(h, p + '.fc1')), p + '.fc2')
-            h = self.layer_norm(h + f, p + '.final_layer_norm')
+            h = self.layer_norm(h + self.drop(f), p + '.final_layer_norm')
         return h
 
     def decoder_layer(self, i, h, self_k, self_v, self_mask, cross_k, cross_v, cross_mask):
         p = f'model.decoder.layers.{i}'
-        h = self.layer_norm(h + self.attend(p + '.self_attn', h, self.dec_heads, self_k, self_v, self_mask), p + '.self_attn_layer_norm')
-        h = self.layer_norm(h + self.attend(p + '.encoder_attn', h, self.dec_heads, cross_k, cross_v, cross_mask), p + '.encoder_attn_layer_norm')
+        h = self.layer_norm(h + self.drop(self.attend(p + '.self_attn', h, self.dec_heads, self_k, self_v, self_mask)), p + '.self_attn_layer_norm')
+        h = self.layer_norm(h + self.drop(self.attend(p + '.encoder_attn', h, self.dec_heads, cross_k, cross_v, cross_mask)), p + '.encoder_attn_layer_norm')
         f = self.linear(self.act(self.linear(h, p + '.fc1')), p + '.fc2')
-        return self.layer_norm(h + f, p + '.final_layer_norm')
+        return self.layer_norm(h + self.drop(f), p + '.final_layer_norm')
 
     def logits(self, h):
         return F.linear(h, self.lm_head) + self.final_logits_bias
@@ -218,7 +223,7 @@ class Marian:
     def decode_full(self, decoder_ids, encoder_out, attention_mask):
         """Teacher-forced decoder pass (causal self-attention): logits (B, T, V)."""
         B, T = decoder_ids.shape
-        h = F.embedding(decoder_ids, self.dec_embed) * self.embed_scale + self.positions[:T]
+        h = self.drop(F.embedding(decoder_ids, self.dec_embed) * self.embed_scale + self.positions[:T])
         causal = torch.full((T, T), torch.finfo(torch.float32).min).triu(1)[None, None]
         cross_mask = self.padding_mask(attention_mask)
         for i in range(self.config['decoder_layers']):
@@ -513,26 +518,34 @@ def check(directory):
     return 0
 
 
-# ---------------------------------------------------------------- --random-weights
+# ---------------------------------------------------------------- the directory's layout, and --random-weights
 
-def random_weights(out_dir, d_model, layers, heads, ffn, vocab, max_positions, seed):
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    base = json.loads((FIXTURE / 'config.json').read_text())
+def marian_config(d_model, layers, heads, ffn, vocab, max_positions, decoder_layers=None):
+    """config.json of a Marian at this size (decoder_layers: layers unless given): the fixture's (opus-mt's
+    fields) with this vocabulary's ids (pad = decoder start = vocab − 1, eos 0)."""
     pad = vocab - 1
-    config = dict(base)
+    config = json.loads((FIXTURE / 'config.json').read_text())
     config.update({
-        'd_model': d_model, 'encoder_layers': layers, 'decoder_layers': layers,
+        'd_model': d_model, 'encoder_layers': layers, 'decoder_layers': layers if decoder_layers is None else decoder_layers,
         'encoder_attention_heads': heads, 'decoder_attention_heads': heads,
         'encoder_ffn_dim': ffn, 'decoder_ffn_dim': ffn,
         'vocab_size': vocab, 'decoder_vocab_size': vocab, 'pad_token_id': pad, 'decoder_start_token_id': pad,
         'eos_token_id': 0, 'forced_eos_token_id': 0, 'max_position_embeddings': max_positions,
     })
-    (out_dir / 'config.json').write_text(json.dumps(config, indent=2, sort_keys=True) + '\n')
+    return config
+
+
+def generation_config(vocab):
+    """generation_config.json: the fixture's settings (beam 4, 48 new tokens) with this vocabulary's ids, the pad banned."""
+    pad = vocab - 1
     generation = json.loads((FIXTURE / 'generation_config.json').read_text())
     generation.update({'bad_words_ids': [[pad]], 'decoder_start_token_id': pad, 'pad_token_id': pad, 'eos_token_id': 0, 'forced_eos_token_id': 0})
-    (out_dir / 'generation_config.json').write_text(json.dumps(generation, indent=2, sort_keys=True) + '\n')
+    return generation
 
+
+def tensor_specs(d_model, layers, ffn, vocab, decoder_layers=None):
+    """{name: (dtype, shape)} of every tensor of a MarianMTModel's model.safetensors (shared, tied embeddings;
+    decoder_layers: layers unless given)."""
     f32 = torch.float32
     specs = {'final_logits_bias': (f32, [1, vocab]), 'model.shared.weight': (f32, [vocab, d_model])}
 
@@ -544,8 +557,9 @@ def random_weights(out_dir, d_model, layers, heads, ffn, vocab, max_positions, s
         specs[prefix + '.weight'] = (f32, [d_model])
         specs[prefix + '.bias'] = (f32, [d_model])
 
-    for side, attns in (('encoder', ('self_attn',)), ('decoder', ('self_attn', 'encoder_attn'))):
-        for i in range(layers):
+    stacks = (('encoder', ('self_attn',), layers), ('decoder', ('self_attn', 'encoder_attn'), layers if decoder_layers is None else decoder_layers))
+    for side, attns, count in stacks:
+        for i in range(count):
             p = f'model.{side}.layers.{i}'
             for a in attns:
                 for proj in ('q_proj', 'k_proj', 'v_proj', 'out_proj'):
@@ -554,6 +568,21 @@ def random_weights(out_dir, d_model, layers, heads, ffn, vocab, max_positions, s
             linear(p + '.fc1', ffn, d_model)
             linear(p + '.fc2', d_model, ffn)
             norm(p + '.final_layer_norm')
+    return specs
+
+
+def write_json(path, value):
+    Path(path).write_text(json.dumps(value, indent=2, sort_keys=True) + '\n')
+
+
+def random_weights(out_dir, d_model, layers, heads, ffn, vocab, max_positions, seed):
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pad = vocab - 1
+    config = marian_config(d_model, layers, heads, ffn, vocab, max_positions)
+    write_json(out_dir / 'config.json', config)
+    write_json(out_dir / 'generation_config.json', generation_config(vocab))
+    specs = tensor_specs(d_model, layers, ffn, vocab)
 
     std = config.get('init_std', 0.02)
     generator = torch.Generator().manual_seed(seed)
