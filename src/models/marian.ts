@@ -42,7 +42,7 @@ import type { Hypothesis } from '../decode/search.js';
 import { badInput, modelFormat } from '../errors.js';
 import { type ModelDir, readModelDir } from '../io/model-dir.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
-import type { Embedding } from '../nn/embedding.js';
+import { type Embedding, tiedTable } from '../nn/embedding.js';
 import { type Vector, loadLinear, vector } from '../nn/linear.js';
 import { type Activation, logSumExpRows } from '../runtime/ops/activation.js';
 import { packMatrixValues } from '../runtime/ops/gemm.js';
@@ -233,9 +233,8 @@ export function loadMarianWeights(rt: Runtime, model: ModelDir): MarianWeights {
     ? packMatrixValues(rt, target, [marian.targetVocab, d], { transposed: true })
     : loadLinear(rt, w, 'lm_head', [marian.targetVocab, d]).weight;
   // A tied table is looked up where the output projection holds it (opus-mt's: 113 MiB held once, not twice).
-  const tied: Vector | undefined = marian.tieWordEmbeddings ? { ptr: weight.ptr, length: rt.kernels.f32_gemm_packed_size(d, marian.targetVocab) } : undefined;
   const table = (values: Float32Array): Pick<Embedding, 'table' | 'layout'> =>
-    (tied && values === target ? { table: tied, layout: 'strips' } : { table: vector(rt, values), layout: 'rows' });
+    (marian.tieWordEmbeddings && values === target ? tiedTable(rt, weight) : { table: vector(rt, values), layout: 'rows' });
   const sourceTable = table(source);
   const srcEmbed: Embedding = { ...sourceTable, positions: positions('encoder'), d, scale };
   const tgtEmbed: Embedding = { ...(target === source ? sourceTable : table(target)), positions: positions('decoder'), d, scale };

@@ -32,7 +32,7 @@ import {
   type CrossAttention, type KeyValueCache, type KeysValues, type MultiHeadAttention, attentionBuffers, crossAttention, keyValueCache,
   keysValues, packedOffsets, reorderCache, selfAttention, stepBuffers, stepCrossAttention, stepSelfAttention,
 } from '../nn/attention.js';
-import { type Embedding, embedInto } from '../nn/embedding.js';
+import { type Embedding, embedInto, tiedTable } from '../nn/embedding.js';
 import { type Linear, linear, linearInto, loadFusedLinear, loadLinear, vector } from '../nn/linear.js';
 import { type LayerNorm, layerNormInto, loadLayerNorm } from '../nn/norm.js';
 import type { Activation } from '../runtime/ops/activation.js';
@@ -296,9 +296,7 @@ function loadWeights(rt: Runtime, model: ModelDir): TransformerWeights {
     ? { weight: packMatrixValues(rt, tgtTable, [c.tgtVocab, d], { transposed: true }) }
     : loadLinear(rt, w, 'output', [c.tgtVocab, d]);
   // A tied target table is looked up where the output projection holds it (held once).
-  const tgtEmbed = embedding('decoder', c.tieOutput
-    ? { table: { ptr: output.weight.ptr, length: rt.kernels.f32_gemm_packed_size(d, c.tgtVocab) }, layout: 'strips' }
-    : { table: vector(rt, tgtTable) });
+  const tgtEmbed = embedding('decoder', c.tieOutput ? tiedTable(rt, output.weight) : { table: vector(rt, tgtTable) });
   return {
     architecture: 'transformer',
     config: c,

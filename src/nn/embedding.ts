@@ -4,6 +4,7 @@
  * TypeScript over views of linear memory rather than in a kernel.
  */
 import { shapeError } from '../errors.js';
+import type { PackedMatrix } from '../runtime/ops/gemm.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { type Tensor, formatShape } from '../runtime/tensor.js';
 import type { Vector } from './linear.js';
@@ -22,6 +23,11 @@ export interface Embedding {
   d: number;
   /** √d rounded to f32 (the paper multiplies the embeddings by √d), or 1. */
   scale: number;
+}
+
+/** An Embedding's table read in place from a tied output projection (packMatrixValues of the table, transposed). */
+export function tiedTable(rt: Runtime, projection: PackedMatrix): Pick<Embedding, 'table' | 'layout'> {
+  return { table: { ptr: projection.ptr, length: rt.kernels.f32_gemm_packed_size(projection.K, projection.N) }, layout: 'strips' };
 }
 
 /**
