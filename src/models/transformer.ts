@@ -25,7 +25,7 @@
  * the searches over them; the pool's batch model closes it.
  */
 import { type Hypothesis, type StepDecoder, beamSearch, greedySearch } from '../decode/search.js';
-import { badInput, modelFormat } from '../errors.js';
+import { HibikiError, badInput, modelFormat } from '../errors.js';
 import type { ModelDir } from '../io/model-dir.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
 import {
@@ -720,6 +720,11 @@ export abstract class TranslationBatch<T extends SourceItem> implements BatchMod
     return 1;
   }
 
+  /** translate() of a batch, split in halves while it does not fit the scratch memory. */
+  private translateInMemory(sources: number[][], settings: T, step: () => void): Float32Array[] {
+    return translateInHalves((part) => this.translate(part, settings, step), sources);
+  }
+
   run(items: readonly T[], step: (units?: number) => void): Float32Array[] {
     const out = new Array<Float32Array>(items.length);
     // Same settings together, then by length so a batch wastes few steps on finished rows.
@@ -736,12 +741,29 @@ export abstract class TranslationBatch<T extends SourceItem> implements BatchMod
         end++;
       }
       const batch = order.slice(start, end);
-      const packed = this.translate(batch.map((i) => items[i]!.source), first, () => step(0));
+      const packed = this.translateInMemory(batch.map((i) => items[i]!.source), first, () => step(0));
       batch.forEach((i, j) => { out[i] = packed[j]!; });
       step(batch.length);
       start = end;
     }
     return out;
+  }
+}
+
+/**
+ * translate(), in halves where a batch's search outgrows this heap's scratch
+ * region (E_RESOURCE): its step buffers grow with sentences × beams × the
+ * length limit (an opus-mt model's 512), which batchTokens does not bound.
+ * A sentence's output does not depend on the batch it runs in, so halving
+ * changes nothing but the memory.
+ */
+export function translateInHalves(translate: (sources: number[][]) => Float32Array[], sources: number[][]): Float32Array[] {
+  try {
+    return translate(sources);
+  } catch (e) {
+    if (sources.length < 2 || !(e instanceof HibikiError && e.code === 'E_RESOURCE')) throw e;
+    const half = sources.length >> 1;
+    return [...translateInHalves(translate, sources.slice(0, half)), ...translateInHalves(translate, sources.slice(half))];
   }
 }
 
