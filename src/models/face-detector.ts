@@ -29,7 +29,7 @@ import { packConv2dWeight, packDepthwiseWeight } from '../runtime/ops/conv.js';
 import { foldBatchNormIntoConv } from '../runtime/ops/norm.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor } from '../runtime/tensor.js';
-import { checkImage } from './image-input.js';
+import { type ImageItem, checkImage, imageOf } from './image-input.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
 import { decodeBoxes } from './ssd.js';
 
@@ -238,7 +238,8 @@ export interface FaceDetectorOptions {
 }
 
 /** An item of a batch: an image (RGB, RGBA or grey), with optional per-image options. */
-export type FaceDetectorItem = Image & FaceDetectorOptions;
+/** An image (pixels, or a PNG or JPEG file's bytes, decoded where it runs) and the options for it. */
+export type FaceDetectorItem = ImageItem & FaceDetectorOptions;
 
 /** The network's outputs before NMS: decoded boxes (ymin, xmin, ymax, xmax) in the padded square's 0…1 frame, and face scores. */
 export interface RawDetections {
@@ -276,7 +277,7 @@ export class FaceDetector implements BatchModel<FaceDetectorItem> {
   /** Per image: its detections as [x, y, width, height, score] × n (see `unpackDetections`). */
   run(items: readonly FaceDetectorItem[], step: (units?: number) => void): Float32Array[] {
     return items.map((item) => {
-      const found = this.detect(item, item, step);
+      const found = this.detect(imageOf(item), item, step);
       step(1);
       return Float32Array.from(found.flatMap((d) => [...d.box, d.score]));
     });

@@ -4,11 +4,10 @@
  * item is an image of any size and the output its logits.
  */
 import { modelFormat } from '../errors.js';
-import type { Image } from '../io/image.js';
 import type { ModelDir } from '../io/model-dir.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { ImageBatchModel, type ImageInput, parseImageInput, prepareImages } from './image-input.js';
+import { ImageBatchModel, type ImageInput, type ImageItem, parseImageInput, prepareImages } from './image-input.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
 
 /** A classifier network: its weights (plain data and addresses), loaded once and attached by workers. */
@@ -25,7 +24,7 @@ export interface ImageClassifierLayout<Weights> extends ModelLayout {
 }
 
 /** Logits per image, in the order given. */
-export class ImageClassifier<Weights> extends ImageBatchModel implements BatchModel<Image> {
+export class ImageClassifier<Weights> extends ImageBatchModel implements BatchModel<ImageItem> {
   readonly architecture: string;
   constructor(
     private readonly rt: Runtime,
@@ -36,7 +35,7 @@ export class ImageClassifier<Weights> extends ImageBatchModel implements BatchMo
     this.architecture = network.name;
   }
 
-  run(items: readonly Image[], step: (units?: number) => void): Float32Array[] {
+  run(items: readonly ImageItem[], step: (units?: number) => void): Float32Array[] {
     const { rt } = this;
     return rt.scope(() => {
       const x = prepareImages(rt, items, this.layout.input);

@@ -12,9 +12,12 @@
  *
  * config.json "input": { "size": [H, W], "channels": 1 | 3, "mean": [...],
  * "std": [...], "invert": false } with mean and std on the 0…1 scale.
+ *
+ * An item may also be a PNG or JPEG file's bytes (an EncodedImage): a pool's
+ * worker decodes it, so the calling thread only reads the file's header.
  */
 import { badInput, modelFormat } from '../errors.js';
-import { type Image, MAX_IMAGE_PIXELS } from '../io/image.js';
+import { type Image, MAX_IMAGE_PIXELS, decodeImage, imageHeader } from '../io/image.js';
 import { upsampleBilinear } from '../runtime/ops/pool.js';
 import { batchNorm } from '../runtime/ops/norm.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -48,7 +51,34 @@ export function parseImageInput(file: string, c: unknown): ImageInput {
   return { size: size as [number, number], channels, mean: mean as number[], std: std as number[], invert: input.invert === true };
 }
 
-export function checkImage(item: unknown, where: string): asserts item is Image {
+/**
+ * A PNG or JPEG file's bytes as an item, decoded where the model runs (a
+ * pool's worker). `name` is what its errors call it ("image 3"); `width` and
+ * `height` are its header's, read by the caller (imageHeader).
+ */
+export interface EncodedImage {
+  encoded: Uint8Array;
+  name: string;
+  width: number;
+  height: number;
+}
+
+/** What an image model takes per item: decoded pixels, or a file's bytes. */
+export type ImageItem = Image | EncodedImage;
+
+const isEncoded = (item: ImageItem): item is EncodedImage => (item as EncodedImage).encoded !== undefined;
+
+/** Throws E_BAD_INPUT naming `where` unless `item` is a usable image: pixels, or a file whose header says PNG or JPEG of an accepted size. */
+export function checkImage(item: unknown, where: string): asserts item is ImageItem {
+  if (typeof item === 'object' && item !== null && 'encoded' in item) {
+    const { encoded, name, width, height } = item as EncodedImage;
+    if (!(encoded instanceof Uint8Array) || typeof name !== 'string') throw badInput(`${where}: expected {encoded: PNG or JPEG bytes, name, width, height}`);
+    const header = imageHeader(encoded, name);
+    if (header.width !== width || header.height !== height) {
+      throw badInput(`${where}: ${name} is ${header.width}×${header.height} by its header, not the ${width}×${height} given`);
+    }
+    return;
+  }
   const im = item as Image;
   if (typeof im !== 'object' || im === null || !(im.data instanceof Uint8Array)) throw badInput(`${where}: expected a decoded image {width, height, channels, data}`);
   if (!Number.isSafeInteger(im.width) || !Number.isSafeInteger(im.height) || im.width < 1 || im.height < 1 || im.width * im.height > MAX_IMAGE_PIXELS) {
@@ -58,6 +88,11 @@ export function checkImage(item: unknown, where: string): asserts item is Image 
   if (im.data.length !== im.width * im.height * im.channels) {
     throw badInput(`${where}: ${im.data.length} bytes for ${im.width}×${im.height}×${im.channels}`);
   }
+}
+
+/** The item's pixels: an encoded one decoded here (in the worker that runs it), errors naming it. */
+export function imageOf(item: ImageItem): Image {
+  return isEncoded(item) ? decodeImage(item.encoded, item.name) : item;
 }
 
 /** The image's pixels as floats 0…255 with the model's channels (grey by ITU-R 601 luma, as PIL's "L"), inverted if asked. */
@@ -93,11 +128,12 @@ function areaResize(x: Float32Array, H: number, W: number, C: number, OH: number
 }
 
 /** The batch [N, H, W, C] the network takes: each image resized, all normalised in one pass. */
-export function prepareImages(rt: Runtime, images: readonly Image[], input: ImageInput): Tensor {
+export function prepareImages(rt: Runtime, images: readonly ImageItem[], input: ImageInput): Tensor {
   const [H, W] = input.size;
   const C = input.channels;
   const batch = rt.tensor([images.length, H, W, C]);
-  images.forEach((im, i) => {
+  images.forEach((item, i) => {
+    const im = imageOf(item);
     const slot = batch.rows(i, 1); // (1, H, W, C)
     let pixels = pixelsFor(im, input);
     let [h, w] = [im.height, im.width];
@@ -117,13 +153,13 @@ export function prepareImages(rt: Runtime, images: readonly Image[], input: Imag
 }
 
 /**
- * What every batch model over images shares: an item is a decoded image, checked by `checkImage`,
+ * What every batch model over images shares: an item is an image (pixels or a file's bytes), checked by `checkImage`,
  * and every image costs the same, since it is resized to the model's input size first.
  */
 export abstract class ImageBatchModel {
   readonly shardsPerWorker = 2;
 
-  check(item: unknown, where: string): asserts item is Image {
+  check(item: unknown, where: string): asserts item is ImageItem {
     checkImage(item, where);
   }
 

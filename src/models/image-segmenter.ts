@@ -9,10 +9,9 @@
  * name per class, background first).
  */
 import { modelFormat } from '../errors.js';
-import type { Image } from '../io/image.js';
 import type { ModelDir } from '../io/model-dir.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { ImageBatchModel, type ImageInput, parseImageInput, prepareImages } from './image-input.js';
+import { ImageBatchModel, type ImageInput, type ImageItem, parseImageInput, prepareImages } from './image-input.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
 import { type UNetWeights, loadUNet, parseUNetConfig, unetForward } from './unet.js';
 
@@ -43,7 +42,7 @@ export function upscaleLabels(labels: ArrayLike<number>, h: number, w: number, H
   return out;
 }
 
-export class ImageSegmenter extends ImageBatchModel implements BatchModel<Image> {
+export class ImageSegmenter extends ImageBatchModel implements BatchModel<ImageItem> {
   readonly architecture = 'unet';
   constructor(
     private readonly rt: Runtime,
@@ -53,7 +52,7 @@ export class ImageSegmenter extends ImageBatchModel implements BatchModel<Image>
   }
 
   /** Per image: the class of each pixel at the input size, as floats (they travel back as one buffer). */
-  run(items: readonly Image[], step: (units?: number) => void): Float32Array[] {
+  run(items: readonly ImageItem[], step: (units?: number) => void): Float32Array[] {
     const { rt, layout } = this;
     return rt.scope(() => {
       const x = prepareImages(rt, items, layout.input); // (N, H, W, C)

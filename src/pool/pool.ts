@@ -119,6 +119,8 @@ export interface PoolStats {
   itemsFailed: number;
   /** Times the whole set of workers was started afresh, after Piscina stopped replacing them. */
   restarted: number;
+  /** Milliseconds the workers spent in tasks that answered (decoding, the model, packing the outputs). */
+  workerMs: number;
 }
 
 /**
@@ -138,7 +140,7 @@ export class Pool {
   /** The jobs with shards waiting for a free worker, in the order they began to wait. */
   private readonly waiting = new Set<() => void>();
   /** Counters since the pool opened. */
-  readonly stats: PoolStats = { tasks: 0, retried: 0, workersLost: 0, recycled: 0, itemsFailed: 0, restarted: 0 };
+  readonly stats: PoolStats = { tasks: 0, retried: 0, workersLost: 0, recycled: 0, itemsFailed: 0, restarted: 0, workerMs: 0 };
 
   private constructor(
     private piscina: Piscina,
@@ -277,6 +279,7 @@ export class Pool {
         // A killed worker may have been mid-write: its region is retired.
         if (!task.killed) this.regions.give(task.region);
         this.recycleIfBloated(answer);
+        this.stats.workerMs += answer.workerMs ?? 0;
         const { shard } = task;
         if (!aborted) {
           if (answer.ok) {
@@ -292,7 +295,16 @@ export class Pool {
             const error = new HibikiError(answer.error.code as HibikiError['code'], answer.error.message);
             if (answer.error.stack) error.stack = answer.error.stack;
             const graced = error.code === 'E_INTERNAL' && this.recycleGrace > 0;
-            if (graced || (error.code === 'E_INTERNAL' && shard.attempts < this.options.retries)) {
+            if (error.code === 'E_BAD_INPUT' && shard.indices.length > 1) {
+              // An item only the worker could find bad (a file whose header was fine but whose data is
+              // not): halve the shard until that item runs alone, so it fails alone.
+              const half = Math.ceil(shard.indices.length / 2);
+              const part = (indices: number[]) => ({
+                indices, cost: (shard.cost * indices.length) / shard.indices.length, attempts: shard.attempts,
+                units: indices.reduce((n, i) => n + this.model.units(items[i]), 0),
+              });
+              queue.unshift(part(shard.indices.slice(0, half)), part(shard.indices.slice(half)));
+            } else if (graced || (error.code === 'E_INTERNAL' && shard.attempts < this.options.retries)) {
               if (graced) this.recycleGrace--;
               else shard.attempts++;
               this.stats.retried++;

@@ -40,4 +40,6 @@ export type ShardResult = (
   /** The worker's thread and its JS heap after the task, so the pool can recycle a bloated worker. */
   threadId?: number;
   heapBytes?: number;
+  /** Milliseconds the task ran in the worker, from receiving it to its answer. */
+  workerMs?: number;
 };

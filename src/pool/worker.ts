@@ -39,11 +39,12 @@ function runStaged(rt: Runtime, model: BatchModel, lengths: number[], step: () =
   });
 }
 
-function health() {
-  return { threadId, heapBytes: getHeapStatistics().used_heap_size };
+function health(started: number) {
+  return { threadId, heapBytes: getHeapStatistics().used_heap_size, workerMs: performance.now() - started };
 }
 
 export default function runShard(task: ShardTask): ShardResult | object {
+  const started = performance.now();
   const step = (units = 0) => {
     if (units) Atomics.add(task.control, 1, units);
     const control = Atomics.load(task.control, 0);
@@ -61,13 +62,13 @@ export default function runShard(task: ShardTask): ShardResult | object {
       data.set(o, offset);
       offset += o.length;
     }
-    const result: ShardResult = { ok: true, data, lengths: outputs.map((o) => o.length), ...health() };
+    const result: ShardResult = { ok: true, data, lengths: outputs.map((o) => o.length), ...health(started) };
     // Transfer the outputs' buffer instead of copying it back. (Piscina types
     // its symbols as `symbol`, not the unique symbols its interface names.)
     const movable = { [Piscina.transferableSymbol]: [data.buffer], [Piscina.valueSymbol]: result };
     return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
   } catch (e) {
     const error = e instanceof HibikiError ? e : new HibikiError('E_INTERNAL', e instanceof Error ? e.message : String(e));
-    return { ok: false, error: { code: error.code, message: error.message, stack: (e as Error)?.stack }, ...health() } satisfies ShardResult;
+    return { ok: false, error: { code: error.code, message: error.message, stack: (e as Error)?.stack }, ...health(started) } satisfies ShardResult;
   }
 }

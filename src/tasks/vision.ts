@@ -2,8 +2,8 @@
  * The vision models for a Node program: a face detector, image classifiers
  * and segmenters, each opened from a model directory and run in this thread
  * (`workers: 0`, the default) or across a worker pool. Images are decoded
- * pixels or the bytes of a PNG or JPEG file (decoded in the calling
- * thread).
+ * pixels or the bytes of a PNG or JPEG file (decoded in the pool's workers,
+ * or in this thread when there is no pool).
  *
  * Every call takes one image or an array of them. One image in gives its
  * result, and the promise rejects if that image cannot be used; an array in
@@ -18,12 +18,12 @@
  *   await detector.close();
  */
 import { HibikiError, badInput } from '../errors.js';
-import { type Image, decodeImage } from '../io/image.js';
+import { type Image, decodeImage, imageHeader } from '../io/image.js';
 import { rleArea, rleEncode, rleToBbox, rleToString } from '../metrics/mask-rle.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
 import type { Pool } from '../pool/pool.js';
 import { unpackDetections } from '../models/face-detector.js';
-import { checkImage, parseImageInput } from '../models/image-input.js';
+import { type ImageItem, checkImage, parseImageInput } from '../models/image-input.js';
 import { upscaleLabels } from '../models/image-segmenter.js';
 import { DEFAULT_MODELS } from './defaults.js';
 import { type OpenOptions, type Runner, closeRunner, kindOf, onlyResult, openRunner, poolOf } from './runner.js';
@@ -50,6 +50,9 @@ export interface VisionResult<T> {
   failures: ItemFailure[];
 }
 
+/** An image's size in pixels: what turning a model's output into a result needs of the image. */
+type ImageSize = { width: number; height: number };
+
 const EXPECTED_IMAGE = 'an image (decoded pixels {width, height, channels, data} or PNG/JPEG bytes)';
 
 /** What every vision class shares: the model directory, its config, the runner, and the per-image plumbing. */
@@ -68,7 +71,7 @@ abstract class VisionModel {
    * E_BAD_INPUT naming what `call` expects.
    */
   protected async runImages<Extra extends object, T>(
-    call: string, input: unknown, extra: Extra, options: CallOptions, convert: (out: Float32Array, image: Image) => T,
+    call: string, input: unknown, extra: Extra, options: CallOptions, convert: (out: Float32Array, size: ImageSize) => T,
   ): Promise<T | VisionResult<T>> {
     if (Array.isArray(input)) return this.runBatch(input, (index) => `image ${index + 1}`, extra, options, convert); // numbered from 1
     if (typeof input !== 'object' || input === null) throw badInput(`${call} expects ${EXPECTED_IMAGE} or an array of images, got ${kindOf(input)}`);
@@ -76,32 +79,45 @@ abstract class VisionModel {
     return onlyResult(results, failures);
   }
 
-  /** Decodes what needs decoding and checks every image here, so each error names its image; runs the rest. */
+  /**
+   * Checks every image here, so each error names its image, and runs the
+   * rest. File bytes are decoded where the model runs: on a pool, in the
+   * workers (here only the header is read: format and size), so decoding
+   * spreads over the cores instead of queueing on this thread.
+   */
   private async runBatch<Extra extends object, T>(
-    images: readonly unknown[], name: (index: number) => string, extra: Extra, options: CallOptions, convert: (out: Float32Array, image: Image) => T,
+    images: readonly unknown[], name: (index: number) => string, extra: Extra, options: CallOptions, convert: (out: Float32Array, size: ImageSize) => T,
   ): Promise<VisionResult<T>> {
     const failures: ItemFailure[] = [];
-    const decoded: Array<{ index: number; image: Image }> = [];
+    const accepted: Array<{ index: number; size: ImageSize; item: ImageItem }> = [];
+    const onPool = this.pool !== undefined;
     images.forEach((item, index) => {
+      const where = name(index);
       try {
         if (item instanceof Uint8Array) {
-          decoded.push({ index, image: decodeImage(item, name(index)) });
+          if (onPool) {
+            const { width, height } = imageHeader(item, where);
+            accepted.push({ index, size: { width, height }, item: { encoded: item, name: where, width, height } });
+          } else {
+            const image = decodeImage(item, where);
+            accepted.push({ index, size: image, item: image });
+          }
         } else {
-          if (typeof item !== 'object' || item === null) throw badInput(`${name(index)}: expected ${EXPECTED_IMAGE}, got ${kindOf(item)}`);
-          checkImage(item, name(index));
-          decoded.push({ index, image: item });
+          if (typeof item !== 'object' || item === null || 'encoded' in item) throw badInput(`${where}: expected ${EXPECTED_IMAGE}, got ${kindOf(item)}`);
+          checkImage(item, where);
+          accepted.push({ index, size: item as Image, item: item as Image });
         }
       } catch (e) {
-        failures.push({ index, error: e instanceof HibikiError ? e : badInput(`${name(index)}: ${(e as Error).message}`) });
+        failures.push({ index, error: e instanceof HibikiError ? e : badInput(`${where}: ${(e as Error).message}`) });
       }
     });
-    const run = await this.runner.run(decoded.map((d) => ({ ...d.image, ...extra })), options);
+    const run = await this.runner.run(accepted.map((d) => ({ ...d.item, ...extra })), options);
     const results: Array<T | undefined> = images.map(() => undefined);
-    decoded.forEach((d, k) => {
+    accepted.forEach((d, k) => {
       const out = run.outputs[k];
-      if (out) results[d.index] = convert(out, d.image);
+      if (out) results[d.index] = convert(out, d.size);
     });
-    for (const f of run.failures) failures.push({ index: decoded[f.index]!.index, error: f.error });
+    for (const f of run.failures) failures.push({ index: accepted[f.index]!.index, error: f.error });
     failures.sort((a, b) => a.index - b.index);
     return { results, failures };
   }
@@ -282,8 +298,8 @@ export class Segmenter extends VisionModel {
   segment(images: readonly ImageInput[], options?: CallOptions): Promise<VisionResult<SegmentationResult>>;
   async segment(input: ImageInput | readonly ImageInput[], options: CallOptions = {}): Promise<SegmentationResult | VisionResult<SegmentationResult>> {
     const [h, w] = parseImageInput(`${this.dir}/config.json`, this.config.input).size;
-    return this.runImages('segment', input, {}, options, (out, image) => ({
-      width: image.width, height: image.height, labels: upscaleLabels(out, h, w, image.height, image.width),
+    return this.runImages('segment', input, {}, options, (out, { width, height }) => ({
+      width, height, labels: upscaleLabels(out, h, w, height, width),
     }));
   }
 }

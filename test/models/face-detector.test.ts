@@ -48,15 +48,16 @@ describe('face detector vs face-api 1.7.15 (tfjs wasm), test/fixtures/face/refer
   it('runs as a batch model over attached weights, options per item, bad items named', () => {
     const model = faceDetectorArchitecture.attach(rt, detector.layout);
     const [astronaut, , composite] = reference.images;
-    const items: FaceDetectorItem[] = [referenceImage(astronaut!), { ...referenceImage(composite!), minConfidence: 0.05, maxResults: 3 }];
+    const first = referenceImage(astronaut!);
+    const items: FaceDetectorItem[] = [first, { ...referenceImage(composite!), minConfidence: 0.05, maxResults: 3 }];
     let units = 0;
     const out = model.run(items, (n = 0) => void (units += n));
     expect(units).toBe(2);
-    expect(unpackDetections(out[0]!).map((d) => d.score)).toEqual([Math.fround(detector.detect(items[0]!)[0]!.score)]);
+    expect(unpackDetections(out[0]!).map((d) => d.score)).toEqual([Math.fround(detector.detect(first)[0]!.score)]);
     const capped = unpackDetections(out[1]!);
     expect(capped).toHaveLength(3);
     capped.forEach((d, i) => expect(Math.abs(d.score - composite!.detections['0.05']![i]!.score)).toBeLessThanOrEqual(SCORE));
-    const image = items[0]!;
+    const image = first;
     expect(errorOf(() => model.check({ ...image, minConfidence: 1 }, 'item 3'))).toBe('E_BAD_INPUT: item 3: minConfidence must be a number from 0 to below 1, got 1');
     expect(errorOf(() => model.check({ ...image, maxResults: 0 }, 'item 4'))).toMatch(/^E_BAD_INPUT: item 4: maxResults must be a positive integer/);
     expect(errorOf(() => model.check({ ...image, data: image.data.subarray(1) }, 'item 5'))).toMatch(/^E_BAD_INPUT: item 5: 786431 bytes for 512×512×3/);

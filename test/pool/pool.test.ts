@@ -25,7 +25,12 @@ describe('Pool', () => {
 
   it('gives bit-identical results to the in-process engine, in input order', async () => {
     const items = makeItems(60);
+    const [workerMs, started] = [pool.stats.workerMs, performance.now()];
     const fromPool = await pool.run(items);
+    // the workers' task time is counted: some, and no more than two workers could spend in the call
+    const spent = pool.stats.workerMs - workerMs;
+    expect(spent).toBeGreaterThan(0);
+    expect(spent).toBeLessThanOrEqual(2 * (performance.now() - started));
     const fromEngine = await Engine.open(MLP).run(items);
     expect(fromPool.failures).toEqual([]);
     expect(fromPool.outputs).toHaveLength(60);

@@ -100,6 +100,24 @@ describe('the vision library API', () => {
     await expect(local.classify(images, { top: 0 })).rejects.toMatchObject({ code: 'E_BAD_INPUT', message: 'top must be a positive integer, got 0' });
   });
 
+  it('on a pool the workers decode the files: a file whose header is fine but whose data is cut fails alone, named, in a shard with others', async () => {
+    const digits = ['0', '1', '2', '3', '4', '5', '6', '7'].map((d) => bytes(`digits/${d}.png`));
+    const cut = digits[3]!.subarray(0, digits[3]!.length - 30); // the IHDR header intact, the pixel data short
+    const images = [...digits.slice(0, 3), cut, ...digits.slice(4)];
+    const local = await Classifier.open();
+    const pooled = await Classifier.open(undefined, { workers: 2 });
+    try {
+      const want = await local.classify(images, { top: 2 });
+      const got = await pooled.classify(images, { top: 2 });
+      expect(want.failures.map((f) => [f.index, f.error.code, f.error.message])).toEqual([[3, 'E_BAD_INPUT', expect.stringMatching(/^image 4: truncated/)]]);
+      expect(got.failures.map((f) => [f.index, f.error.code, f.error.message])).toEqual(want.failures.map((f) => [f.index, f.error.code, f.error.message]));
+      expect(got.results).toEqual(want.results);
+      expect(got.results.filter(Boolean)).toHaveLength(7);
+    } finally {
+      await pooled.close();
+    }
+  });
+
   it('Segmenter labels every pixel at the image’s own size; a model of another kind is refused', async () => {
     const segmenter = await Segmenter.open();
     const [seg] = (await segmenter.segment([bytes('shapes/shapes-1.png')])).results;

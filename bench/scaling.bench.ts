@@ -1,0 +1,96 @@
+// npm run bench:scaling — how the library's task classes scale with workers, and what
+// caps them: the work left on the calling thread (Amdahl's law).
+//
+// For translate (Translator, the default model, lines of text), generate (Generator,
+// clips of the default WaveNet), detect (Detector, JPEG/PNG bytes) and classify
+// (Classifier, PNG bytes), on pools of SCALING_WORKERS workers (default "1,2"; on a
+// 16-core machine "1,2,4,8,16"), best of 2 rounds:
+//  - items per second;
+//  - calling-thread ms per item: the main thread's busy time during the call
+//    (performance.eventLoopUtilization: tokenizing, reading image headers, messages),
+//  - worker ms per item: the time the workers' tasks took (Pool.stats.workerMs),
+//  - the speed-up those two allow at 16 and 64 workers: (c + w) / (c + w / n).
+// Writes bench/results/scaling.json.
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
+import type { Pool } from '../src/pool/pool.js';
+import { Generator } from '../src/tasks/generator.js';
+import { Translator } from '../src/tasks/translator.js';
+import { Classifier, Detector } from '../src/tasks/vision.js';
+
+const WORKERS = (process.env.SCALING_WORKERS ?? '1,2').split(',').map(Number);
+const ROUNDS = 2;
+const file = (path: string) => readFileSync(fileURLToPath(new URL(`../${path}`, import.meta.url)));
+
+interface Task {
+  name: string;
+  unit: string;
+  items: number;
+  open: (workers: number) => Promise<{ pool?: Pool; close(): Promise<void> }>;
+  run: (opened: never) => Promise<unknown>;
+}
+
+const sentences = file('test/fixtures/en-es/general.en').toString('utf8').split('\n').filter(Boolean);
+const photos = ['astronaut.png', 'camera.png', 'astronaut-camera.jpg'].map((n) => file(`samples/images/${n}`));
+const digits = Array.from({ length: 10 }, (_, d) => file(`samples/images/digits/${d}-32px.png`));
+
+const tasks: Task[] = [
+  {
+    name: 'translate', unit: 'sentences', items: 400,
+    open: (workers) => Translator.open(undefined, { workers }),
+    run: (t: Translator) => t.translate([...sentences, ...sentences], { beam: 1 }),
+  },
+  {
+    name: 'generate', unit: 'clips of 0.25 s', items: 16,
+    open: (workers) => Generator.open(undefined, { workers }),
+    run: (g: Generator) => g.generate({ seconds: 0.25, condition: '60', count: 16, seed: 1 }),
+  },
+  {
+    name: 'detect', unit: 'photos', items: 12,
+    open: (workers) => Detector.open(undefined, { workers }),
+    run: (d: Detector) => d.detect(Array.from({ length: 12 }, (_, i) => photos[i % photos.length]!)),
+  },
+  {
+    name: 'classify', unit: 'digit pictures', items: 2000,
+    open: (workers) => Classifier.open(undefined, { workers }),
+    run: (c: Classifier) => c.classify(Array.from({ length: 2000 }, (_, i) => digits[i % digits.length]!)),
+  },
+] as Task[];
+
+console.log(formatSystemLine(systemInfo(Math.max(...WORKERS))));
+const results = [];
+for (const task of tasks) {
+  for (const workers of WORKERS) {
+    const opened = await task.open(workers);
+    const pool = opened.pool!;
+    await task.run(opened as never); // warm: every worker compiled and attached
+    let best = { ms: Infinity, callingMs: 0, workerMs: 0 };
+    for (let r = 0; r < ROUNDS; r++) {
+      const workerBefore = pool.stats.workerMs;
+      const loop = performance.eventLoopUtilization();
+      const started = performance.now();
+      await task.run(opened as never);
+      const ms = performance.now() - started;
+      if (ms < best.ms) best = { ms, callingMs: performance.eventLoopUtilization(loop).active, workerMs: pool.stats.workerMs - workerBefore };
+    }
+    await opened.close();
+    const c = best.callingMs / task.items;
+    const w = best.workerMs / task.items;
+    const bound = (n: number) => (c + w) / (c + w / n);
+    const row = {
+      task: task.name, workers, itemsPerS: task.items / (best.ms / 1000), callingMsPerItem: c, workerMsPerItem: w,
+      boundAt16: bound(16), boundAt64: bound(64),
+    };
+    results.push(row);
+    console.log(`${task.name}, ${workers} worker${workers > 1 ? 's' : ''}: ${row.itemsPerS.toFixed(1)} ${task.unit}/s; per item ${c.toFixed(3)} ms on the calling thread, ` +
+      `${w.toFixed(3)} ms in a worker → at most ${row.boundAt16.toFixed(1)}× at 16 workers, ${row.boundAt64.toFixed(1)}× at 64`);
+  }
+  const rows = results.filter((r) => r.task === task.name);
+  if (rows.length > 1) console.log(`${task.name}: ${rows.at(-1)!.workers} workers over 1: ${(rows.at(-1)!.itemsPerS / rows[0]!.itemsPerS).toFixed(2)}×`);
+}
+
+const out = new URL('./results/scaling.json', import.meta.url);
+mkdirSync(new URL('.', out), { recursive: true });
+writeFileSync(out, `${JSON.stringify({ version: 1, date: new Date().toISOString(), system: systemInfo(Math.max(...WORKERS)), results }, null, 2)}\n`);
+console.log(`wrote ${fileURLToPath(out)}`);
