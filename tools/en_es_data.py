@@ -381,6 +381,30 @@ TEACHER_STEPS = ["sentences", "drop: outside 3-40 words", "drop: no letters", "d
                  "kept"]
 
 
+def teacher_candidates(texts, taken, general, seen, tally):
+    """The texts worth giving Apertium: 3–40 words with a letter, no hyphenated compound, not already `seen`
+    (which they join), not a source in `taken` (human pairs, dev, held-out) nor in the general test set."""
+    out = []
+    for text in map(normalise, texts):
+        if not 3 <= len(text.split()) <= 40:
+            tally["drop: outside 3-40 words"] += 1
+        elif not LETTER.search(text):
+            tally["drop: no letters"] += 1
+        elif re.search(r"\w-\w", text):
+            # Apertium glues or splits hyphenated compounds (a low-budget movie → una películadepresupuesto
+            # bajo; a well-spoken gentleman → un señorbienhablado): visibly in 557 of the 3,495 that
+            # passed every other filter, and most of the rest go word by word (bien-extendió los músculos).
+            tally["drop: hyphenated compound"] += 1
+        elif text in seen:
+            tally["drop: duplicate"] += 1
+        elif text in taken or text.lower() in general:
+            tally["drop: has a human pair or is in the general test set"] += 1
+        else:
+            seen.add(text)
+            out.append(text)
+    return out
+
+
 def clean_teacher(source, target, kind, counts):
     """Apertium marks unknown words *word, and failed generation #word or transfer @word. An unknown
     capitalised word is a name and passes through unchanged; an unknown lower-case word stays English inside
@@ -490,23 +514,7 @@ def main():
     for source, texts in (("fortunes", fortunes()), ("wordnet", wordnet_examples()),
                           ("package-descriptions", package_descriptions(descriptions_from))):
         tally = teacher_counts[source] = collections.Counter(sentences=len(texts))
-        for text in map(normalise, texts):
-            if not 3 <= len(text.split()) <= 40:
-                tally["drop: outside 3-40 words"] += 1
-            elif not LETTER.search(text):
-                tally["drop: no letters"] += 1
-            elif re.search(r"\w-\w", text):
-                # Apertium glues or splits hyphenated compounds (a low-budget movie → una películadepresupuesto
-                # bajo; a well-spoken gentleman → un señorbienhablado): visibly in 557 of the 3,495 that
-                # passed every other filter, and most of the rest go word by word (bien-extendió los músculos).
-                tally["drop: hyphenated compound"] += 1
-            elif text in seen:
-                tally["drop: duplicate"] += 1
-            elif text in taken or text.lower() in general:
-                tally["drop: has a human pair or is in the general test set"] += 1
-            else:
-                seen.add(text)
-                teacher_sources.append((text, source))
+        teacher_sources += [(text, source) for text in teacher_candidates(texts, taken, general, seen, tally)]
     translated = apertium([t for t, _ in teacher_sources], args.workers)
     teacher = []
     for (text, source), spanish in zip(teacher_sources, translated):

@@ -9,6 +9,8 @@ read, and that hibiki runs through the same path as any opus-mt model.
         --dev-src data/en-es/dev.en --dev-tgt data/en-es/dev.es --out models/translate-en-es --minutes 600
     ... the same command with --resume       continues a killed run from OUT/checkpoint.pt
     ... tools/train_marian.py --check OUT --dev-src data/en-es/dev.en     only the check below
+    ... tools/train_marian.py --check models/translate-en-es --dev-src test/fixtures/en-es/general.en \
+            --check-lines 20 --fixture test/fixtures/en-es/twin.json      and the twin's side as a test fixture
 
 Tokenizer, as opus-mt's: one SentencePiece unigram model per language
 (source.spm, target.spm) trained on that side of the training text, and ONE
@@ -65,6 +67,8 @@ OUT/checkpoint.pt is for resuming only: delete it before shipping OUT.
 """
 import argparse
 import copy
+import hashlib
+import shutil
 import json
 import math
 import os
@@ -87,6 +91,9 @@ from marian_torch import Marian, beam_search, greedy, generation_config, marian_
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMAT_VERSION = 1  # of checkpoint.pt and training.json
+# What a second stage (--init) sets itself; every other setting is the first stage's.
+STAGE_ARGS = ('train_src', 'train_tgt', 'dev_src', 'dev_tgt', 'out', 'minutes', 'eval_minutes', 'check_lines', 'no_check', 'init',
+              'resume')
 EOS, UNK = '</s>', '<unk>'
 PAD = '<pad>'
 EOS_ID, UNK_ID = 0, 1
@@ -398,6 +405,26 @@ def train(args):
         record = ck['record']
         record['commands'].append(command())
         log(f'resuming {out} at step {ck["step"]}, {ck["seconds"] / 60:.1f} of {args.minutes} minutes done')
+    elif args.init:
+        # A second stage: the first run's tokenizers, settings, weights, Adam state and schedule, on new data
+        # (and a new dev set). --minutes still counts the training time of both stages together.
+        init = Path(args.init)
+        stage1 = torch.load(init / 'checkpoint.pt')
+        if stage1['format_version'] != FORMAT_VERSION:
+            raise SystemExit(f'{init}/checkpoint.pt: format {stage1["format_version"]}, this script writes {FORMAT_VERSION}')
+        for name in ('source.spm', 'target.spm', 'vocab.json', 'tokenizer_config.json'):
+            shutil.copyfile(init / name, out / name)
+        given = {k: v for k, v in vars(args).items() if k in STAGE_ARGS}
+        args = argparse.Namespace(**{**stage1['args'], **given})
+        first = stage1['record']
+        record = {**{k: first[k] for k in ('format_version', 'torch', 'sentencepiece', 'threads', 'spm_pieces_per_side_tried',
+                                           'tokenizer_seconds')},
+                  'commands': first['commands'] + [command()], 'settings': vars(args), 'evaluations': [],
+                  'stage1': {'dir': str(init), 'train': first['train'], 'dev': first['dev'], 'steps': stage1['step'],
+                             'minutes': round(stage1['seconds'] / 60, 2), 'best': first.get('best'),
+                             'evaluations': first['evaluations']}}
+        ck = None
+        log(f'second stage from {init} at step {stage1["step"]}, {stage1["seconds"] / 60:.1f} of {args.minutes} minutes done')
     else:
         torch.manual_seed(args.seed)
         t0 = time.time()
@@ -437,6 +464,12 @@ def train(args):
         epoch_rng = ck['epoch_rng']
         best_loss, best_state, best_step = ck['best_loss'], ck['best_state'], ck['best_step']
         torch.set_rng_state(ck['torch_rng'])
+    elif args.init and not args.resume:
+        # the schedule goes on from the first stage's step; epochs, batches and the best dev loss start afresh
+        model.load_state_dict(stage1['model'])
+        optimiser.load_state_dict(stage1['optimiser'])
+        step, seconds, tokens_seen = stage1['step'], stage1['seconds'], stage1['tokens']
+        torch.manual_seed(args.seed)
 
     def checkpoint():
         atomic_torch_save({'format_version': FORMAT_VERSION, 'args': vars(args), 'record': record, 'model': model.state_dict(),
@@ -564,8 +597,10 @@ def node(*args):
 
 
 @torch.no_grad()
-def check(directory, sources):
-    """Twin vs hibiki on `sources`: {'ok', counts, mismatches, speed}; prints a table."""
+def check(directory, sources, fixture=None):
+    """Twin vs hibiki on `sources`: {'ok', counts, mismatches, speed}; prints a table.
+    With `fixture`, also writes the twin's side there as JSON, for tests that must
+    run without Python (test/models/translate-en-es.test.ts)."""
     directory = Path(directory).resolve()
     torch.set_num_threads(os.cpu_count())
     tokenizer = MarianTokenizer(directory)
@@ -595,6 +630,15 @@ def check(directory, sources):
     m = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in want['input ids']])
     # Finished rows are padded with the pad id to the longest; hibiki returns each row unpadded.
     want['batch greedy ids'] = [[row[0]] + [t for t in row[1:] if t != tokenizer.pad] for row in greedy(twin, gen, x, m).tolist()]
+    if fixture:
+        sha = hashlib.sha256((directory / 'model.safetensors').read_bytes()).hexdigest()
+        Path(fixture).write_text(json.dumps({
+            'made_by': f'tools/train_marian.py --check {directory.name} --fixture (the PyTorch twin, tools/marian_torch.py)',
+            'model_sha256': sha, 'num_beams': gen.num_beams, 'sources': sources,
+            'input_ids': want['input ids'], 'greedy_ids': want['greedy ids'], 'greedy_texts': want['greedy texts (CLI -b 1)'],
+            'beam_ids': want.get('beam ids', []), 'beam_texts': want.get('beam texts (CLI, the directory\'s settings)', []),
+            'beam_scores': scores}, ensure_ascii=False, indent=1) + '\n')
+        log(f'wrote {fixture}')
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -648,9 +692,12 @@ def main():
     ap.add_argument('--dev-tgt', help='their translations')
     ap.add_argument('--out', help='the Marian directory to write')
     ap.add_argument('--minutes', type=float, default=60, help='training time, all --resume runs together (default 60)')
+    ap.add_argument('--init', metavar='DIR', help='a second stage: start from DIR/checkpoint.pt (its tokenizers, settings, weights, '
+                    'Adam state and schedule) on the data given here')
     ap.add_argument('--resume', action='store_true', help='continue OUT/checkpoint.pt (the first run\'s settings and data)')
     ap.add_argument('--check', metavar='DIR', help='only check DIR: the twin against hibiki on the first --check-lines of --dev-src')
     ap.add_argument('--check-lines', type=int, default=50, help='dev sources the check decodes (default 50)')
+    ap.add_argument('--fixture', metavar='FILE', help='with --check: also write the twin\'s ids, texts and scores to FILE (JSON)')
     ap.add_argument('--no-check', action='store_true', help='skip the check after training')
     ap.add_argument('--d-model', type=int, default=192, help='(default 192)')
     ap.add_argument('--layers', type=int, default=3, help='encoder layers (default 3)')
@@ -676,7 +723,7 @@ def main():
         if not args.dev_src:
             ap.error('--check needs --dev-src (the sentences to decode)')
         sources = [s for s in read_lines(args.dev_src) if s.strip()][:args.check_lines]
-        sys.exit(0 if check(args.check, sources)['ok'] else 1)
+        sys.exit(0 if check(args.check, sources, args.fixture)['ok'] else 1)
     missing = [f for f in ('train_src', 'train_tgt', 'dev_src', 'dev_tgt', 'out') if not getattr(args, f)]
     if missing:
         ap.error('training needs ' + ', '.join('--' + f.replace('_', '-') for f in missing))
