@@ -2,6 +2,12 @@
 // knows and checks its fundamental (YIN) against the pitch asked for.
 //
 //   npx tsx tools/wavenet-quality.ts [MODEL_DIR] [--seconds 1] [--temperature 0.9] [--seed 1] [--takes 48] [--wav DIR] [--json FILE]
+//   npx tsx tools/wavenet-quality.ts [MODEL_DIR] --silence 0,0.5,0.6,0.7,0.75,0.8 [--takes 4] [--json FILE]
+//
+// --silence: at each temperature, every pitch `takes` times (seeds 1…takes), 1 s each; counts the
+// notes whose second half is one constant value (the model fell silent). A model's config.json
+// "min_temperature" (below which hibiki refuses to sample) is chosen from this table; the model's own
+// min_temperature is lifted for the measurement.
 //
 // Every pitch is generated `takes` times (seed + 1000·take + pitch index):
 // which notes come out depends on the seed, and a score over 300 notes (12
@@ -28,6 +34,7 @@ const { values, positionals } = parseArgs({
     takes: { type: 'string', default: '48' },
     wav: { type: 'string' },
     json: { type: 'string' },
+    silence: { type: 'string' },
   },
 });
 const dir = positionals[0] ?? fileURLToPath(new URL('../models/wavenet-piano', import.meta.url));
@@ -35,6 +42,31 @@ const config = parseWaveNetConfig(`${dir}/config.json`, readModelDir(dir).config
 if (config.globalName !== 'midi_pitch') throw new Error(`${dir} is not conditioned on midi_pitch`);
 const samples = Math.round(Number(values.seconds) * config.sampleRate);
 const takes = Number(values.takes);
+
+if (values.silence) {
+  const temperatures = values.silence.split(',').map(Number);
+  const silenceTakes = positionalsTakes();
+  const pool = await Pool.open(dir, { workers: 2 });
+  pool.model.check = () => {}; // measure below min_temperature too: the requests are built right here
+  const rows = [];
+  for (const temperature of temperatures) {
+    const requests = Array.from({ length: silenceTakes }, (_, take) =>
+      config.globalLabels.map((_, condition) => ({ samples: config.sampleRate, condition, temperature, seed: take + 1 }))).flat();
+    const { outputs, failures } = await pool.run(requests);
+    if (failures.length) throw failures[0]!.error;
+    const silent = outputs.filter((audio) => audio!.subarray(audio!.length >> 1).every((v) => v === audio![audio!.length >> 1])).length;
+    rows.push({ temperature, notes: requests.length, silent });
+    console.log(`temperature ${temperature}: ${silent} of ${requests.length} notes silent (one value from 0.5 s to 1 s)`);
+  }
+  await pool.close();
+  if (values.json) writeFileSync(values.json, `${JSON.stringify({ version: 1, measure: 'silence', seeds: `1…${silenceTakes}`, seconds: 1, rows }, null, 2)}\n`);
+  process.exit(0);
+}
+
+/** --takes for --silence: 4 unless given. */
+function positionalsTakes(): number {
+  return process.argv.includes('--takes') ? takes : 4;
+}
 const requests = Array.from({ length: takes }, (_, take) =>
   config.globalLabels.map((_, condition) => ({
     samples, condition, temperature: Number(values.temperature), seed: Number(values.seed) + 1000 * take + condition,

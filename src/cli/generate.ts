@@ -131,7 +131,7 @@ export function registerGenerate(program: Command): void {
         (toStdout ? console.error : console.log)(`${toStdout ? 'stdout' : paths[i]}: ${(audio.length / config.sampleRate).toFixed(2)} s at ${config.sampleRate} Hz${label}`);
         // Greedy decoding can settle on one class for ever: the file is written, but say what it holds.
         if (audio.length > 1 && audio.every((v) => v === audio[0])) {
-          console.error(`warning: ${toStdout ? 'stdout' : paths[i]} is silent (every sample is ${audio[0]!.toFixed(4)})${flags.temperature === 0 ? ': greedy decoding (--temperature 0) falls into silence with this model; sample with --temperature 0.5 to 1' : ''}`);
+          console.error(`warning: ${toStdout ? 'stdout' : paths[i]} is silent (every sample is ${audio[0]!.toFixed(4)})${flags.temperature < 0.75 ? `: sampled this cold (--temperature ${flags.temperature}), a WaveNet can fall into silence; try a higher --temperature` : ''}`);
         }
       }
       for (const f of failures) console.error(`${paths[f.index]}: ${f.message}`);

@@ -56,6 +56,11 @@ export interface WaveNetConfig {
   /** Local conditioning: feature channels per frame (0 = none), and samples per frame. */
   localChannels: number;
   localHop: number;
+  /**
+   * The lowest sampling temperature that keeps the model audible (config.json "min_temperature",
+   * default 0): below it a model may fall into silence, every sample one value, and requests are refused.
+   */
+  minTemperature: number;
 }
 
 /** One stream to generate. */
@@ -88,6 +93,10 @@ export function parseWaveNetConfig(file: string, c: Record<string, unknown>): Wa
   if (!Array.isArray(labels) || labels.length !== globalClasses || !labels.every((l) => typeof l === 'string')) {
     throw modelFormat(file, `"global_condition_labels" must list ${globalClasses} strings`);
   }
+  const minTemperature = (c.min_temperature ?? 0) as number;
+  if (typeof minTemperature !== 'number' || !(minTemperature >= 0 && minTemperature <= MAX_TEMPERATURE)) {
+    throw modelFormat(file, `"min_temperature" must be a number from 0 to ${MAX_TEMPERATURE}, got ${JSON.stringify(c.min_temperature)}`);
+  }
   const localChannels = (c.local_condition_channels ?? 0) as number;
   const localHop = (c.local_condition_hop ?? 1) as number;
   if (!Number.isSafeInteger(localChannels) || localChannels < 0 || !positiveInt(localHop)) {
@@ -108,6 +117,7 @@ export function parseWaveNetConfig(file: string, c: Record<string, unknown>): Wa
     globalName: typeof c.global_condition_name === 'string' ? c.global_condition_name : 'condition',
     localChannels,
     localHop,
+    minTemperature,
   };
 }
 
@@ -125,6 +135,18 @@ export function macsPerSample(c: WaveNetConfig): number {
 
 /** The longest clip one request may ask for, in seconds of audio (an hour). */
 export const MAX_SECONDS = 3600;
+
+/**
+ * E_BAD_INPUT, prefixed with `where`, unless `t` is a temperature the model samples at: from its
+ * min_temperature (0 unless its config.json says otherwise) to MAX_TEMPERATURE.
+ */
+export function checkTemperature(t: unknown, config: WaveNetConfig, where: string): void {
+  if (typeof t !== 'number' || !(t >= 0 && t <= MAX_TEMPERATURE)) throw badInput(`${where}temperature must be from 0 to ${MAX_TEMPERATURE}, got ${t}`);
+  if (t < config.minTemperature) {
+    throw badInput(`${where}temperature ${t} is below ${config.minTemperature}, this model's min_temperature: sampled colder, its notes fall ` +
+      `into silence (every sample one value); use ${config.minTemperature} to ${MAX_TEMPERATURE}`);
+  }
+}
 
 /** The highest sampling temperature a request may ask for (1 = the model's distribution, 0 = greedy). */
 export const MAX_TEMPERATURE = 10;
@@ -443,9 +465,7 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     if (!Number.isSafeInteger(r.samples) || r.samples! < 1 || r.samples! > max) {
       throw badInput(`${where}: samples must be a whole number from 1 to ${max} (${MAX_SECONDS} s), got ${r.samples}`);
     }
-    if (typeof r.temperature !== 'number' || !(r.temperature >= 0 && r.temperature <= MAX_TEMPERATURE)) {
-      throw badInput(`${where}: temperature must be from 0 to ${MAX_TEMPERATURE}, got ${r.temperature}`);
-    }
+    checkTemperature(r.temperature, this.config, `${where}: `);
     if (!Number.isSafeInteger(r.seed)) throw badInput(`${where}: seed must be a whole number, got ${r.seed}`);
     this.checkCondition(r.condition, where);
     this.checkLocal(r.local, r.samples!, where);

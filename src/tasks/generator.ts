@@ -12,8 +12,8 @@ import { badInput } from '../errors.js';
 import { type WavFormat, encodeWav } from '../io/wav.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
 import type { Pool } from '../pool/pool.js';
-import { type GenerateRequest, type WaveNetConfig, parseWaveNetConfig } from '../models/wavenet.js';
-import { DEFAULT_MODELS, GENERATE_DEFAULTS, MAX_SECONDS, MAX_TEMPERATURE } from './defaults.js';
+import { type GenerateRequest, type WaveNetConfig, checkTemperature, parseWaveNetConfig } from '../models/wavenet.js';
+import { DEFAULT_MODELS, GENERATE_DEFAULTS, MAX_SECONDS } from './defaults.js';
 import { type OpenOptions, type Runner, closeRunner, openRunner, poolOf } from './runner.js';
 
 
@@ -96,7 +96,7 @@ export class Generator {
     const { seconds, count = GENERATE_DEFAULTS.count, temperature = GENERATE_DEFAULTS.temperature, seed = GENERATE_DEFAULTS.seed } = options;
     if (!(seconds > 0 && seconds <= MAX_SECONDS)) throw badInput(`seconds must be above 0 and at most ${MAX_SECONDS}, got ${seconds}`);
     if (!Number.isSafeInteger(count) || count < 1 || count > GENERATE_DEFAULTS.maxCount) throw badInput(`count must be a whole number from 1 to ${GENERATE_DEFAULTS.maxCount}, got ${count}`);
-    if (!(temperature >= 0 && temperature <= MAX_TEMPERATURE)) throw badInput(`temperature must be from 0 to ${MAX_TEMPERATURE}, got ${temperature}`);
+    checkTemperature(temperature, this.config, '');
     if (!Number.isSafeInteger(seed) || seed < 0) throw badInput(`seed must be a whole number ≥ 0, got ${seed}`);
     const condition = this.conditionIndex(options.condition);
     const samples = Math.max(1, Math.round(seconds * this.config.sampleRate));

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,14 +28,25 @@ describe('hibiki generate', () => {
     expect(readFileSync(join(dir, 'a-1.wav')).equals(readFileSync(join(dir, 'a-2.wav')))).toBe(false);
   });
 
-  it('temperature-0-silence: says so when a clip comes out silent, as greedy decoding does with the piano model', () => {
+  it('temperature-0-silence: the piano model refuses temperatures below its min_temperature; a model without one says so when a clip comes out silent', () => {
     const piano = fileURLToPath(new URL('../../models/wavenet-piano', import.meta.url));
+    const refused = hibiki('generate', '-m', piano, '-s', '0.3', '-c', '60', '-t', '0', '-o', join(dir, 'refused.wav'), '-w', '0');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe('error: temperature 0 is below 0.75, this model\'s min_temperature: sampled colder, its notes fall into silence ' +
+      '(every sample one value); use 0.75 to 10\n');
+    expect(existsSync(join(dir, 'refused.wav'))).toBe(false);
+    // the same weights without min_temperature: greedy decoding is allowed, and falls silent
+    const bare = join(dir, 'piano-bare');
+    mkdirSync(bare);
+    const { min_temperature: _, ...config } = JSON.parse(readFileSync(join(piano, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(bare, 'config.json'), JSON.stringify(config));
+    copyFileSync(join(piano, 'model.safetensors'), join(bare, 'model.safetensors'));
     const out = join(dir, 'greedy.wav');
-    const r = hibiki('generate', '-m', piano, '-s', '0.3', '-c', '60', '-t', '0', '-o', out, '-w', '0');
+    const r = hibiki('generate', '-m', bare, '-s', '0.3', '-c', '60', '-t', '0', '-o', out, '-w', '0');
     expect(r.code, r.stderr).toBe(0);
     const samples = Array.from(readWav(out).samples);
     expect(new Set(samples).size).toBe(1); // written as asked: every sample the same
-    expect(r.stderr).toMatch(/^warning: .*greedy\.wav is silent \(every sample is -?\d\.\d{4}\): greedy decoding \(--temperature 0\) falls into silence with this model; sample with --temperature 0\.5 to 1\n$/m);
+    expect(r.stderr).toMatch(/^warning: .*greedy\.wav is silent \(every sample is -?\d\.\d{4}\): sampled this cold \(--temperature 0\), a WaveNet can fall into silence; try a higher --temperature\n$/m);
     const sampled = hibiki('generate', '-m', piano, '-s', '0.3', '-c', '60', '-t', '0.9', '-o', join(dir, 'sampled.wav'), '-w', '0');
     expect(sampled.stderr).not.toMatch(/silent/);
   });
