@@ -56,6 +56,7 @@ export {
 } from './metrics/bleu.js';
 export { type BleuTokenizer, BLEU_TOKENIZERS, tokenize13a, tokenizeIntl, tokenizeChar } from './metrics/tokenize-bleu.js';
 export { type ChrfOptions, corpusChrf, sentenceChrf } from './metrics/chrf.js';
+export { type Calibration, type CalibrationBin, calibration } from './metrics/calibration.js';
 export { type MetricScore, type Confidence, type ReferenceLine, SACREBLEU_VERSION } from './metrics/sacrebleu-compat.js';
 export { bootstrapIndices } from './metrics/bootstrap.js';
 export { batchedNms, boxIou, nms, nmsTopK, xywhToXyxy } from './metrics/nms.js';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hibiki } from '../helpers/cli.js';
+import { PNG } from 'pngjs';
 import { decodeImage } from '../../src/io/image.js';
 
 const SAMPLES = fileURLToPath(new URL('../../samples/images/', import.meta.url));
@@ -107,6 +108,27 @@ describe('hibiki detect, classify and segment', () => {
         expect(o.top[0]!.probability).toBeGreaterThan(o.top[1]!.probability);
       });
     }
+  });
+
+  it('classify --min-score: a best class below it is "unsure" (the classes still listed), one above it is claimed', () => {
+    // the sample 3 with a 4-pixel white margin: a picture the 8×8-trained model misreads, with low confidence
+    const three = decodeImage(readFileSync(join(SAMPLES, 'digits', '3.png')), '3.png');
+    const margin = new PNG({ width: 16, height: 16 });
+    margin.data.fill(255);
+    for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) for (let k = 0; k < 3; k++) margin.data[((y + 4) * 16 + x + 4) * 4 + k] = three.data[(y * 8 + x) * 3 + k]!;
+    const padded = join(dir, 'three-with-margin.png');
+    writeFileSync(padded, PNG.sync.write(margin));
+    const files = [join(SAMPLES, 'digits', '3.png'), padded];
+    const text = hibiki('classify', ...files, '--min-score', '0.9', '-k', '2', '-w', '0');
+    expect(text.code, text.stderr).toBe(0);
+    const [sure, unsure] = text.stdout.trim().split('\n');
+    expect(sure).toMatch(/3\.png: 3 (99\.\d|100\.0)%, \d [\d.]+%$/);
+    expect(unsure).toMatch(/three-with-margin\.png: unsure \(\d [1-8]\d\.\d%, \d [\d.]+%\)$/);
+    const json = JSON.parse(hibiki('classify', ...files, '--min-score', '0.9', '--json', '-w', '0').stdout) as Array<{ unsure: boolean; top: Array<{ probability: number }> }>;
+    expect(json.map((r) => r.unsure)).toEqual([false, true]);
+    expect(json[1]!.top[0]!.probability).toBeLessThan(0.9);
+    // without the flag nothing is unsure, and the JSON has no such key
+    expect(JSON.parse(hibiki('classify', padded, '--json', '-w', '0').stdout)[0]).not.toHaveProperty('unsure');
   });
 
   it('segment: mask and overlay PNGs per image whose colours agree with the held-out label maps', () => {

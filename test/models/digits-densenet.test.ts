@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
+import { calibration } from '../../src/metrics/calibration.js';
 import { readModelDir } from '../../src/io/model-dir.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { denseNetForward, loadDenseNet, parseDenseNetConfig } from '../../src/models/densenet.js';
@@ -52,6 +53,22 @@ describe('models/digits-densenet', () => {
     console.log(`digits-densenet: ${correct}/${n} = ${(correct / n * 100).toFixed(2)} % of the test split (PyTorch ${training.test_correct})`);
     expect(correct / n).toBeGreaterThanOrEqual(0.97);
     expect(correct).toBe(training.test_correct);
+  });
+
+  it('is calibrated on the test split: expected calibration error (15 bins) under 2 %', () => {
+    const confidences: number[] = [];
+    const correct: boolean[] = [];
+    for (let i = 0; i < n; i++) {
+      const row = Array.from(logits.subarray(i * 10, i * 10 + 10));
+      const max = Math.max(...row);
+      const exp = row.map((v) => Math.exp(v - max));
+      confidences.push(1 / exp.reduce((a, b) => a + b, 0)); // the best class's softmax: exp(0) / Σ
+      correct.push(argmax(logits, i) === labels[i]);
+    }
+    const { ece, mce } = calibration(confidences, correct);
+    console.log(`digits-densenet: ECE ${(ece * 100).toFixed(2)} %, MCE ${(mce * 100).toFixed(1)} % on the ${n} test images`);
+    expect(ece).toBeLessThan(0.02);
+    expect(ece).toBeGreaterThan(0); // 4 of 360 wrong: not every confidence can match
   });
 
   it('reads the sample PNGs (dark ink on white) once inverted, as config.json says', () => {
