@@ -89,7 +89,7 @@ function journalIo<T>(path: string, verb: 'read' | 'write', io: () => T): T {
 export function registerTranslate(program: Command): void {
   program
     .command('translate')
-    .description('translate text line by line with a Transformer model: a file or stdin to a file or stdout')
+    .description('translate text line by line (default: English → Spanish) with a Marian (opus-mt) or Transformer model directory: a file or stdin to a file or stdout')
     .addOption(modelOption(DEFAULT_MODELS.translator))
     .option('-i, --input <file>', "input text, one sentence per line ('-' = stdin)", STDIO)
     .option('-o, --output <file>', "output file ('-' = stdout); written whole, never half", STDIO)
