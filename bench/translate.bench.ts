@@ -1,5 +1,9 @@
-// npm run bench:translate — translation speed of the shipped model on the
-// held-out sentences (samples/test.en), in one run:
+// npm run bench:translate — translation speed of the shipped models, in one run.
+// The default, models/translate-en-es (a Marian directory), on the 10–20-word
+// sentences of its evaluation sets (test/fixtures/en-es), through Translator in
+// this thread (tokenizing included, as a user runs it): greedy one line at a time
+// and all lines in one call, and beam 4 (the directory's setting) one at a time.
+// The toy English → Japanese Transformer on its held-out sentences (samples/test.en):
 //  - sentences/s and target tokens/s for greedy and beam 4, at batch 1 and
 //    batch 32, one thread;
 //  - the same job on a pool of 1 and of 2 workers (batch 32);
@@ -18,6 +22,7 @@ import { readLines } from '../src/cli/translate.js';
 import { readModelDir } from '../src/io/model-dir.js';
 import { loadModel } from '../src/models/index.js';
 import type { TransformerBatch, TranslateItem } from '../src/models/transformer.js';
+import { DEFAULT_MODELS } from '../src/tasks/defaults.js';
 import { Translator } from '../src/tasks/translator.js';
 import { Pool } from '../src/pool/pool.js';
 import { Runtime } from '../src/runtime/runtime.js';
@@ -75,6 +80,30 @@ for (const { beam, batch } of runs) {
     (theirs ? ` | PyTorch eager ${theirs.sentences_per_s.toFixed(1)} sentences/s → hibiki ${row.overPytorch!.toFixed(2)}×` : ''));
 }
 
+/** The default translator: sentences/s through Translator, one thread. */
+async function defaultModel() {
+  const fixture = (name: string) => readLines(fileURLToPath(new URL(`../test/fixtures/en-es/${name}`, import.meta.url)));
+  const lines = [...fixture('packages.en'), ...fixture('general.en')].filter((l) => {
+    const words = l.split(/\s+/).filter(Boolean).length;
+    return words >= 10 && words <= 20;
+  });
+  const translator = await Translator.open(DEFAULT_MODELS.translator, { workers: 0 });
+  const words = lines.reduce((n, l) => n + l.split(/\s+/).filter(Boolean).length, 0);
+  console.log(`${DEFAULT_MODELS.translator}: ${lines.length} sentences of 10–20 words (mean ${(words / lines.length).toFixed(1)}) from test/fixtures/en-es`);
+  const rows = [];
+  for (const [search, beam, together] of [['greedy, one line at a time', 1, false], ['greedy, all lines in one call', 1, true], ['beam 4, one line at a time', 4, false]] as const) {
+    const ms = await best(async () => {
+      if (together) await translator.translate(lines, { beam });
+      else for (const line of lines) await translator.translate(line, { beam });
+    });
+    rows.push({ search, sentencesPerS: lines.length / (ms / 1000) });
+    console.log(`  ${search}, one thread: ${rows.at(-1)!.sentencesPerS.toFixed(1)} sentences/s`);
+  }
+  await translator.close();
+  return { model: 'models/translate-en-es', sentences: lines.length, meanWords: words / lines.length, rows };
+}
+const enEs = await defaultModel();
+
 const pooled: Record<string, number> = {};
 for (const workers of [1, 2]) {
   const pool = await Pool.open(MODEL, { workers });
@@ -89,6 +118,6 @@ console.log(`two workers over one: ${(pooled[2]! / pooled[1]!).toFixed(2)}×`);
 
 const out = new URL('./results/translate.json', import.meta.url);
 mkdirSync(new URL('.', out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ version: 1, date: new Date().toISOString(), system: systemInfo(2), torch: torch?.torch ?? null, results,
+writeFileSync(out, `${JSON.stringify({ version: 1, date: new Date().toISOString(), system: systemInfo(2), torch: torch?.torch ?? null, defaultModel: enEs, results,
   pool: { oneWorker: pooled[1], twoWorkers: pooled[2], scaling: pooled[2]! / pooled[1]! } }, null, 2)}\n`);
 console.log(`wrote ${fileURLToPath(out)}`);

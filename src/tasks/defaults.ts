@@ -16,7 +16,7 @@ const shipped = (name: string) => fileURLToPath(new URL(`../../models/${name}`, 
 /** The shipped model each task class and command opens by default. */
 export const DEFAULT_MODELS = {
   generator: shipped('wavenet-piano'),
-  translator: shipped('translate-en-ja'),
+  translator: shipped('translate-en-es'),
   detector: shipped('face-detector'),
   classifier: shipped('digits-densenet'),
   segmenter: shipped('shapes-unet'),

@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { MAIN, hibikiWith } from '../helpers/cli.js';
 
 const SAMPLES = fileURLToPath(new URL('../../samples/', import.meta.url));
+/** The toy English → Japanese model, whose held-out set is samples/test.{en,ja}. */
+const TOY = fileURLToPath(new URL('../../models/translate-en-ja', import.meta.url));
 
 const hibiki = (...args: string[]) => hibikiWith({ timeoutMs: 240_000 }, ...args);
 
@@ -20,9 +22,9 @@ describe('hibiki translate', () => {
   writeFileSync(ref, `${lines(join(SAMPLES, 'test.ja')).slice(0, 40).join('\n')}\n\n`);
 
   it('translates in input order, the same lines in process and on two workers, and prints BLEU', () => {
-    const a = hibiki('translate', '-i', input, '-o', join(dir, 'a.ja'), '-w', '0', '-r', ref);
+    const a = hibiki('translate', '-m', TOY, '-i', input, '-o', join(dir, 'a.ja'), '-w', '0', '-r', ref);
     expect(a.code, a.stderr).toBe(0);
-    const b = hibiki('translate', '-i', input, '-o', join(dir, 'b.ja'), '-w', '2');
+    const b = hibiki('translate', '-m', TOY, '-i', input, '-o', join(dir, 'b.ja'), '-w', '2');
     expect(b.code, b.stderr).toBe(0);
     const out = lines(join(dir, 'a.ja'));
     expect(out).toHaveLength(41);
@@ -37,12 +39,12 @@ describe('hibiki translate', () => {
   it('reads stdin without -i and with -i -, writes stdout without -o and with -o -: the lines -i FILE -o FILE gives', () => {
     const text = `${lines(input).slice(0, 6).join('\n')}\n`;
     writeFileSync(join(dir, 'six.en'), text);
-    const file = hibiki('translate', '-i', join(dir, 'six.en'), '-o', join(dir, 'six.ja'), '-w', '0', '-q');
+    const file = hibiki('translate', '-m', TOY, '-i', join(dir, 'six.en'), '-o', join(dir, 'six.ja'), '-w', '0', '-q');
     expect([file.code, file.stderr]).toEqual([0, '']);
     const want = readFileSync(join(dir, 'six.ja'), 'utf8');
     expect(want.split('\n')).toHaveLength(7);
     for (const args of [[], ['-i', '-'], ['-o', '-'], ['-i', '-', '-o', '-']]) {
-      const r = hibikiWith({ input: text, timeoutMs: 240_000 }, 'translate', '-w', '0', '-q', ...args);
+      const r = hibikiWith({ input: text, timeoutMs: 240_000 }, 'translate', '-m', TOY, '-w', '0', '-q', ...args);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout, args.join(' ')).toBe(want);
       expect(r.stderr).toBe('');
@@ -50,7 +52,7 @@ describe('hibiki translate', () => {
   });
 
   it('prints n-best lists with scores, best first', () => {
-    const r = hibiki('translate', '-i', input, '-b', '4', '--n-best', '2', '-w', '0');
+    const r = hibiki('translate', '-m', TOY, '-i', input, '-b', '4', '--n-best', '2', '-w', '0');
     expect(r.code, r.stderr).toBe(0);
     const rows = r.stdout.split('\n').slice(0, 40).map((l) => l.split('\t'));
     for (const row of rows) {
@@ -76,7 +78,7 @@ describe('hibiki translate', () => {
   it('resumes a killed run without redoing or losing a line', async () => {
     const full = join(SAMPLES, 'test.en');
     const out = join(dir, 'resumed.ja');
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'translate', '-i', full, '-o', out, '-w', '0'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'translate', '-m', TOY, '-i', full, '-o', out, '-w', '0'], { stdio: 'ignore' });
     // Kill it once the journal holds a finished chunk.
     await new Promise<void>((resolve, reject) => {
       const poll = setInterval(() => {
@@ -91,10 +93,10 @@ describe('hibiki translate', () => {
     });
     expect(existsSync(out)).toBe(false); // never half-written under the final name
     const journaled = readFileSync(`${out}.partial`, 'utf8').split('\n').length - 2;
-    const r = hibiki('translate', '-i', full, '-o', out, '-w', '0', '--resume');
+    const r = hibiki('translate', '-m', TOY, '-i', full, '-o', out, '-w', '0', '--resume');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`resuming: ${journaled} of 1000 lines already translated`));
-    const fresh = hibiki('translate', '-i', full, '-w', '2');
+    const fresh = hibiki('translate', '-m', TOY, '-i', full, '-w', '2');
     expect(readFileSync(out, 'utf8')).toBe(fresh.stdout);
   }, 300_000);
 
@@ -122,7 +124,7 @@ describe('hibiki translate', () => {
   it('refuses to resume from another job’s journal', () => {
     const out = join(dir, 'other.ja');
     writeFileSync(`${out}.partial`, '{"hibiki":"0","job":"translate","input":"x"}\n');
-    const r = hibiki('translate', '-i', input, '-o', out, '-w', '0', '--resume');
+    const r = hibiki('translate', '-m', TOY, '-i', input, '-o', out, '-w', '0', '--resume');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: --resume: .*other\.ja\.partial belongs to another job .*; delete it to start over\n$/);
   });

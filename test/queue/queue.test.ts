@@ -96,7 +96,7 @@ describe('translation on a BullMQ queue', () => {
     redis = await startRedis();
     client = await connectRedis(parseQueueUrl(redis.url));
     queue = new Queue('translate', { connection: client, prefix: QUEUE_PREFIX });
-    const run = await hibiki('translate', '--input', HELD_OUT, '--workers', '2').done;
+    const run = await hibiki('translate', '--model', MODEL, '--input', HELD_OUT, '--workers', '2').done;
     expect(run.code, run.stderr).toBe(0);
     local = run.stdout;
   }, 180_000);
@@ -117,7 +117,7 @@ describe('translation on a BullMQ queue', () => {
   it('two worker processes translate the held-out set exactly as the local pool does', async () => {
     const [a, b] = await Promise.all([start(), start()]);
     const out = join(dir, 'two.ja');
-    const r = await hibiki('translate', '--queue', redis.url, '--input', HELD_OUT, '--output', out, '--shard-tokens', '1024').done;
+    const r = await hibiki('translate', '--model', MODEL, '--queue', redis.url, '--input', HELD_OUT, '--output', out, '--shard-tokens', '1024').done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/already finished|earlier run/); // a fresh job resumes nothing
     expect(readFileSync(out, 'utf8')).toBe(local);
@@ -135,7 +135,7 @@ describe('translation on a BullMQ queue', () => {
   it('a worker killed with SIGKILL mid-shard: its shard is retried elsewhere, the output is the same', async () => {
     const doomed = await start();
     const out = join(dir, 'killed.ja');
-    const producer = hibiki('translate', '--queue', redis.url, '--input', HELD_OUT, '--output', out, '--shard-tokens', '2048');
+    const producer = hibiki('translate', '--model', MODEL, '--queue', redis.url, '--input', HELD_OUT, '--output', out, '--shard-tokens', '2048');
     let active = '';
     await waitFor('a shard to be running', async () => {
       const jobs = await queue.getActive();
@@ -155,7 +155,7 @@ describe('translation on a BullMQ queue', () => {
   it('a producer killed and run again takes the finished shards and runs no shard twice to completion', async () => {
     const [a, b] = await Promise.all([start(), start()]);
     const out = join(dir, 'rerun.ja');
-    const args = ['translate', '--queue', redis.url, '--input', HELD_OUT, '--output', out, '--shard-tokens', '512'];
+    const args = ['translate', '--model', MODEL, '--queue', redis.url, '--input', HELD_OUT, '--output', out, '--shard-tokens', '512'];
     const first = hibiki(...args);
     await waitFor('two finished shards', async () => (await queue.getCompletedCount()) >= 2);
     first.child.kill('SIGKILL');
@@ -183,7 +183,7 @@ describe('translation on a BullMQ queue', () => {
     const input = join(dir, 'few.en');
     writeFileSync(input, readFileSync(HELD_OUT, 'utf8').split('\n').slice(0, 20).join('\n'));
     const out = join(dir, 'refused.ja');
-    const r = await hibiki('translate', '--queue', redis.url, '--input', input, '--output', out).done;
+    const r = await hibiki('translate', '--model', MODEL, '--queue', redis.url, '--input', input, '--output', out).done;
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/lines 1–20 \(shard 1 of 1\) failed after 1 attempt\(s\): worker \S+ holds model .*other-model \(sha256 [0-9a-f]{12}…\), but the job was submitted for translate-en-ja/);
     expect(existsSync(out)).toBe(false);
@@ -320,7 +320,7 @@ describe('queue plumbing', () => {
     const bad = await hibiki('worker', '--queue', 'http://x').done;
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--queue http:\/\/x: expected a redis:\/\/ or rediss:\/\/ URL/);
-    const gone = await hibiki('translate', '--queue', 'redis://127.0.0.1:1', '--input', HELD_OUT).done;
+    const gone = await hibiki('translate', '--model', MODEL, '--queue', 'redis://127.0.0.1:1', '--input', HELD_OUT).done;
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/error: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
   }, 60_000);
