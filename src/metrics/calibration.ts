@@ -23,6 +23,7 @@ export interface CalibrationBin {
   confidence: number;
 }
 
+/** What `calibration` gives: the expected and maximum calibration errors, and every bin. */
 export interface Calibration {
   /** The expected calibration error, 0–1. */
   ece: number;
