@@ -6,8 +6,8 @@
 //
 // --silence: at each temperature, every pitch `takes` times (seeds 1…takes), 1 s each; counts the
 // notes whose second half is one constant value (the model fell silent). A model's config.json
-// "min_temperature" (below which hibiki refuses to sample) is chosen from this table; the model's own
-// min_temperature is lifted for the measurement.
+// "min_temperature" (below which hibiki refuses to sample) is chosen from this table; the measurement runs
+// the same weights without the model's own min_temperature.
 //
 // Every pitch is generated `takes` times (seed + 1000·take + pitch index):
 // which notes come out depends on the seed, and a score over 300 notes (12
@@ -16,8 +16,9 @@
 // a multiple of 1000 share takes; use seeds apart by less (1, 100, 200, …)
 // for independent sets. Passes when ≥ 90 % of all notes are within ±2 % (a third of a semitone).
 import { fileURLToPath } from 'node:url';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readModelDir } from '../src/io/model-dir.js';
 import { writeWav } from '../src/io/wav.js';
@@ -31,7 +32,7 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string', default: '1' },
     temperature: { type: 'string', default: '0.9' },
     seed: { type: 'string', default: '1' },
-    takes: { type: 'string', default: '48' },
+    takes: { type: 'string' },
     wav: { type: 'string' },
     json: { type: 'string' },
     silence: { type: 'string' },
@@ -41,16 +42,19 @@ const dir = positionals[0] ?? fileURLToPath(new URL('../models/wavenet-piano', i
 const config = parseWaveNetConfig(`${dir}/config.json`, readModelDir(dir).config);
 if (config.globalName !== 'midi_pitch') throw new Error(`${dir} is not conditioned on midi_pitch`);
 const samples = Math.round(Number(values.seconds) * config.sampleRate);
-const takes = Number(values.takes);
+const takes = Number(values.takes ?? (values.silence ? 4 : 48));
 
 if (values.silence) {
   const temperatures = values.silence.split(',').map(Number);
-  const silenceTakes = positionalsTakes();
-  const pool = await Pool.open(dir, { workers: 2 });
-  pool.model.check = () => {}; // measure below min_temperature too: the requests are built right here
+  // The same weights without min_temperature, so that colder requests run instead of being refused.
+  const bare = mkdtempSync(join(tmpdir(), 'hibiki-silence-'));
+  const { min_temperature: _, ...unbounded } = readModelDir(dir).config;
+  writeFileSync(join(bare, 'config.json'), JSON.stringify(unbounded));
+  symlinkSync(resolve(dir, 'model.safetensors'), join(bare, 'model.safetensors'));
+  const pool = await Pool.open(bare, { workers: 2 });
   const rows = [];
   for (const temperature of temperatures) {
-    const requests = Array.from({ length: silenceTakes }, (_, take) =>
+    const requests = Array.from({ length: takes }, (_, take) =>
       config.globalLabels.map((_, condition) => ({ samples: config.sampleRate, condition, temperature, seed: take + 1 }))).flat();
     const { outputs, failures } = await pool.run(requests);
     if (failures.length) throw failures[0]!.error;
@@ -59,14 +63,11 @@ if (values.silence) {
     console.log(`temperature ${temperature}: ${silent} of ${requests.length} notes silent (one value from 0.5 s to 1 s)`);
   }
   await pool.close();
-  if (values.json) writeFileSync(values.json, `${JSON.stringify({ version: 1, measure: 'silence', seeds: `1…${silenceTakes}`, seconds: 1, rows }, null, 2)}\n`);
+  rmSync(bare, { recursive: true });
+  if (values.json) writeFileSync(values.json, `${JSON.stringify({ version: 1, measure: 'silence', seeds: `1…${takes}`, seconds: 1, rows }, null, 2)}\n`);
   process.exit(0);
 }
 
-/** --takes for --silence: 4 unless given. */
-function positionalsTakes(): number {
-  return process.argv.includes('--takes') ? takes : 4;
-}
 const requests = Array.from({ length: takes }, (_, take) =>
   config.globalLabels.map((_, condition) => ({
     samples, condition, temperature: Number(values.temperature), seed: Number(values.seed) + 1000 * take + condition,
