@@ -13,6 +13,10 @@
  * config.json "input": { "size": [H, W], "channels": 1 | 3, "mean": [...],
  * "std": [...], "invert": false } with mean and std on the 0…1 scale.
  *
+ * "fit_ink": true (one channel) is for pictures of a single glyph, such as a
+ * digit: the ink is found against the paper, whatever their colours, and its
+ * bounding box is scaled to fill the input, centred (see fitInk).
+ *
  * An item may also be a PNG or JPEG file's bytes (an EncodedImage): a pool's
  * worker decodes it, so the calling thread only reads the file's header.
  */
@@ -30,6 +34,8 @@ export interface ImageInput {
   std: number[];
   /** Light-on-dark training data (e.g. digits): dark-on-light pictures are inverted first. */
   invert: boolean;
+  /** Find the ink and fit its bounding box to the input (see fitInk); one channel, ink high. */
+  fitInk: boolean;
 }
 
 export function parseImageInput(file: string, c: unknown): ImageInput {
@@ -48,7 +54,9 @@ export function parseImageInput(file: string, c: unknown): ImageInput {
       throw modelFormat(file, `"input.${key}" must list ${channels} numbers${key === 'std' ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
     }
   }
-  return { size: size as [number, number], channels, mean: mean as number[], std: std as number[], invert: input.invert === true };
+  const fitInk = input.fit_ink === true;
+  if (fitInk && (channels !== 1 || input.invert === true)) throw modelFormat(file, '"input.fit_ink" makes one channel, ink high: "channels" must be 1 and "invert" unset');
+  return { size: size as [number, number], channels, mean: mean as number[], std: std as number[], invert: input.invert === true, fitInk };
 }
 
 /**
@@ -109,6 +117,90 @@ function pixelsFor(im: Image, input: ImageInput): Float32Array {
   return out;
 }
 
+/** The ink is paper plus at least this much (of 255) in some channel; a picture with less is blank. */
+const FAINTEST_INK = 24;
+
+/**
+ * A picture of one glyph → its ink map [H, W] (0 paper … 255 ink), the glyph filling it:
+ *  - paper: each channel's median over the border pixels (the lower of the two middle values), on
+ *    white where the picture has alpha;
+ *  - distance: each pixel's largest channel difference from the paper (0–255), so dark on light,
+ *    light on dark and colour on colour alike;
+ *  - level: the ink's own distance, the 90th percentile (the lower value) of the distances above
+ *    half the largest; ink = (distance − level/5) / (level − level/5), clipped to 0–1;
+ *  - the bounding box of ink above 0 is scaled to fit H × W, aspect kept, centred, each output cell
+ *    the mean ink over the source area it covers (fractions of pixels at its edges).
+ * tools/digits_data.py ink_fit is the same in numpy, and made the training data.
+ */
+export function fitInk(im: Image, H: number, W: number): Float32Array {
+  const n = im.width * im.height;
+  const rgb = new Int32Array(n * 3);
+  for (let p = 0; p < n; p++) {
+    const s = p * im.channels;
+    const alpha = im.channels === 4 ? im.data[s + 3]! / 255 : 1;
+    for (let c = 0; c < 3; c++) {
+      const v = im.data[s + (im.channels >= 3 ? c : 0)]!;
+      rgb[p * 3 + c] = alpha === 1 ? v : Math.round(alpha * v + (1 - alpha) * 255);
+    }
+  }
+  const [w, h] = [im.width, im.height];
+  const border: number[] = [];
+  for (let p = 0; p < n; p++) {
+    const [y, x] = [Math.floor(p / w), p % w];
+    if (h === 1 || w === 1 || y === 0 || y === h - 1 || x === 0 || x === w - 1) border.push(p);
+  }
+  const paper = [0, 1, 2].map((c) => border.map((p) => rgb[p * 3 + c]!).sort((a, b) => a - b)[(border.length - 1) >> 1]!);
+  const distance = new Int32Array(n);
+  let top = 0;
+  for (let p = 0; p < n; p++) {
+    distance[p] = Math.max(...[0, 1, 2].map((c) => Math.abs(rgb[p * 3 + c]! - paper[c]!)));
+    top = Math.max(top, distance[p]!);
+  }
+  const strong = Array.from(distance.filter((d) => d * 2 > top)).sort((a, b) => a - b);
+  const level = strong.length ? strong[Math.floor(0.9 * (strong.length - 1))]! : 0;
+  const out = new Float32Array(H * W);
+  if (level < FAINTEST_INK) return out;
+  const floor = level / 5;
+  const ink = Float64Array.from(distance, (d) => Math.min(1, Math.max(0, (d - floor) / (level - floor))));
+  let [y0, y1, x0, x1] = [h, 0, w, 0];
+  for (let p = 0; p < n; p++) {
+    if (ink[p]! <= 0) continue;
+    const [y, x] = [Math.floor(p / w), p % w];
+    [y0, y1, x0, x1] = [Math.min(y0, y), Math.max(y1, y + 1), Math.min(x0, x), Math.max(x1, x + 1)];
+  }
+  const [bh, bw] = [y1 - y0, x1 - x0];
+  const s = Math.min(H / bh, W / bw);
+  const ay = areaWeights(H, bh, s, (H - bh * s) / 2); // (H, bh)
+  const ax = areaWeights(W, bw, s, (W - bw * s) / 2); // (W, bw)
+  for (let oy = 0; oy < H; oy++) {
+    for (let ox = 0; ox < W; ox++) {
+      let sum = 0;
+      for (let py = 0; py < bh; py++) {
+        const wy = ay[oy * bh + py]!;
+        if (wy === 0) continue;
+        for (let px = 0; px < bw; px++) sum += wy * ink[(y0 + py) * w + x0 + px]! * ax[ox * bw + px]!;
+      }
+      out[oy * W + ox] = sum * 255;
+    }
+  }
+  return out;
+}
+
+/**
+ * [nOut, nIn]: output cell o covers the box's [(o − edge)/s, (o + 1 − edge)/s); its row weights each of
+ * the box's pixels by the overlap, over the cell's length (outside the box there is no ink).
+ */
+function areaWeights(nOut: number, nIn: number, s: number, edge: number): Float64Array {
+  const weights = new Float64Array(nOut * nIn);
+  for (let o = 0; o < nOut; o++) {
+    const [a, b] = [(o - edge) / s, (o + 1 - edge) / s];
+    for (let p = Math.max(0, Math.floor(a)); p < Math.min(nIn, Math.ceil(b)); p++) {
+      weights[o * nIn + p] = Math.max(0, Math.min(b, p + 1) - Math.max(a, p)) / (b - a);
+    }
+  }
+  return weights;
+}
+
 /** Adaptive average pooling of [H, W, C] floats to [OH, OW, C] (OH ≤ H, OW ≤ W): PyTorch's bins. */
 function areaResize(x: Float32Array, H: number, W: number, C: number, OH: number, OW: number): Float32Array {
   const out = new Float32Array(OH * OW * C);
@@ -135,6 +227,10 @@ export function prepareImages(rt: Runtime, images: readonly ImageItem[], input: 
   images.forEach((item, i) => {
     const im = imageOf(item);
     const slot = batch.rows(i, 1); // (1, H, W, C)
+    if (input.fitInk) {
+      slot.write(fitInk(im, H, W));
+      return;
+    }
     let pixels = pixelsFor(im, input);
     let [h, w] = [im.height, im.width];
     if (h > H || w > W) {

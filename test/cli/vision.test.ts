@@ -111,24 +111,28 @@ describe('hibiki detect, classify and segment', () => {
   });
 
   it('classify --min-score: a best class below it is "unsure" (the classes still listed), one above it is claimed', () => {
-    // the sample 3 with a 4-pixel white margin: a picture the 8×8-trained model misreads, with low confidence
+    // the sample 3 with a 4-pixel white margin (the model before fit_ink read it as "5" at 58.6 %), and a blank page
     const three = decodeImage(readFileSync(join(SAMPLES, 'digits', '3.png')), '3.png');
     const margin = new PNG({ width: 16, height: 16 });
     margin.data.fill(255);
     for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) for (let k = 0; k < 3; k++) margin.data[((y + 4) * 16 + x + 4) * 4 + k] = three.data[(y * 8 + x) * 3 + k]!;
     const padded = join(dir, 'three-with-margin.png');
     writeFileSync(padded, PNG.sync.write(margin));
-    const files = [join(SAMPLES, 'digits', '3.png'), padded];
+    const page = new PNG({ width: 16, height: 16 });
+    page.data.fill(255);
+    const blank = join(dir, 'blank.png');
+    writeFileSync(blank, PNG.sync.write(page));
+    const files = [padded, blank];
     const text = hibiki('classify', ...files, '--min-score', '0.9', '-k', '2', '-w', '0');
     expect(text.code, text.stderr).toBe(0);
     const [sure, unsure] = text.stdout.trim().split('\n');
-    expect(sure).toMatch(/3\.png: 3 (99\.\d|100\.0)%, \d [\d.]+%$/);
-    expect(unsure).toMatch(/three-with-margin\.png: unsure \(\d [1-8]\d\.\d%, \d [\d.]+%\)$/);
+    expect(sure).toMatch(/three-with-margin\.png: 3 (99\.\d|100\.0)%, \d [\d.]+%$/);
+    expect(unsure).toMatch(/blank\.png: unsure \(\d [1-8]\d\.\d%, \d [\d.]+%\)$/);
     const json = JSON.parse(hibiki('classify', ...files, '--min-score', '0.9', '--json', '-w', '0').stdout) as Array<{ unsure: boolean; top: Array<{ probability: number }> }>;
     expect(json.map((r) => r.unsure)).toEqual([false, true]);
     expect(json[1]!.top[0]!.probability).toBeLessThan(0.9);
     // without the flag nothing is unsure, and the JSON has no such key
-    expect(JSON.parse(hibiki('classify', padded, '--json', '-w', '0').stdout)[0]).not.toHaveProperty('unsure');
+    expect(JSON.parse(hibiki('classify', blank, '--json', '-w', '0').stdout)[0]).not.toHaveProperty('unsure');
   });
 
   it('segment: mask and overlay PNGs per image whose colours agree with the held-out label maps', () => {

@@ -1,25 +1,31 @@
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
-import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { calibration } from '../../src/metrics/calibration.js';
 import { readModelDir } from '../../src/io/model-dir.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { denseNetForward, loadDenseNet, parseDenseNetConfig } from '../../src/models/densenet.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import type { Image } from '../../src/io/image.js';
+import { fitInk } from '../../src/models/image-input.js';
+import { Classifier } from '../../src/tasks/vision.js';
+import { digitSets } from '../../tools/digit-sets.js';
 import { expectClose } from '../helpers/compare.js';
 
 interface DigitsInput {
   size: [number, number];
   channels: number;
-  /** Of the data set's values 0–16 onto the 0–1 scale of mean and std. */
-  scale: number;
   mean: [number];
   std: [number];
-  invert: boolean;
+  fit_ink: boolean;
 }
 
-// The shipped model on the whole test split of scikit-learn's digits (tools/train_digits_densenet.py).
+/** A test-split digit (the data set's 0–16, ink high) as a user's picture: 8×8 grey, dark ink on white. */
+const picture = (v: Uint8Array): Image => ({ width: 8, height: 8, channels: 1, data: Uint8Array.from(v, (x) => Math.round(255 - (x * 255) / 16)) });
+
+// The shipped model on the whole test split of scikit-learn's digits (tools/train_digits_densenet.py),
+// each digit as a picture through the preprocessing config.json asks for (fit_ink), and on the pictures
+// of tools/digit-sets.ts: digits with margins, shifted, inverted, in colour, and typed in unseen fonts.
 describe('models/digits-densenet', () => {
   const model = readModelDir(fileURLToPath(new URL('../../models/digits-densenet', import.meta.url)));
   const split = readSafetensors(fileURLToPath(new URL('../fixtures/digits-densenet/test-split.safetensors', import.meta.url)));
@@ -36,14 +42,21 @@ describe('models/digits-densenet', () => {
     const row = logits.subarray(i * 10, i * 10 + 10);
     return row.indexOf(Math.max(...row));
   };
-  // x = (v · scale − mean) / std, as config.json's input says
-  const logits = classify(Float32Array.from(pixels, (v) => (v * input.scale - mean) / std)); // [n, 10]
+  // fit_ink of each picture (0–255), then x = (ink/255 − mean) / std
+  const ink = new Float32Array(n * 64);
+  for (let i = 0; i < n; i++) ink.set(fitInk(picture(pixels.subarray(i * 64, i * 64 + 64)), 8, 8), i * 64);
+  const logits = classify(Float32Array.from(ink, (v) => (v / 255 - mean) / std)); // [n, 10]
 
-  it('is the small-stem DenseNet the config describes', () => {
+  it('is the small-stem DenseNet the config describes, reading fitted ink', () => {
     expect(config).toEqual({ growthRate: 12, blockConfig: [4, 4], initFeatures: 24, bnSize: 4, classes: 10, stem: 'small' });
-    expect(input).toMatchObject({ size: [8, 8], channels: 1, scale: 1 / 16, invert: true });
+    expect(input).toMatchObject({ size: [8, 8], channels: 1, fit_ink: true });
     expect([input.mean, input.std].map((v) => v.length)).toEqual([1, 1]);
     expect(model.config.labels).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  });
+
+  it('finds the ink as the trainer did (tools/digits_data.py ink_fit)', () => {
+    const worst = expectClose(ink.map((v) => v / 255), split.get('ink').data as Float32Array, 1e-6, 'fitted ink');
+    console.log(`digits-densenet: worst fitted-ink difference ${worst.toExponential(2)} over ${n} pictures`);
   });
 
   it('classifies ≥ 97 % of the test split, as PyTorch measured', () => {
@@ -71,16 +84,25 @@ describe('models/digits-densenet', () => {
     expect(ece).toBeGreaterThan(0); // 4 of 360 wrong: not every confidence can match
   });
 
-  it('reads the sample PNGs (dark ink on white) once inverted, as config.json says', () => {
-    // samples/images/digits/D.png: 8×8 grey, pixel = 255 − v·255/16; inverted, pixel/255 is back on v/16's scale
-    const x = new Float32Array(10 * 64);
-    for (let d = 0; d < 10; d++) {
-      const png = PNG.sync.read(readFileSync(new URL(`../../samples/images/digits/${d}.png`, import.meta.url)));
-      expect([png.width, png.height]).toEqual(input.size);
-      for (let p = 0; p < 64; p++) x[d * 64 + p] = ((255 - png.data[p * 4]!) / 255 - mean) / std;
+  it('reads the sample PNGs through the public API, in process', async () => {
+    const classifier = await Classifier.open();
+    const images = Array.from({ length: 10 }, (_, d) => readFileSync(new URL(`../../samples/images/digits/${d}.png`, import.meta.url)));
+    const { results } = await classifier.classify(images, { top: 1 });
+    expect(results.map((r) => r![0]!.label)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    await classifier.close();
+  });
+
+  it('reads pictures as users make them: margins, shifts, white on black, colour, typed in unseen fonts', async () => {
+    const classifier = await Classifier.open();
+    const accuracy: Record<string, number> = {};
+    for (const set of digitSets()) {
+      const { results } = await classifier.classify(set.images, { top: 1 });
+      accuracy[set.name] = results.filter((r, i) => Number(r![0]!.label) === set.labels[i]).length / set.images.length;
     }
-    const got = classify(x);
-    expect(Array.from({ length: 10 }, (_, d) => argmax(got, d))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await classifier.close();
+    console.log(`digits-densenet: ${Object.entries(accuracy).map(([k, v]) => `${k} ${(v * 100).toFixed(1)} %`).join(', ')}`);
+    // tools/digits-quality.ts prints the same; issue 25 asks ≥ 98 % held out and ≥ 95 % on every other set
+    expect(accuracy).toEqual({ heldout: 354 / 360, margin: 354 / 360, shifted: 354 / 360, inverted: 354 / 360, colour: 354 / 360, typed: 246 / 250 });
   });
 
   it('gives PyTorch’s logits on every test image', () => {
