@@ -15,6 +15,7 @@
 
 import { gemmPacked, f32_gemm_packed_size, f32_gemm_pack_b } from './gemm';
 import { exp4 } from './activation';
+import { madd } from './simd';
 
 // Query rows per block: the score block is RB × ⌈Tk/8⌉·8 floats (8 KB at
 // Tk = 128), and a causal block computes at most RB/2 wasted scores per row.
@@ -111,10 +112,10 @@ function headDirect(Tq: i32, Tk: i32, D: i32, Dv: i32, q: usize, k: usize, v: us
       for (; d + 4 <= D; d += 4) {
         const o = <usize>d << 2;
         const x = v128.load(qi + o);
-        a0 = f32x4.add(a0, f32x4.mul(x, v128.load(k0 + o)));
-        a1 = f32x4.add(a1, f32x4.mul(x, v128.load(k1 + o)));
-        a2 = f32x4.add(a2, f32x4.mul(x, v128.load(k2 + o)));
-        a3 = f32x4.add(a3, f32x4.mul(x, v128.load(k3 + o)));
+        a0 = madd(x, v128.load(k0 + o), a0);
+        a1 = madd(x, v128.load(k1 + o), a1);
+        a2 = madd(x, v128.load(k2 + o), a2);
+        a3 = madd(x, v128.load(k3 + o), a3);
       }
       // Transposing the four accumulators' lanes gives the four sums in one vector.
       const lo01 = f32x4.shuffle(a0, a1, 0, 4, 1, 5), hi01 = f32x4.shuffle(a0, a1, 2, 6, 3, 7);
@@ -140,8 +141,8 @@ function headDirect(Tq: i32, Tk: i32, D: i32, Dv: i32, q: usize, k: usize, v: us
       let vj = v + (<usize>c << 2);
       for (let jj = 0; jj < seen; jj++) {
         const p = v128.load32_splat(row + (<usize>jj << 2));
-        a0 = f32x4.add(a0, f32x4.mul(p, v128.load(vj)));
-        a1 = f32x4.add(a1, f32x4.mul(p, v128.load(vj, 16)));
+        a0 = madd(p, v128.load(vj), a0);
+        a1 = madd(p, v128.load(vj, 16), a1);
         vj += ldV;
       }
       const vi = f32x4.splat(inv);
@@ -162,7 +163,7 @@ function headDirect(Tq: i32, Tk: i32, D: i32, Dv: i32, q: usize, k: usize, v: us
   let d = 0;
   for (; d + 4 <= n; d += 4) {
     const o = <usize>d << 2;
-    acc = f32x4.add(acc, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+    acc = madd(v128.load(a + o), v128.load(b + o), acc);
   }
   let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) +
     f32x4.extract_lane(acc, 3);

@@ -8,6 +8,7 @@
 
 import { f32_gemm_packed_size, gemmPacked, tile4x8 } from './gemm';
 import { ACT_NONE, ACT_RELU, ACT_RELU6, activate4, activate1, f32_activation, f32_gated_tanh } from './activation';
+import { madd } from './simd';
 
 /**
  * y [N, OH, OW, OC] = act(conv2d(x [N, H, W, C]) + bias). wp holds `groups`
@@ -277,15 +278,15 @@ function dw3x3Relu6(x0: usize, y0: usize, count: i32, C4: i32, cB: usize, rowB: 
     for (let i = 0; i < count; i++) {
       const r1 = r0 + rowB, r2 = r1 + rowB;
       // three independent row sums, so the adds do not form one long chain
-      let s0 = f32x4.add(b, f32x4.mul(w0, v128.load(r0)));
+      let s0 = madd(w0, v128.load(r0), b);
       let s1 = f32x4.mul(w3, v128.load(r1));
       let s2 = f32x4.mul(w6, v128.load(r2));
-      s0 = f32x4.add(s0, f32x4.mul(w1, v128.load(r0 + cB)));
-      s1 = f32x4.add(s1, f32x4.mul(w4, v128.load(r1 + cB)));
-      s2 = f32x4.add(s2, f32x4.mul(w7, v128.load(r2 + cB)));
-      s0 = f32x4.add(s0, f32x4.mul(w2, v128.load(r0 + 2 * cB)));
-      s1 = f32x4.add(s1, f32x4.mul(w5, v128.load(r1 + 2 * cB)));
-      s2 = f32x4.add(s2, f32x4.mul(w8, v128.load(r2 + 2 * cB)));
+      s0 = madd(w1, v128.load(r0 + cB), s0);
+      s1 = madd(w4, v128.load(r1 + cB), s1);
+      s2 = madd(w7, v128.load(r2 + cB), s2);
+      s0 = madd(w2, v128.load(r0 + 2 * cB), s0);
+      s1 = madd(w5, v128.load(r1 + 2 * cB), s1);
+      s2 = madd(w8, v128.load(r2 + 2 * cB), s2);
       v128.store(yp, activate4(f32x4.add(f32x4.add(s0, s1), s2), act));
       r0 += stepB;
       yp += cB;
@@ -320,7 +321,7 @@ function dwGeneral(n: i32, oh: i32, ow0: i32, ow1: i32, c0: i32, c1: i32, H: i32
       for (let kh = khLo; kh < khHi; kh++) {
         let xp = xr, wq = wr;
         for (let kw = kwLo; kw < kwHi; kw++) {
-          a = f32x4.add(a, f32x4.mul(v128.load(wq), v128.load(xp)));
+          a = madd(v128.load(wq), v128.load(xp), a);
           xp += tapB;
           wq += cB;
         }

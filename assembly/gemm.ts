@@ -10,6 +10,7 @@
 // the row blocks (+2 % at n = 1024, measured).
 
 import { ACT_NONE, ACT_RELU, ACT_RELU6, activate4, activate1 } from './activation';
+import { madd } from './simd';
 
 const KC: i32 = 256;
 const MC: i32 = 64;
@@ -224,13 +225,13 @@ function gemmRelu6(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK
     const bo = <usize>k << 5;
     const x0 = v128.load32_splat(a0 + ko), x1 = v128.load32_splat(a1 + ko);
     let w = v128.load(b + bo);
-    c00 = f32x4.add(c00, f32x4.mul(x0, w)); c10 = f32x4.add(c10, f32x4.mul(x1, w));
+    c00 = madd(x0, w, c00); c10 = madd(x1, w, c10);
     w = v128.load(b + bo, 16);
-    c01 = f32x4.add(c01, f32x4.mul(x0, w)); c11 = f32x4.add(c11, f32x4.mul(x1, w));
+    c01 = madd(x0, w, c01); c11 = madd(x1, w, c11);
     w = v128.load(b2 + bo);
-    c02 = f32x4.add(c02, f32x4.mul(x0, w)); c12 = f32x4.add(c12, f32x4.mul(x1, w));
+    c02 = madd(x0, w, c02); c12 = madd(x1, w, c12);
     w = v128.load(b2 + bo, 16);
-    c03 = f32x4.add(c03, f32x4.mul(x0, w)); c13 = f32x4.add(c13, f32x4.mul(x1, w));
+    c03 = madd(x0, w, c03); c13 = madd(x1, w, c13);
   }
   writeRow(c, c00, c01, 8, loadC, bias, act);
   writeRow(c + 32, c02, c03, nb2, loadC, bias ? bias + 32 : 0, act);
@@ -247,8 +248,8 @@ function gemmRelu6(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK
   for (let k = 0; k < kc; k++) {
     const x = v128.load32_splat(a + (<usize>k << 2));
     const bo = <usize>k << 5;
-    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(b + bo))); c1 = f32x4.add(c1, f32x4.mul(x, v128.load(b + bo, 16)));
-    c2 = f32x4.add(c2, f32x4.mul(x, v128.load(b2 + bo))); c3 = f32x4.add(c3, f32x4.mul(x, v128.load(b2 + bo, 16)));
+    c0 = madd(x, v128.load(b + bo), c0); c1 = madd(x, v128.load(b + bo, 16), c1);
+    c2 = madd(x, v128.load(b2 + bo), c2); c3 = madd(x, v128.load(b2 + bo, 16), c3);
   }
   writeRow(c, c0, c1, 8, loadC, bias, act);
   writeRow(c + 32, c2, c3, nb2, loadC, bias ? bias + 32 : 0, act);
@@ -275,13 +276,13 @@ function gemmRelu6(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK
       const ko = <usize>k << 2;
       const b0 = v128.load(b), b1 = v128.load(b, 16);
       let x = v128.load32_splat(a0 + ko);
-      c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+      c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
       x = v128.load32_splat(a1 + ko);
-      c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+      c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
       x = v128.load32_splat(a2 + ko);
-      c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+      c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
       x = v128.load32_splat(a3 + ko);
-      c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+      c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
       b += 32;
     }
   }
@@ -296,8 +297,8 @@ function gemmRelu6(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
   for (let k = 0; k < kc; k++) {
     const x = v128.load32_splat(a + (<usize>k << 2));
-    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(b)));
-    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(b, 16)));
+    c0 = madd(x, v128.load(b), c0);
+    c1 = madd(x, v128.load(b, 16), c1);
     b += 32;
   }
   writeRow(c, c0, c1, nb, loadC, bias, act);
@@ -313,10 +314,10 @@ function gemmRelu6(M: i32, N: i32, K: i32, a: usize, lda: i32, bp: usize, stripK
     const ko = <usize>k << 2;
     const x = v128.load32_splat(a + ko);
     const bo = <usize>k << 5;
-    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(b + bo))); c1 = f32x4.add(c1, f32x4.mul(x, v128.load(b + bo, 16)));
-    c2 = f32x4.add(c2, f32x4.mul(x, v128.load(b1 + bo))); c3 = f32x4.add(c3, f32x4.mul(x, v128.load(b1 + bo, 16)));
-    c4 = f32x4.add(c4, f32x4.mul(x, v128.load(b2 + bo))); c5 = f32x4.add(c5, f32x4.mul(x, v128.load(b2 + bo, 16)));
-    c6 = f32x4.add(c6, f32x4.mul(x, v128.load(b3 + bo))); c7 = f32x4.add(c7, f32x4.mul(x, v128.load(b3 + bo, 16)));
+    c0 = madd(x, v128.load(b + bo), c0); c1 = madd(x, v128.load(b + bo, 16), c1);
+    c2 = madd(x, v128.load(b1 + bo), c2); c3 = madd(x, v128.load(b1 + bo, 16), c3);
+    c4 = madd(x, v128.load(b2 + bo), c4); c5 = madd(x, v128.load(b2 + bo, 16), c5);
+    c6 = madd(x, v128.load(b3 + bo), c6); c7 = madd(x, v128.load(b3 + bo, 16), c7);
   }
   writeRow(c, c0, c1, 8, loadC, bias, act);
   writeRow(c + 32, c2, c3, 8, loadC, bias ? bias + 32 : 0, act);

@@ -10,6 +10,7 @@
 // variance is the biased one (divided by n), as PyTorch normalises with.
 
 import { ACT_NONE, ACT_RELU, ACT_RELU6, activate4, activate1 } from './activation';
+import { madd } from './simd';
 
 // @ts-ignore: decorator
 @inline function hsum(v: v128): f32 {
@@ -74,7 +75,7 @@ export function f32_layernorm(rows: i32, C: i32, x: usize, gamma: usize, beta: u
     for (; c + 4 <= C; c += 4) {
       const d = f32x4.sub(v128.load(xr + (<usize>c << 2)), vm);
       vd = f32x4.add(vd, d);
-      vq = f32x4.add(vq, f32x4.mul(d, d));
+      vq = madd(d, d, vq);
     }
     let sd = hsum(vd), q = hsum(vq);
     for (; c < C; c++) {
@@ -128,7 +129,7 @@ export function f32_instancenorm_nhwc(N: i32, HW: i32, C: i32, x: usize, gamma: 
       for (let p = 0; p < HW; p++) {
         const d = f32x4.sub(v128.load(xn + <usize>p * rowB + co), m0);
         sd = f32x4.add(sd, d);
-        q = f32x4.add(q, f32x4.mul(d, d));
+        q = madd(d, d, q);
       }
       const corr = f32x4.div(sd, vn);
       const v = f32x4.div(f32x4.max(f32x4.sub(q, f32x4.mul(sd, corr)), f32x4.splat(0)), vn);

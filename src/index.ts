@@ -12,7 +12,8 @@ export { Runtime, type RuntimeOptions } from './runtime/runtime.js';
 export { Heap } from './runtime/memory.js';
 export { Tensor, type Shape, sizeOf, formatShape } from './runtime/tensor.js';
 export { Rng } from './runtime/rng.js';
-export { kernelModule, instantiateKernels } from './runtime/wasm.js';
+export { kernelModule, instantiateKernels, kernelBuild, relaxedSimdSupported, selectKernelBuild } from './runtime/wasm.js';
+export type { KernelBuild } from './runtime/wasm.js';
 export type { KernelExports } from './runtime/exports.js';
 export { KERNELS, type KernelEntry, type Problem } from './kernels/registry.js';
 

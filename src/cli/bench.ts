@@ -34,7 +34,7 @@ export function registerBench(program: Command): void {
       });
       const text = `${JSON.stringify(report, null, 2)}\n`;
       if (json) await writeOutput(STDIO, text, 'JSON report');
-      else console.log(`WASM SIMD peak (f32x4 mul+add, one core): ${report.peakGflops.toFixed(1)} GFLOP/s`);
+      else console.log(`WASM SIMD peak (f32x4 ${report.system.kernels === 'relaxed' ? 'fused multiply-add' : 'mul+add'}, one core): ${report.peakGflops.toFixed(1)} GFLOP/s`);
       if (options.output && options.output !== STDIO) await writeOutput(options.output, text, 'JSON report');
     });
 }

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { type KernelBuild, kernelBuild } from './wasm.js';
 
 /** What a figure was measured on: every bench and CLI run can print it. */
 export interface SystemInfo {
@@ -6,6 +7,8 @@ export interface SystemInfo {
   v8: string;
   /** WebAssembly SIMD128 validated by this runtime (the kernels need it). */
   simd: boolean;
+  /** The kernel build that runs: 'relaxed' (fused multiply–add) or 'simd128'. */
+  kernels: KernelBuild;
   cpu: string;
   cores: number;
   memoryGiB: number;
@@ -24,6 +27,7 @@ export function systemInfo(workers = 1): SystemInfo {
     node: process.version,
     v8: process.versions.v8,
     simd: WebAssembly.validate(SIMD_PROBE),
+    kernels: kernelBuild(),
     cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
     cores: os.availableParallelism(),
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
@@ -31,7 +35,7 @@ export function systemInfo(workers = 1): SystemInfo {
   };
 }
 
-/** The one `system:` line benches and the CLI print: Node, V8, SIMD, CPU, cores, memory, workers. */
+/** The one `system:` line benches and the CLI print: Node, V8, SIMD and the kernel build, CPU, cores, memory, workers. */
 export function formatSystemLine(s: SystemInfo): string {
-  return `system: node ${s.node} (v8 ${s.v8}) | wasm simd ${s.simd ? 'yes' : 'NO'} | ${s.cpu} | ${s.cores} cores | ${s.memoryGiB} GiB | workers ${s.workers}`;
+  return `system: node ${s.node} (v8 ${s.v8}) | wasm simd ${s.simd ? 'yes' : 'NO'}, kernels ${s.kernels} | ${s.cpu} | ${s.cores} cores | ${s.memoryGiB} GiB | workers ${s.workers}`;
 }

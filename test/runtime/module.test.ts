@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { WASM_URL, kernelModule } from '../../src/runtime/wasm.js';
+import { RELAXED_WASM_URL, WASM_URL, kernelModule } from '../../src/runtime/wasm.js';
 
 /** The ids of the sections in a wasm binary (spec §5.5.2), in order. */
 function sectionIds(bytes: Uint8Array): number[] {
@@ -26,13 +26,11 @@ const DATA = 11;
 const DATA_COUNT = 12;
 
 describe('the kernel module', () => {
-  const bytes = readFileSync(WASM_URL);
-
   // A module instantiated over a shared memory by several workers must not
   // rewrite memory (data segments), keep per-instance state (globals) or run
-  // code at instantiation (start) — see TOOLCHAIN.md.
-  it('has no data segments, globals or start function', () => {
-    const ids = sectionIds(bytes);
+  // code at instantiation (start) — see TOOLCHAIN.md. Both builds.
+  it.each([['simd128', WASM_URL], ['relaxed', RELAXED_WASM_URL]])('has no data segments, globals or start function (%s)', (_, url) => {
+    const ids = sectionIds(readFileSync(url));
     expect(ids).toContain(10); // it does have code
     for (const forbidden of [GLOBAL, START, DATA, DATA_COUNT]) expect(ids).not.toContain(forbidden);
   });
