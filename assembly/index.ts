@@ -12,3 +12,4 @@ export { f32_conv2d_nhwc, f32_dwconv2d_nhwc, f32_conv_transpose2d_nhwc, f32_caus
 export { f32_attention_scratch_size, f32_attention } from './attention';
 export { f32_maxpool2d_nhwc, f32_avgpool2d_nhwc, f32_global_avgpool_nhwc, f32_maxunpool2d_nhwc, f32_upsample_nearest_nhwc, f32_upsample_bilinear_nhwc } from './pool';
 export { f32_batchnorm_nhwc, f32_layernorm, f32_instancenorm_nhwc } from './norm';
+export { i8_quantize_rows, i8_linear } from './quant';

@@ -4,7 +4,7 @@
 //    (nautilus, GNU tar, LibreOffice's chart module), no source of which is in the training data;
 //  - general: 200 everyday sentences written for hibiki, never trained on.
 //
-//   npx tsx tools/translate-quality.ts [MODEL_DIR] [--beam K] [--workers 2] [--examples 20] [--json FILE] [--markdown FILE]
+//   npx tsx tools/translate-quality.ts [MODEL_DIR] [--beam K] [--workers 2] [--quantize int8] [--examples 20] [--json FILE] [--markdown FILE]
 //
 // MODEL_DIR defaults to the shipped default (models/translate-en-es); --beam to the
 // directory's own setting (generation_config.json). BLEU and chrF are hibiki's own
@@ -24,6 +24,7 @@ const { values, positionals } = parseArgs({
   options: {
     beam: { type: 'string' },
     workers: { type: 'string', default: '2' },
+    quantize: { type: 'string' },
     examples: { type: 'string', default: '20' },
     json: { type: 'string' },
     markdown: { type: 'string' },
@@ -38,7 +39,7 @@ const SETS = [
   { name: 'general', title: 'general sentences (test/fixtures/en-es/general.en): 200' },
 ] as const;
 
-const translator = await Translator.open(dir, { workers: Number(values.workers) });
+const translator = await Translator.open(dir, { workers: Number(values.workers), ...(values.quantize ? { quantize: values.quantize as 'int8' } : {}) });
 const beam = values.beam === undefined ? undefined : Number(values.beam);
 const rows = [];
 for (const set of SETS) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { DEFAULT_MODELS } from '../tasks/defaults.js';
 import { HibikiError, badInput } from '../errors.js';
 import { modelContentHash } from '../io/model-dir.js';
@@ -30,6 +30,7 @@ interface TranslateFlags {
   lengthPenalty: number;
   maxBatchTokens: number;
   workers?: number;
+  quantize?: 'int8';
   resume?: boolean;
   quiet?: boolean;
   queue?: string;
@@ -99,6 +100,7 @@ export function registerTranslate(program: Command): void {
     .option('--length-penalty <a>', 'rank beam hypotheses by logprob / length^a (default: the model\'s, 1)', parseNumber('--length-penalty', 0, 10))
     .option('--max-batch-tokens <n>', 'source tokens decoded together per batch', parseNumber('--max-batch-tokens', 1, 1e6, true), 4096)
     .addOption(workersOption('default: one per core; 0 = in process'))
+    .addOption(new Option('--quantize <type>', 'int8: Linear weights quantised per output channel, inputs per row (a quarter of the weight bytes; faster at opus-mt size, outputs may differ slightly)').choices(['int8']))
     .option('--resume', 'continue a run that was stopped, from OUTPUT.partial')
     .addOption(quietOption())
     .addOption(queueOption())
@@ -109,6 +111,7 @@ export function registerTranslate(program: Command): void {
       const flags = given as TranslateFlags; // beam, nBest and lengthPenalty are filled in below, once the flags are checked
       if (flags.resume && flags.output === STDIO) usage('--resume needs --output FILE (the journal lives beside it)');
       if (flags.resume && flags.queue) usage('--resume is for local runs; with --queue a rerun takes the finished shards from the queue');
+      if (flags.quantize && flags.queue) usage('--quantize is for local runs; the queue\'s workers load their models as they were started');
       const queueUrl = queueFlag(flags.queue);
       // The output and, for a local run, its journal: checked before any work.
       checkOutputFile('--output', flags.output);
@@ -144,7 +147,7 @@ export function registerTranslate(program: Command): void {
       }
       let translator: Translator;
       try {
-        translator = await Translator.open(flags.model, { workers: flags.workers ?? os.availableParallelism() });
+        translator = await Translator.open(flags.model, { workers: flags.workers ?? os.availableParallelism(), quantize: flags.quantize });
       } catch (e) {
         throw dataError('--model', e);
       }

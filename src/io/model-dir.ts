@@ -18,6 +18,12 @@ export interface ModelDir {
   generation?: Record<string, unknown>;
   /** model.safetensors, or pytorch_model.bin read without running its pickle (io/pytorch.ts). */
   weights: WeightsFile;
+  /**
+   * 'int8': the loader stores Linear weights quantised per output channel
+   * (Transformer and Marian models; see runtime/ops/quant.ts). Chosen by
+   * whoever opens the model, not read from the directory.
+   */
+  quantize?: 'int8';
 }
 
 /** Reads a model directory; every error names the file and what was wrong. */

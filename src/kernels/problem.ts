@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime/runtime.js';
 
 export type KernelName = keyof KernelExports;
 /** The operation a kernel belongs to, as the bench groups them. */
-export type KernelFamily = 'gemm' | 'conv' | 'pool' | 'norm' | 'activation' | 'attention';
+export type KernelFamily = 'gemm' | 'conv' | 'pool' | 'norm' | 'activation' | 'attention' | 'quant';
 
 /** One problem for a kernel: its inputs, made in a runtime, and its definition. */
 export interface Problem {

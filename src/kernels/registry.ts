@@ -12,6 +12,7 @@ import { convKernels } from './problems/conv.js';
 import { gemmKernels } from './problems/gemm.js';
 import { normKernels } from './problems/norm.js';
 import { poolKernels } from './problems/pool.js';
+import { quantKernels } from './problems/quant.js';
 
 /** Exports that are helpers, not computations: covered through the kernels that use them. */
 export const HELPER_EXPORTS: readonly KernelName[] = [
@@ -32,6 +33,7 @@ export const KERNELS: readonly KernelEntry[] = [
   ...poolKernels,
   ...normKernels,
   ...activationKernels,
+  ...quantKernels,
 ];
 
 export type { KernelEntry, KernelFamily, KernelName, Problem } from './problem.js';

@@ -43,9 +43,9 @@ import { badInput, modelFormat } from '../errors.js';
 import { type ModelDir, readModelDir } from '../io/model-dir.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
 import { type Embedding, tiedTable } from '../nn/embedding.js';
-import { type Vector, loadLinear, vector } from '../nn/linear.js';
+import { type Vector, loadLinear, storeLinearWeight, vector } from '../nn/linear.js';
 import { type Activation, logSumExpRows } from '../runtime/ops/activation.js';
-import { packMatrixValues } from '../runtime/ops/gemm.js';
+import { isInt8 } from '../runtime/ops/quant.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
 import {
@@ -217,7 +217,8 @@ export function loadMarianWeights(rt: Runtime, model: ModelDir): MarianWeights {
   const w = model.weights;
   const p = [...w.tensors.keys()].some((name) => name.startsWith('model.')) ? 'model.' : '';
   const { d } = config;
-  const { encoder, decoder } = loadLayers(rt, w, config, marianNames(p));
+  const int8 = model.quantize === 'int8';
+  const { encoder, decoder } = loadLayers(rt, w, config, marianNames(p), { int8 });
   const { source, target } = embeddingTables(w, p, marian);
   // §1 A checkpoint may carry the position tables (older conversions saved them); they hold the same sinusoids.
   let sinusoids: Vector | undefined;
@@ -230,11 +231,12 @@ export function loadMarianWeights(rt: Runtime, model: ModelDir): MarianWeights {
   // §4 The output projection and final_logits_bias (absent from some checkpoints: zeros, as transformers initialises it).
   const bias = w.tensors.has('final_logits_bias') ? w.floats('final_logits_bias', [1, marian.targetVocab]) : new Float32Array(marian.targetVocab);
   const weight = marian.tieWordEmbeddings
-    ? packMatrixValues(rt, target, [marian.targetVocab, d], { transposed: true })
-    : loadLinear(rt, w, 'lm_head', [marian.targetVocab, d]).weight;
-  // A tied table is looked up where the output projection holds it (opus-mt's: 113 MiB held once, not twice).
+    ? storeLinearWeight(rt, target, [marian.targetVocab, d], { int8 })
+    : loadLinear(rt, w, 'lm_head', [marian.targetVocab, d], { int8 }).weight;
+  // A tied table is looked up where the float output projection holds it (opus-mt's: 113 MiB held once, not
+  // twice); an int8 projection cannot serve as the table, which stays float.
   const table = (values: Float32Array): Pick<Embedding, 'table' | 'layout'> =>
-    (marian.tieWordEmbeddings && values === target ? tiedTable(rt, weight) : { table: vector(rt, values), layout: 'rows' });
+    (marian.tieWordEmbeddings && values === target && !isInt8(weight) ? tiedTable(rt, weight) : { table: vector(rt, values), layout: 'rows' });
   const sourceTable = table(source);
   const srcEmbed: Embedding = { ...sourceTable, positions: positions('encoder'), d, scale };
   const tgtEmbed: Embedding = { ...(target === source ? sourceTable : table(target)), positions: positions('decoder'), d, scale };

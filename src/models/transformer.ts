@@ -33,10 +33,12 @@ import {
   keysValues, packedOffsets, reorderCache, selfAttention, stepBuffers, stepCrossAttention, stepSelfAttention,
 } from '../nn/attention.js';
 import { type Embedding, embedInto, tiedTable } from '../nn/embedding.js';
-import { type Linear, linear, linearInto, loadFusedLinear, loadLinear, vector } from '../nn/linear.js';
+import {
+  type Linear, type LinearLoadOptions, linear, linearInto, loadFusedLinear, loadLinear, storeLinearWeight, vector,
+} from '../nn/linear.js';
 import { type LayerNorm, layerNormInto, loadLayerNorm } from '../nn/norm.js';
 import type { Activation } from '../runtime/ops/activation.js';
-import { packMatrixValues } from '../runtime/ops/gemm.js';
+import { isInt8 } from '../runtime/ops/quant.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
@@ -239,24 +241,26 @@ const HIBIKI_NAMES: LayerNames = {
 };
 
 /** Reads both stacks' layers into `rt`'s memory: projections packed for GEMM, Q/K/V fused. */
-export function loadLayers(rt: Runtime, w: SafeTensorsFile, c: TransformerConfig, names: LayerNames): { encoder: EncoderLayer[]; decoder: DecoderLayer[] } {
+export function loadLayers(
+  rt: Runtime, w: SafeTensorsFile, c: TransformerConfig, names: LayerNames, options: LinearLoadOptions = {},
+): { encoder: EncoderLayer[]; decoder: DecoderLayer[] } {
   const { d } = c;
   const [q, k, v, o] = names.projections;
   const norm = (name: string) => loadLayerNorm(rt, w, name, d, c.eps);
   // Several d → d Linear layers over one input as one GEMM: [q | k | v] or [k | v] in each output row.
   const fused = (tensors: string[]): Linear => {
-    const layer = loadFusedLinear(rt, w, tensors, d);
+    const layer = loadFusedLinear(rt, w, tensors, d, options);
     if (layer.weight.N !== tensors.length * d) throw modelFormat(w.file, `${tensors.join(', ')} must each have a weight [${d}, ${d}]`);
     return layer;
   };
   const ff = (p: string, dFF: number): FeedForward => ({
-    linear1: loadLinear(rt, w, `${p}.${names.ff[0]}`, [dFF, d]),
-    linear2: loadLinear(rt, w, `${p}.${names.ff[1]}`, [d, dFF]),
+    linear1: loadLinear(rt, w, `${p}.${names.ff[0]}`, [dFF, d], options),
+    linear2: loadLinear(rt, w, `${p}.${names.ff[1]}`, [d, dFF], options),
   });
   const selfAttention = (p: string, heads: number): MultiHeadAttention => ({
     heads,
     qkv: fused([q, k, v].map((n) => `${p}.${names.selfAttention}.${n}`)),
-    o: loadLinear(rt, w, `${p}.${names.selfAttention}.${o}`, [d, d]),
+    o: loadLinear(rt, w, `${p}.${names.selfAttention}.${o}`, [d, d], options),
   });
   const [e1, e2] = names.encoderNorms;
   const encoder = Array.from({ length: c.encoderLayers }, (_, i): EncoderLayer => {
@@ -270,7 +274,9 @@ export function loadLayers(rt: Runtime, w: SafeTensorsFile, c: TransformerConfig
     const cross = `${p}.${names.crossAttention}`;
     return {
       selfAttention: selfAttention(p, heads), norm1: norm(`${p}.${d1}`),
-      crossAttention: { heads, q: loadLinear(rt, w, `${cross}.${q}`, [d, d]), kv: fused([`${cross}.${k}`, `${cross}.${v}`]), o: loadLinear(rt, w, `${cross}.${o}`, [d, d]) },
+      crossAttention: {
+        heads, q: loadLinear(rt, w, `${cross}.${q}`, [d, d], options), kv: fused([`${cross}.${k}`, `${cross}.${v}`]), o: loadLinear(rt, w, `${cross}.${o}`, [d, d], options),
+      },
       norm2: norm(`${p}.${d2}`), ff: ff(p, c.decoderFF ?? c.dFF), norm3: norm(`${p}.${d3}`),
     };
   });
@@ -282,7 +288,8 @@ function loadWeights(rt: Runtime, model: ModelDir): TransformerWeights {
   const c = parseTransformerConfig(`${model.dir}/config.json`, model.config);
   const w = model.weights;
   const { d } = c;
-  const { encoder, decoder } = loadLayers(rt, w, c, HIBIKI_NAMES);
+  const int8 = model.quantize === 'int8';
+  const { encoder, decoder } = loadLayers(rt, w, c, HIBIKI_NAMES, { int8 });
   const norm = (name: string) => loadLayerNorm(rt, w, name, d, c.eps);
   const sinusoids = c.positions === 'sinusoidal' ? vector(rt, sinusoidalPositions(c.maxPositions, d)) : undefined;
   const embedding = (stack: string, table: Pick<Embedding, 'table' | 'layout'>): Embedding => ({
@@ -292,11 +299,11 @@ function loadWeights(rt: Runtime, model: ModelDir): TransformerWeights {
     scale: c.scaleEmbeddings ? Math.fround(Math.sqrt(d)) : 1,
   });
   const tgtTable = w.floats('decoder.embed.weight', [c.tgtVocab, d]);
-  const output = c.tieOutput
-    ? { weight: packMatrixValues(rt, tgtTable, [c.tgtVocab, d], { transposed: true }) }
-    : loadLinear(rt, w, 'output', [c.tgtVocab, d]);
-  // A tied target table is looked up where the output projection holds it (held once).
-  const tgtEmbed = embedding('decoder', c.tieOutput ? tiedTable(rt, output.weight) : { table: vector(rt, tgtTable) });
+  const output: Linear = c.tieOutput
+    ? { weight: storeLinearWeight(rt, tgtTable, [c.tgtVocab, d], { int8 }) }
+    : loadLinear(rt, w, 'output', [c.tgtVocab, d], { int8 });
+  // A tied target table is looked up where the float output projection holds it (held once); int8 keeps a float table.
+  const tgtEmbed = embedding('decoder', c.tieOutput && !isInt8(output.weight) ? tiedTable(rt, output.weight) : { table: vector(rt, tgtTable) });
   return {
     architecture: 'transformer',
     config: c,

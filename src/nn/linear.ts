@@ -9,6 +9,7 @@ import { modelFormat, shapeError } from '../errors.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
 import { type Activation, activationCode } from '../runtime/ops/activation.js';
 import { type PackedMatrix, gemm, packMatrixValues } from '../runtime/ops/gemm.js';
+import { type LinearWeight, int8Linear, isInt8, quantizeMatrixValues } from '../runtime/ops/quant.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor, expectShape, formatShape } from '../runtime/tensor.js';
 
@@ -25,10 +26,18 @@ export function vector(rt: Runtime, values: Float32Array): Vector {
 
 export const vectorTensor = (rt: Runtime, v: Vector) => new Tensor(rt.heap, v.ptr, [v.length]);
 
-/** y = x·Wᵀ + b for x [rows, inFeatures]: W packed for the GEMM (K = inFeatures, N = outFeatures). */
+/**
+ * y = x·Wᵀ + b for x [rows, inFeatures]: W packed for the GEMM, or quantised
+ * to int8 per output channel (K = inFeatures, N = outFeatures either way).
+ */
 export interface Linear {
-  weight: PackedMatrix;
+  weight: LinearWeight;
   bias?: Vector;
+}
+
+/** How a loader stores a Linear's weight: float32 (the default), or int8 (dynamic quantisation, ops/quant.ts). */
+export interface LinearLoadOptions {
+  int8?: boolean;
 }
 
 export const inFeatures = (layer: Linear) => layer.weight.K;
@@ -44,11 +53,22 @@ export interface LinearOptions {
 
 /** A weight [out, in] (or [out, in, 1], a 1×1 Conv1d) read from `file` and packed. */
 export function packLinearWeight(rt: Runtime, file: SafeTensorsFile, name: string, outIn?: readonly [number, number]): PackedMatrix {
+  const [values, shape] = linearWeightValues(file, name, outIn);
+  return packMatrixValues(rt, values, shape, { transposed: true });
+}
+
+/** A weight [out, in] (or a 1×1 Conv1d's [out, in, 1]) as values, its shape checked. */
+function linearWeightValues(file: SafeTensorsFile, name: string, outIn?: readonly [number, number]): [Float32Array, [number, number]] {
   const shape = file.get(name).shape;
   const [out, inp] = outIn ?? (shape as [number, number]);
   const ok = (shape.length === 2 || (shape.length === 3 && shape[2] === 1)) && shape[0] === out && shape[1] === inp;
   if (!ok) throw modelFormat(file.file, `${name} has shape [${shape.join(', ')}], expected [${out}, ${inp}]`);
-  return packMatrixValues(rt, file.floats(name, shape), [out, inp], { transposed: true });
+  return [file.floats(name, shape), [out, inp]];
+}
+
+/** A weight [out, in] as values, stored as `options` ask: packed float32 or int8 rows. */
+export function storeLinearWeight(rt: Runtime, values: Float32Array, shape: readonly [number, number], options: LinearLoadOptions = {}): LinearWeight {
+  return options.int8 ? quantizeMatrixValues(rt, values, shape) : packMatrixValues(rt, values, shape, { transposed: true });
 }
 
 /**
@@ -56,8 +76,8 @@ export function packLinearWeight(rt: Runtime, file: SafeTensorsFile, name: strin
  * and `name.bias` [out] when the file has it. `shape` [out, in] checks the
  * weight against what the config says.
  */
-export function loadLinear(rt: Runtime, file: SafeTensorsFile, name: string, shape?: readonly [number, number]): Linear {
-  const weight = packLinearWeight(rt, file, `${name}.weight`, shape);
+export function loadLinear(rt: Runtime, file: SafeTensorsFile, name: string, shape?: readonly [number, number], options: LinearLoadOptions = {}): Linear {
+  const weight = storeLinearWeight(rt, ...linearWeightValues(file, `${name}.weight`, shape), options);
   const bias = file.tensors.has(`${name}.bias`) ? vector(rt, file.floats(`${name}.bias`, [weight.N], `${name}.weight`)) : undefined;
   return bias ? { weight, bias } : { weight };
 }
@@ -67,7 +87,7 @@ export function loadLinear(rt: Runtime, file: SafeTensorsFile, name: string, sha
  * projections): their weights stacked to [Σout, in] and biases to [Σout],
  * so one GEMM computes them all side by side in each output row.
  */
-export function loadFusedLinear(rt: Runtime, file: SafeTensorsFile, names: readonly string[], inFeatures: number): Linear {
+export function loadFusedLinear(rt: Runtime, file: SafeTensorsFile, names: readonly string[], inFeatures: number, options: LinearLoadOptions = {}): Linear {
   const outs = names.map((n) => {
     const shape = file.get(`${n}.weight`).shape;
     if (shape.length !== 2 || shape[1] !== inFeatures) throw modelFormat(file.file, `${n}.weight has shape [${shape.join(', ')}], expected [*, ${inFeatures}]`);
@@ -82,14 +102,19 @@ export function loadFusedLinear(rt: Runtime, file: SafeTensorsFile, names: reado
     bias.set(file.floats(`${n}.bias`, [outs[i]!], `${n}.weight`), row);
     row += outs[i]!;
   });
-  return { weight: packMatrixValues(rt, weight, [total, inFeatures], { transposed: true }), bias: vector(rt, bias) };
+  return { weight: storeLinearWeight(rt, weight, [total, inFeatures], options), bias: vector(rt, bias) };
 }
 
 /** x [rows, in] → act(x·Wᵀ + b) [rows, out], checked; see LinearOptions. */
 export function linear(rt: Runtime, layer: Linear, x: Tensor, options: LinearOptions = {}): Tensor {
-  return gemm(rt, x, layer.weight, {
+  const gemmOptions = {
     bias: layer.bias && vectorTensor(rt, layer.bias), activation: options.activation, accumulate: options.accumulate, out: options.out,
-  });
+  };
+  if (isInt8(layer.weight)) {
+    expectShape('linear', 'x', x, [-1, layer.weight.K]);
+    return int8Linear(rt, x, layer.weight, { ...gemmOptions, out: options.out ?? rt.tensor([x.shape[0]!, layer.weight.N]) });
+  }
+  return gemm(rt, x, layer.weight, gemmOptions);
 }
 
 /**
@@ -105,6 +130,13 @@ export function linearInto(rt: Runtime, layer: Linear, x: Tensor, y: Tensor, opt
     expectShape('linearInto', 'y', y, [-1, N]);
   }
   const rows = options.rows ?? x.size / K;
+  const w = layer.weight;
+  if (isInt8(w)) {
+    // Allocates the quantised row's scratch (Kp bytes) for the call: a mark and a release.
+    rt.scope(() => rt.kernels.i8_linear(rows, N, K, x.ptr, K, rt.heap.alloc(w.Kp + 16), ptr, w.Kp, w.scales, w.sums, layer.bias?.ptr ?? 0, y.ptr, N,
+      activationCode(options.activation), options.accumulate ? 1 : 0));
+    return;
+  }
   rt.kernels.f32_gemm_packed(rows, N, K, x.ptr, K, ptr, y.ptr, N, layer.bias?.ptr ?? 0, activationCode(options.activation), options.accumulate ? 1 : 0);
 }
 

@@ -19,10 +19,11 @@ export class Engine {
     readonly model: BatchModel,
   ) {}
 
-  /** Loads a model directory into a runtime of its own, in this thread. */
-  static open(modelDir: string): Engine {
+  /** Loads a model directory into a runtime of its own, in this thread (Linear weights int8 with `quantize`). */
+  static open(modelDir: string, options: { quantize?: 'int8' } = {}): Engine {
     const runtime = Runtime.create();
-    return new Engine(runtime, loadModel(runtime, readModelDir(modelDir)));
+    const model = readModelDir(modelDir);
+    return new Engine(runtime, loadModel(runtime, options.quantize ? { ...model, quantize: options.quantize } : model));
   }
 
   /**

@@ -52,6 +52,8 @@ export interface PoolOptions {
    * grow: it computes in a scratch region of fixed size.
    */
   recycleHeapMiB?: number;
+  /** 'int8': Linear weights quantised per output channel (Transformer and Marian models). */
+  quantize?: 'int8';
 }
 
 /** Hands out scratch regions above the weights; a region whose worker was killed mid-task is never reused. */
@@ -154,7 +156,7 @@ export class Pool {
     readonly workers: number,
     /** Bytes of the shared memory holding the weights. */
     readonly weightsBytes: number,
-    private readonly options: Required<Omit<PoolOptions, 'workers'>>,
+    private readonly options: Required<Omit<PoolOptions, 'workers' | 'quantize'>>,
   ) {}
 
   /**
@@ -176,7 +178,8 @@ export class Pool {
 
     const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
     const rt = Runtime.create({ memory });
-    const model = loadModel(rt, readModelDir(modelDir));
+    const dir = readModelDir(modelDir);
+    const model = loadModel(rt, options.quantize ? { ...dir, quantize: options.quantize } : dir);
     // Nothing else is ever allocated in this heap: the weights end here.
     const weightsBytes = Math.ceil(rt.heap.mark() / ALIGN) * ALIGN;
     const scratchBytes = scratchMiB * MIB;

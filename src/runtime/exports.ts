@@ -111,4 +111,17 @@ export interface KernelExports {
 
   // peak.ts
   f32_peak_madd(iters: number, seed: number): number;
+
+  // quant.ts
+  /** x [M, K] (stride ldx) → q: i8 [M, Kp] (zeros past K, Kp a multiple of 16), scales [M] and row sums i32 [M]: q = round(x / s), s = max|row| / 127. */
+  i8_quantize_rows(M: number, K: number, x: number, ldx: number, q: number, Kp: number, scales: number, sums: number): void;
+  /**
+   * y [M, N] (stride ldy) = act(x·Wᵀ + bias) (+ y with accumulate) for x [M, K] f32 and W as
+   * i8_quantize_rows made it: qw i8 [N, Kp], sw [N], sums i32 [N]. scratch: Kp + 4 bytes, 16-aligned (each row of x,
+   * quantised: ±127 in the SIMD128 build, ±63 stored plus 64 in the relaxed one).
+   */
+  i8_linear(
+    M: number, N: number, K: number, x: number, ldx: number, scratch: number, qw: number, Kp: number, sw: number,
+    sums: number, bias: number, y: number, ldy: number, act: number, accumulate: number,
+  ): void;
 }
