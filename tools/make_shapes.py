@@ -32,10 +32,28 @@ CONTRAST = 90  # minimum RGB distance between a shape's colour and the backgroun
 HELD_OUT_SEED = 2
 
 
-def _background(rng):
+PRIMARY = [[255, 0, 0], [0, 160, 0], [0, 0, 255], [255, 220, 0], [0, 0, 0]]
+
+# The styles the segmenter is judged on (issue 25): its own, and what a user's pictures differ in.
+VARIANTS = {
+    "style": {},                                              # the training style: textured paper, σ 8 noise
+    "noise20": {"noise": 20.0},
+    "noise30": {"noise": 30.0},
+    "grey": {"grey": True},
+    "white": {"background": "white", "colours": "primary"},   # white paper, primary colours
+    "small": {"radius": (3.5, 8.0)},                          # half the training size
+    "large": {"radius": (14.0, 32.0)},                        # twice the training size
+}
+
+
+def _background(rng, kind="texture"):
+    if kind == "white":
+        return np.full((SIZE, SIZE, 3), 255, np.float32), np.full(3, 255.0)
     yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
     base = rng.uniform(40, 215, 3)
     image = np.broadcast_to(base, (SIZE, SIZE, 3)).astype(np.float32).copy()
+    if kind == "plain":
+        return image, base
     for _ in range(3):
         angle = rng.uniform(0, np.pi)
         freq = rng.uniform(0.05, 0.4)
@@ -66,28 +84,62 @@ def _mask(kind, cx, cy, r, angle):
     return inside
 
 
-def _colour(rng, background):
+def _luma(rgb):
+    return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+
+
+def _colour(rng, background, colours="any", grey=False):
+    """A shape colour at least CONTRAST from the paper's (and 40 apart in luma when the picture goes grey)."""
     while True:
-        colour = rng.uniform(0, 255, 3)
-        if np.linalg.norm(colour - background) >= CONTRAST:
+        colour = np.array(PRIMARY[int(rng.integers(len(PRIMARY)))], float) if colours == "primary" else rng.uniform(0, 255, 3)
+        if np.linalg.norm(colour - background) >= CONTRAST and (not grey or abs(_luma(colour) - _luma(background)) >= 40):
             return colour
 
 
-def generate(n, seed):
-    """images uint8 [n, 64, 64, 3], labels uint8 [n, 64, 64]."""
+def _picture(rng, noise=8.0, radius=(7.0, 16.0), background="texture", colours="any", grey=False, log_radius=False):
+    """One image [64, 64, 3] float and its labels."""
+    image, base = _background(rng, background)
+    labels = np.zeros((SIZE, SIZE), np.uint8)
+    for _ in range(rng.integers(1, 5)):
+        kind = int(rng.integers(1, 4))
+        r = float(np.exp(rng.uniform(*np.log(radius)))) if log_radius else rng.uniform(*radius)
+        cx, cy = rng.uniform(0.6 * r, SIZE - 0.6 * r, 2)
+        mask = _mask(kind, cx, cy, r, rng.uniform(0, 2 * np.pi))
+        image[mask] = _colour(rng, base, colours, grey)
+        labels[mask] = kind
+    if grey:
+        image = np.repeat(_luma(image.transpose(2, 0, 1))[..., None], 3, axis=2)
+    image += rng.normal(0, noise, image.shape)
+    return image, labels
+
+
+def generate(n, seed, **style):
+    """images uint8 [n, 64, 64, 3], labels uint8 [n, 64, 64]; `style` as in VARIANTS (default the training style)."""
     rng = np.random.default_rng(seed)
     images = np.empty((n, SIZE, SIZE, 3), np.uint8)
     labels = np.zeros((n, SIZE, SIZE), np.uint8)
     for i in range(n):
-        image, base = _background(rng)
-        for _ in range(rng.integers(1, 5)):
-            kind = int(rng.integers(1, 4))
-            r = rng.uniform(7, 16)
-            cx, cy = rng.uniform(0.6 * r, SIZE - 0.6 * r, 2)
-            mask = _mask(kind, cx, cy, r, rng.uniform(0, 2 * np.pi))
-            image[mask] = _colour(rng, base)
-            labels[i][mask] = kind
-        image += rng.normal(0, 8, image.shape)
+        image, labels[i] = _picture(rng, **style)
+        images[i] = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    return images, labels
+
+
+def augmented(n, seed):
+    """Training images in styles drawn per image: noise σ 0–35, radius 3.5–32 (log-uniform), textured, plain or
+    white paper, any or primary colours, a fifth in grey."""
+    rng = np.random.default_rng(seed)
+    images = np.empty((n, SIZE, SIZE, 3), np.uint8)
+    labels = np.zeros((n, SIZE, SIZE), np.uint8)
+    for i in range(n):
+        style = {
+            "noise": float(rng.uniform(0, 35)),
+            "radius": (3.5, 32.0) if rng.random() < 0.6 else (7.0, 16.0),
+            "log_radius": True,
+            "background": str(rng.choice(["texture", "plain", "white"], p=[0.6, 0.2, 0.2])),
+            "colours": "primary" if rng.random() < 0.25 else "any",
+            "grey": bool(rng.random() < 0.2),
+        }
+        image, labels[i] = _picture(rng, **style)
         images[i] = np.clip(np.rint(image), 0, 255).astype(np.uint8)
     return images, labels
 

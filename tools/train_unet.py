@@ -71,10 +71,15 @@ def main():
     parser.add_argument("--base-channels", type=int, default=8)
     parser.add_argument("--depth", type=int, default=3)
     parser.add_argument("--bottleneck-dilations", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--augment", action="store_true",
+                        help="train on make_shapes.augmented (noise, sizes, paper, colours, grey drawn per image) "
+                             "instead of the one training style")
+    parser.add_argument("--variant-images", type=int, default=200, help="held-out images per style of make_shapes.VARIANTS")
     args = parser.parse_args()
     started = train_common.start(args)
 
-    train_images, train_labels = make_shapes.generate(args.train_images, args.data_seed)
+    make = make_shapes.augmented if args.augment else make_shapes.generate
+    train_images, train_labels = make(args.train_images, args.data_seed)
     held_images, held_labels = make_shapes.generate(args.held_out_images, make_shapes.HELD_OUT_SEED)
     assert args.data_seed != make_shapes.HELD_OUT_SEED
     pixels = train_images.reshape(-1, 3) / 255.0
@@ -99,6 +104,16 @@ def main():
     per_class, miou, accuracy = iou(confusion(held_labels, labels, classes))
     minutes = (time.time() - started) / 60
     print(f"held-out: mean IoU {miou:.4f}, per class {np.round(per_class, 4).tolist()}, pixel accuracy {accuracy:.4f}")
+    # Every style of make_shapes.VARIANTS on the held-out seed: measured once, at the end; nothing was chosen by it.
+    variants, variant_fixture = {}, {}
+    for name, style in make_shapes.VARIANTS.items():
+        v_images, v_labels = make_shapes.generate(args.variant_images, make_shapes.HELD_OUT_SEED, **style)
+        v_predicted = predict(model, normalise(v_images, mean, std)).argmax(1).numpy().astype(np.uint8)
+        variants[name] = iou(confusion(v_labels, v_predicted, classes))[1]
+        print(f"  {name}: mean IoU {variants[name]:.4f}", flush=True)
+        if name != "style":
+            variant_fixture[f"{name}_images"] = torch.from_numpy(v_images[:2])
+            variant_fixture[f"{name}_torch_labels"] = torch.from_numpy(v_predicted[:2])
 
     config.update({
         "format_version": 1,
@@ -108,11 +123,12 @@ def main():
                   "note": "x = (pixel / 255 − mean) / std per RGB channel"},
         "training": {
             "command": train_common.command(),
-            "data": "tools/make_shapes.py", "data_seed": args.data_seed, "held_out_seed": make_shapes.HELD_OUT_SEED,
+            "data": "tools/make_shapes.py" + (" augmented" if args.augment else ""), "data_seed": args.data_seed, "held_out_seed": make_shapes.HELD_OUT_SEED,
             "train_images": args.train_images, "held_out_images": args.held_out_images, "seed": args.seed,
             "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "optimiser": "AdamW, one-cycle", "minutes": round(minutes, 1),
             "final_loss": losses[-1], "torch": torch.__version__,
             "held_out_mean_iou": miou, "held_out_iou": per_class.tolist(), "held_out_pixel_accuracy": accuracy,
+            "variant_images": args.variant_images, "variant_mean_iou": variants,
         },
     })
     state = {k: v.float() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
@@ -126,6 +142,7 @@ def main():
         "labels": torch.from_numpy(held_labels[:n]),  # uint8 [n, 64, 64], the truth
         "torch_labels": torch.from_numpy(labels[:n]),  # PyTorch's argmax
         "torch_logits": logits[:2].permute(0, 2, 3, 1).contiguous(),  # [2, 64, 64, classes], channels-last
+        **variant_fixture,  # two images of each other style, with PyTorch's argmax
     }, {"generator": "tools/train_unet.py", "torch_mean_iou": str(fixture_miou), "held_out_seed": str(make_shapes.HELD_OUT_SEED)})
     make_shapes.write_samples(args.samples, 4)
     print(f"{minutes:.1f} min; model -> {args.out}, {n} held-out images (PyTorch mean IoU {fixture_miou:.4f}) -> {args.fixture}")

@@ -5,12 +5,13 @@ import { readSafetensors } from '../../src/io/safetensors.js';
 import { segmentationIou } from '../../src/metrics/segmentation.js';
 import { loadUNet, parseUNetConfig, unetForward } from '../../src/models/unet.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { Segmenter } from '../../src/tasks/vision.js';
 import { expectClose } from '../helpers/compare.js';
 
 interface ShapesConfig {
   labels: string[];
   input: { size: [number, number]; channels: number; mean: number[]; std: number[] };
-  training: { held_out_mean_iou: number };
+  training: { held_out_mean_iou: number; variant_mean_iou: Record<string, number> };
 }
 
 // The shipped model on held-out images of tools/make_shapes.py (the first 20 of the held-out seed, tools/train_unet.py).
@@ -61,5 +62,24 @@ describe('models/shapes-unet', () => {
     const torchLogits = heldOut.get('torch_logits');
     const worst = expectClose(logits.subarray(0, torchLogits.data.length), torchLogits.data as Float32Array, 1e-4, 'shapes-unet logits');
     console.log(`shapes-unet: worst logit error ${worst.toExponential(2)} on ${torchLogits.shape[0]} images`);
+  });
+
+  it('labels the other styles\' pictures as PyTorch does, through Segmenter (noise σ 20 and 30, grey, white paper, half and twice the size)', async () => {
+    const segmenter = await Segmenter.open();
+    for (const style of ['noise20', 'noise30', 'grey', 'white', 'small', 'large']) {
+      const pictures = heldOut.get(`${style}_images`); // uint8 [2, 64, 64, 3]
+      const want = heldOut.get(`${style}_torch_labels`).data as Uint8Array;
+      const data = pictures.data as Uint8Array;
+      const { results } = await segmenter.segment([0, 1].map((i) => ({ width: W, height: H, channels: 3, data: data.subarray(i * pixels * 3, (i + 1) * pixels * 3) })));
+      const got = results.flatMap((r) => Array.from(r!.labels));
+      const same = got.reduce((n, v, i) => n + (v === want[i] ? 1 : 0), 0);
+      expect(same / got.length, style).toBeGreaterThanOrEqual(0.999);
+    }
+    await segmenter.close();
+    // issue 25's targets, as the trainer measured them on 200 held-out pictures of each style
+    const v = training.variant_mean_iou;
+    console.log(`shapes-unet mean IoU by style: ${Object.entries(v).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ')}`);
+    for (const style of ['style', 'noise20', 'grey', 'white']) expect(v[style], style).toBeGreaterThanOrEqual(0.9);
+    expect(v.noise30).toBeGreaterThanOrEqual(0.8);
   });
 });
