@@ -17,8 +17,8 @@ writes bench/peers/models/CASE/ (not committed: DenseNet-121 alone is 32 MB):
 Cases (issue 9's rows): sgemm_256/512/1024 (A · B, B a constant);
 mobilenet_v2 and densenet121 at 224×224 (torchvision, random weights with
 batch norms calibrated on random batches, as tools/fixtures_vision.py);
-wavenet (the shipped models/wavenet-piano: 16 layers, 32 channels,
-teacher-forced over 16,000 samples); mha (nn.MultiheadAttention, d 256,
+wavenet (the shipped models/wavenet-piano without its note clock: 16
+layers, 32 channels, teacher-forced over 16,000 samples); mha (nn.MultiheadAttention, d 256,
 8 heads, self-attention over 128 tokens); transformer (tools/transformer_torch.py,
 3 + 3 layers, d 256, 8 heads, d_ff 1024, vocabularies of 1,000: the
 teacher-forced forward of 8 sentences of 32 tokens); wavenet_step (the same
@@ -86,10 +86,26 @@ def vision(name, seed):
     write_model_dir(out, name, model, [str(i) for i in range(1000)], f"random (seed {seed}), batch norms calibrated")
 
 
-def wavenet():
+def piano_without_clock():
+    """The shipped piano WaveNet without its note clock (config local_condition_*): the peers' drivers feed
+    a class sequence and a pitch, so its four local channels are dropped; the network, its size and its
+    work are the rest of it, the same."""
     from wavenet_bench import load_model
 
-    model = load_model(os.path.join(ROOT, "models", "wavenet-piano"))
+    with open(os.path.join(ROOT, "models", "wavenet-piano", "config.json")) as f:
+        config = {k: v for k, v in json.load(f).items() if not k.startswith("local_condition")}
+    return load_model(os.path.join(ROOT, "models", "wavenet-piano"), config)
+
+
+def write_hibiki_dir(out, model):
+    """config.json and model.safetensors of `model` (a WaveNet) into a case directory."""
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(model.config, f, indent=2)
+    save(os.path.join(out, "model.safetensors"), model.state_dict_for_hibiki())
+
+
+def wavenet():
+    model = piano_without_clock()
     g = torch.Generator().manual_seed(16000)
     x = torch.randint(0, 256, (1, 16000), generator=g)
     cond = torch.tensor([12])
@@ -97,9 +113,7 @@ def wavenet():
         logits = model(x, cond)
     out = write_case("wavenet", model, {"x": x, "cond": cond}, {"logits": logits},
                      {"kind": "wavenet", "model": "models/wavenet-piano", "samples": 16000}, ["x", "cond"], ["logits"])
-    for f in ("config.json", "model.safetensors"):
-        with open(os.path.join(ROOT, "models", "wavenet-piano", f), "rb") as src, open(os.path.join(out, f), "wb") as dst:
-            dst.write(src.read())
+    write_hibiki_dir(out, model)
 
 
 def mha():
@@ -195,9 +209,7 @@ def wavenet_sampled(step, samples, cond, seed):
 
 
 def wavenet_step(samples=1000):
-    from wavenet_bench import load_model
-
-    model = load_model(os.path.join(ROOT, "models", "wavenet-piano"))
+    model = piano_without_clock()
     step = WaveNetStep(model).eval()
     cond = torch.tensor([12])
     classes = wavenet_sampled(step, samples, cond, seed=7)
@@ -206,9 +218,7 @@ def wavenet_step(samples=1000):
     out = write_case("wavenet_step", step, example, {"classes": classes.float()},
                      {"kind": "wavenet_step", "model": "models/wavenet-piano", "samples": samples, "condition": 12, "seed": 7,
                       "dilations": model.dilations}, ["x", "cond", "past"], ["logits", "inputs"])
-    for f in ("config.json", "model.safetensors"):
-        with open(os.path.join(ROOT, "models", "wavenet-piano", f), "rb") as src, open(os.path.join(out, f), "wb") as dst:
-            dst.write(src.read())
+    write_hibiki_dir(out, model)
 
 
 class TransformerEncode(torch.nn.Module):

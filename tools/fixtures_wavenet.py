@@ -19,7 +19,7 @@ import torchaudio
 
 sys.path.insert(0, os.path.dirname(__file__))
 from safetensors_io import save, write_model_dir  # noqa: E402
-from wavenet_torch import WaveNet, default_config, mulberry32, sample_class  # noqa: E402
+from wavenet_torch import WaveNet, default_config, mulberry32, sample_class, time_since_onset  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures")
 GEN_STEPS, SEED, TEMPERATURE = 40, 1234, 0.8
@@ -92,21 +92,28 @@ def mulaw_case():
 
 
 def trained_case(model_dir):
-    """Parity of the shipped model: PyTorch's logits on a real note, and a few sampled steps."""
+    """Parity of the shipped model: PyTorch's logits on a real note, and a few sampled steps. A model with the
+    note clock (local_condition_features "time_since_onset") gets it as hibiki computes it when a request
+    brings no features: the input starts with the silence before the onset."""
     from wavenet_bench import load_model
     model = load_model(model_dir)
     torch.manual_seed(5)
+    c = model.config
     # A rendered note as the teacher-forced input: what the model was trained on.
     from train_wavenet import render_notes
-    note = render_notes(model.config["sample_rate"], 0.2)[60]
-    x = torchaudio.functional.mu_law_encoding(note[:400], 256)
+    note = render_notes(c["sample_rate"], 0.2)[60]
+    x = torchaudio.functional.mu_law_encoding(torch.cat([torch.zeros(1), note[:399]]), 256)
     cond = torch.tensor([60 - 48])
+    local = None
+    if c.get("local_condition_features") == "time_since_onset":
+        hop = c["local_condition_hop"]
+        local = time_since_onset(-(-x.numel() // hop), hop, c["sample_rate"])[None]  # (1, 4, frames)
     with torch.no_grad():
-        logits = model(x[None], cond)[0].T.contiguous()
+        logits = model(x[None], cond, local)[0].T.contiguous()
         rng = mulberry32(SEED)
         seq = [128]
         for _ in range(12):
-            step_logits = model(torch.tensor([seq]), cond)[0, :, -1]
+            step_logits = model(torch.tensor([seq]), cond, local)[0, :, -1]
             seq.append(sample_class(step_logits, TEMPERATURE, rng()))
     path = os.path.join(OUT, "wavenet-piano-parity.safetensors")
     save(path, {"x": x.to(torch.int32), "cond": cond.to(torch.int32), "logits": logits,

@@ -13,11 +13,12 @@ start a note from nothing as generation does.
       /usr/bin/python3 tools/train_wavenet.py --out models/wavenet-piano --minutes 45
 
 Writes OUT/config.json, OUT/model.safetensors and OUT/training.json (the
-command, steps, losses, time). The shipped weights came from three runs (a
-40-minute run from scratch, then two fine-tunes with --resume, a second
-soundfont and --checkpoint-every, keeping a checkpoint of each);
-models/wavenet-piano/training.json has every command and which checkpoint
-was kept, chosen with tools/wavenet-quality.ts --seed 500.
+command, steps, losses, time). The shipped weights came from four runs (a
+40-minute run from scratch, two fine-tunes with --resume, a second
+soundfont and --checkpoint-every, then --clock --seconds 6: the note clock
+as local conditioning, on 6-second notes); models/wavenet-piano/training.json
+has every command and which checkpoint was kept, chosen with
+tools/wavenet-quality.ts --seed 500.
 """
 import argparse
 import copy
@@ -35,7 +36,7 @@ import torchaudio
 
 sys.path.insert(0, os.path.dirname(__file__))
 from safetensors_io import save  # noqa: E402
-from wavenet_torch import WaveNet, default_config  # noqa: E402
+from wavenet_torch import CLOCK_CHANNELS, WaveNet, default_config, time_since_onset  # noqa: E402
 
 SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 LOWEST, HIGHEST = 48, 72  # C3 … C5: 25 pitches
@@ -125,6 +126,15 @@ def main():
     parser.add_argument("--steady-below", type=float, default=0.97,
                         help="with several soundfonts: a pitch whose note from the first one is less periodic than this "
                              "(normalised autocorrelation at the pitch period) is taken from the most periodic fallback")
+    parser.add_argument("--seconds", type=float, default=1.5,
+                        help="length of each rendered note (the key held throughout); 6 lets a model learn the decay")
+    parser.add_argument("--clock", action="store_true",
+                        help="condition on the time since the onset (config local_condition_features "
+                             "\"time_since_onset\", 4 channels every 10 ms; hibiki computes it when generating), so "
+                             "the model knows where in the note it is; with --resume, the new layers start at zero")
+    parser.add_argument("--start-fraction", type=float, default=0.5,
+                        help="share of the crops that start in the silence before the onset (the rest start anywhere)")
+    parser.add_argument("--lr-floor", type=float, default=2e-4, help="the learning rate decays ×0.7 every 500 steps down to this")
     parser.add_argument("--velocities", default="100", help="MIDI velocities to render each pitch at, e.g. 70,100,120")
     parser.add_argument("--input-noise", type=float, default=0.0,
                         help="fraction of input classes shifted by ±1–2 during training (against exposure bias)")
@@ -151,25 +161,44 @@ def main():
     config["global_condition_labels"] = [str(p) for p in range(LOWEST, HIGHEST + 1)]
     config["global_condition_name"] = "midi_pitch"
     sr = config["sample_rate"]
-    model = WaveNet(config)
     previous = None
     if args.resume:
-        from wavenet_bench import load_model
-        model = load_model(args.resume).train()
+        with open(os.path.join(args.resume, "config.json")) as f:
+            config = json.load(f)
         with open(os.path.join(args.resume, "training.json")) as f:
             previous = json.load(f)
+    if args.clock:
+        config.pop("min_temperature", None)  # measured again for the new weights (wavenet-quality.ts --silence)
+        config.update({"local_condition_channels": CLOCK_CHANNELS, "local_condition_hop": sr // 100,
+                       "local_condition_features": "time_since_onset"})
+    model = WaveNet(config)
+    if args.resume:
+        from wavenet_bench import load_model
+        model = load_model(args.resume, config).train()
     rf = model.receptive_field()
+    hop = config.get("local_condition_hop", 1)
 
-    # Silence first (as long as the receptive field), then the note; one take per pitch and velocity.
+    # Silence first (the receptive field, rounded up to whole clock frames), then the note; one take per pitch
+    # and velocity.
+    lead = -(-rf // hop) * hop
     pitches, waves = [], []
     soundfonts = args.soundfont.split(",")
     chosen = {}
     for velocity in [int(v) for v in args.velocities.split(",")]:
-        notes, chosen[velocity] = render_steady_notes(sr, 1.5, velocity, soundfonts, args.steady_below)
+        notes, chosen[velocity] = render_steady_notes(sr, args.seconds, velocity, soundfonts, args.steady_below)
         for p in sorted(notes):
             pitches.append(p)
-            waves.append(torch.cat([torch.zeros(rf), notes[p]]))
+            waves.append(torch.cat([torch.zeros(lead), notes[p]]))
     classes = [torchaudio.functional.mu_law_encoding(w, 256) for w in waves]
+    clock = None
+    if args.clock:
+        # Input t predicts sample t + 1, and generation steps sample n (from the onset) with frame n // hop's
+        # features: input t carries the features of frame (t + 1 - lead) // hop, zeros before the onset.
+        length = classes[0].numel()
+        frames = time_since_onset(-(-(length - lead) // hop) + 1, hop, sr)  # (C_l, frames)
+        clock = torch.zeros(CLOCK_CHANNELS, length)
+        note = torch.arange(lead - 1, length)  # inputs whose next sample is in the note
+        clock[:, note] = frames[:, (note + 1 - lead) // hop]
     conditions = torch.tensor([p - LOWEST for p in pitches])
     print(f"{len(classes)} notes at {sr} Hz, receptive field {rf} samples, "
           f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
@@ -195,12 +224,13 @@ def main():
             idx = torch.multinomial(note_loss, args.batch, replacement=True)
         else:
             idx = torch.randint(len(pitches), (args.batch,))
-        crops, noisy = [], []
+        crops, noisy, crop_starts = [], [], []
         for i in idx.tolist():
             seq = classes[i]
-            # Half the crops start at the silence before the onset, the rest anywhere.
-            start = 0 if torch.rand(()) < 0.5 else int(torch.randint(seq.numel() - args.crop - 1, ()))
+            # Some crops start at the silence before the onset (--start-fraction), the rest anywhere.
+            start = 0 if torch.rand(()) < args.start_fraction else int(torch.randint(seq.numel() - args.crop - 1, ()))
             crops.append(seq[start:start + args.crop + 1])
+            crop_starts.append(start)
             if args.wave_noise > 0:
                 wave = waves[i][start:start + args.crop]
                 std = float(torch.rand(())) * args.wave_noise
@@ -210,7 +240,12 @@ def main():
         if args.input_noise > 0:
             shift = torch.randint(-2, 3, inputs.shape) * (torch.rand(inputs.shape) < args.input_noise)
             inputs = (inputs + shift).clamp(0, 255)
-        logits = model(inputs, conditions[idx])
+        if clock is not None:
+            starts = [int(s) for s in crop_starts]
+            local = torch.stack([clock[:, s:s + args.crop] for s in starts])  # (B, C_l, crop)
+            logits = model(inputs, conditions[idx], local, local_per_sample=True)
+        else:
+            logits = model(inputs, conditions[idx])
         # Score only positions with a full receptive field of real context or the silence before it.
         per_row = F.cross_entropy(logits, batch[:, 1:], reduction="none").mean(1)
         loss = per_row.mean()
@@ -235,7 +270,7 @@ def main():
             print(f"step {step} loss {sum(losses[-50:]) / 50:.3f} ({elapsed / 60:.1f} min)", flush=True)
             if step % 500 == 0:
                 for g in opt.param_groups:
-                    g["lr"] = max(2e-4, g["lr"] * 0.7)
+                    g["lr"] = max(args.lr_floor, g["lr"] * 0.7)
 
     write_model(args.out, ema if ema is not None else model)
     with open(os.path.join(args.out, "training.json"), "w") as f:
@@ -243,7 +278,8 @@ def main():
                    "previous": previous,
                    "final_loss": sum(losses[-100:]) / min(100, len(losses)), "batch": args.batch, "crop": args.crop,
                    "seed": args.seed, "wave_noise": args.wave_noise, "balance": args.balance, "input_noise": args.input_noise,
-                   "velocities": args.velocities, "lr": args.lr, "ema": args.ema, "torch": torch.__version__, "soundfont": args.soundfont,
+                   "velocities": args.velocities, "seconds": args.seconds, "clock": args.clock,
+                   "start_fraction": args.start_fraction, "lr_floor": args.lr_floor, "lr": args.lr, "ema": args.ema, "torch": torch.__version__, "soundfont": args.soundfont,
                    "steady_below": args.steady_below, "soundfont_per_pitch": chosen,
                    "pitches": [LOWEST, HIGHEST]}, f, indent=2)
         f.write("\n")

@@ -20,9 +20,12 @@ from safetensors_io import load  # noqa: E402
 from wavenet_torch import WaveNet  # noqa: E402
 
 
-def load_model(path):
-    with open(os.path.join(path, "config.json")) as f:
-        config = json.load(f)
+def load_model(path, config=None):
+    """The model in a hibiki directory; with `config`, that architecture instead (e.g. the same network with local
+    conditioning added: layers the weights lack start at zero, so the model starts as it was)."""
+    if config is None:
+        with open(os.path.join(path, "config.json")) as f:
+            config = json.load(f)
     model = WaveNet(config).eval()
     sd = load(os.path.join(path, "model.safetensors"))
     with torch.no_grad():
@@ -31,6 +34,8 @@ def load_model(path):
             for part, module in (("conv", model.convs[i]), ("residual", model.residuals[i]), ("skip", model.skips[i])):
                 module.weight.copy_(sd[f"layers.{i}.{part}.weight"])
                 module.bias.copy_(sd[f"layers.{i}.{part}.bias"])
+            if model.local_channels:
+                model.locals[i].weight.copy_(sd.get(f"layers.{i}.local.weight", torch.zeros_like(model.locals[i].weight)))
         if model.global_classes:
             model.condition.weight.copy_(sd["condition.weight"])
         for name in ("out1", "out2"):

@@ -43,11 +43,11 @@ class WaveNet(nn.Module):
     def receptive_field(self):
         return (self.kernel - 1) * sum(self.dilations) + 1
 
-    def forward(self, x, cond=None, local=None):
+    def forward(self, x, cond=None, local=None, local_per_sample=False):
         """x: [B, T] classes, cond: [B] global condition classes, local: [B, C_l, frames]
-        → logits [B, classes, T]."""
+        (or [B, C_l, T] already at sample rate with local_per_sample) → logits [B, classes, T]."""
         h = self.embed(x).transpose(1, 2)  # (B, R, T)
-        if self.local_channels:
+        if self.local_channels and not local_per_sample:
             local = local.repeat_interleave(self.hop, dim=2)[:, :, : x.shape[1]]  # (B, C_l, T)
         D = self.config["dilation_channels"]
         c = self.condition(cond).view(x.shape[0], len(self.dilations), 2 * D, 1) if self.global_classes else None
@@ -82,6 +82,22 @@ class WaveNet(nn.Module):
         sd["out2.weight"] = self.out2.weight
         sd["out2.bias"] = self.out2.bias
         return {k: v.detach().contiguous() for k, v in sd.items()}
+
+
+# The note clock (config "local_condition_features": "time_since_onset"; src/models/wavenet.ts computes the
+# same): per frame of `hop` samples, with t = the frame's first sample after the onset, in seconds,
+#   [1, exp(-t / 0.25), exp(-t / 1.5), min(t, 6) / 6]
+# The first channel says the note is on (training's silence before the onset has all four at 0); the two
+# exponentials tell the attack from the early and the late decay; the ramp says how far in, up to 6 s.
+CLOCK_CHANNELS = 4
+CLOCK_HORIZON = 6.0
+
+
+def time_since_onset(frames, hop, sample_rate):
+    """[C_l = 4, frames] float32 features of a note's first `frames` frames (frame 0 = the onset)."""
+    t = torch.arange(frames, dtype=torch.float64) * hop / sample_rate
+    return torch.stack([torch.ones_like(t), torch.exp(-t / 0.25), torch.exp(-t / 1.5),
+                        t.clamp(max=CLOCK_HORIZON) / CLOCK_HORIZON]).float()
 
 
 def mulberry32(seed):

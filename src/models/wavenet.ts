@@ -57,6 +57,11 @@ export interface WaveNetConfig {
   localChannels: number;
   localHop: number;
   /**
+   * Local features hibiki computes itself when a request brings none (config.json
+   * "local_condition_features"): 'time_since_onset' is the note clock, see timeSinceOnset().
+   */
+  localFeatures?: LocalFeatures;
+  /**
    * The lowest sampling temperature that keeps the model audible (config.json "min_temperature",
    * default 0): below it a model may fall into silence, every sample one value, and requests are refused.
    */
@@ -71,8 +76,43 @@ export interface GenerateRequest {
   /** 0 = greedy; 1 = the model's distribution. */
   temperature: number;
   seed: number;
-  /** Local conditioning features [frames, channels], frames ≥ samples / hop (models with local conditioning). */
+  /**
+   * Local conditioning features [frames, channels], frames ≥ samples / hop (models with local
+   * conditioning); optional where the model names features hibiki computes (localFeatures).
+   */
   local?: Float32Array;
+}
+
+/** The local features hibiki can compute for a model, by config.json name. */
+export type LocalFeatures = 'time_since_onset';
+
+/** Channels of each computed feature set. */
+const LOCAL_FEATURE_CHANNELS: Record<LocalFeatures, number> = { time_since_onset: 4 };
+
+/** The note clock's ramp reaches 1 here (seconds) and stays: the training notes were 6 s long. */
+const CLOCK_HORIZON = 6;
+
+/**
+ * The note clock, frames × 4 channels: for frame f, with t = f · hop / sampleRate the seconds from
+ * the onset (frame 0) to its first sample,
+ *   [1, exp(−t / 0.25), exp(−t / 1.5), min(t, 6) / 6].
+ * The first channel says the note is on (training's silence before the onset had all four at 0);
+ * the exponentials tell the attack from the early and late decay; the ramp says how far in.
+ * tools/wavenet_torch.py time_since_onset() is the same, computed in float64 and rounded to float32.
+ */
+export function timeSinceOnset(frames: number, hop: number, sampleRate: number): Float32Array {
+  const out = new Float32Array(frames * 4);
+  for (let f = 0; f < frames; f++) {
+    const t = (f * hop) / sampleRate;
+    out.set([1, Math.exp(-t / 0.25), Math.exp(-t / 1.5), Math.min(t, CLOCK_HORIZON) / CLOCK_HORIZON], f * 4);
+  }
+  return out;
+}
+
+/** A request's local features: its own, or those the model computes for `samples` samples (undefined for neither). */
+function localFeaturesOf(c: WaveNetConfig, local: Float32Array | undefined, samples: number): Float32Array | undefined {
+  if (local !== undefined || c.localFeatures === undefined) return local;
+  return timeSinceOnset(Math.ceil(samples / c.localHop), c.localHop, c.sampleRate);
 }
 
 const positiveInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
@@ -102,6 +142,14 @@ export function parseWaveNetConfig(file: string, c: Record<string, unknown>): Wa
   if (!Number.isSafeInteger(localChannels) || localChannels < 0 || !positiveInt(localHop)) {
     throw modelFormat(file, '"local_condition_channels" must be a whole number and "local_condition_hop" a positive one');
   }
+  const localFeatures = c.local_condition_features as LocalFeatures | undefined;
+  if (localFeatures !== undefined) {
+    const channels = LOCAL_FEATURE_CHANNELS[localFeatures];
+    if (!Object.hasOwn(LOCAL_FEATURE_CHANNELS, localFeatures)) {
+      throw modelFormat(file, `"local_condition_features" must be one of ${Object.keys(LOCAL_FEATURE_CHANNELS).join(', ')}, got ${JSON.stringify(localFeatures)}`);
+    }
+    if (localChannels !== channels) throw modelFormat(file, `"local_condition_features" "${localFeatures}" has ${channels} channels, but "local_condition_channels" is ${localChannels}`);
+  }
   const mu = c.mu ?? (c.quantization_channels as number) - 1;
   if (mu !== (c.quantization_channels as number) - 1) throw modelFormat(file, `"mu" must be quantization_channels − 1`);
   return {
@@ -117,6 +165,7 @@ export function parseWaveNetConfig(file: string, c: Record<string, unknown>): Wa
     globalName: typeof c.global_condition_name === 'string' ? c.global_condition_name : 'condition',
     localChannels,
     localHop,
+    ...(localFeatures ? { localFeatures } : {}),
     minTemperature,
   };
 }
@@ -225,7 +274,9 @@ export interface WaveNetState {
   biases: Tensor[]; // per layer: (B, 2D) its conv bias plus each stream's condition
   queues: CausalConvQueue[]; // per layer: (K − 1)·d slots of (B, R), its inputs before t
   locals: Vector[]; // per stream: (frames, C_l) its local features (none without local conditioning)
-  localRows?: Tensor; // (B, C_l) each stream's features at this step
+  localRows?: Tensor; // (B, C_l) each stream's features in this frame
+  /** Per layer: (B, 2D) biases plus the local features' projection, made once per frame (absent without local conditioning). */
+  frameBiases: Tensor[];
   /** The conv step's options: z already holds the bias, the gated unit goes to g. */
   convStep: CausalConvStepOptions;
   // Views for JavaScript, made after the last allocation (a memory.grow would detach them):
@@ -254,8 +305,9 @@ function createState(rt: Runtime, w: WaveNetWeights, requests: readonly Generate
     logits,
     biases,
     queues: w.layers.map((layer) => causalConvQueue(rt, layer.conv, B)),
-    locals: Cl ? requests.map((r) => vector(rt, r.local!)) : [],
+    locals: Cl ? requests.map((r) => vector(rt, localFeaturesOf(w.config, r.local, r.samples)!)) : [],
     localRows: Cl ? rt.empty([B, Cl]) : undefined,
+    frameBiases: Cl ? w.layers.map(() => rt.empty([B, 2 * D])) : [],
     convStep: { accumulate: true, gate: g },
     skipValues: skips.data,
     logitsOf: requests.map((_, b) => logits.rows(b, 1).data),
@@ -278,13 +330,24 @@ function head(rt: Runtime, w: WaveNetWeights, skips: Tensor, o1: Tensor, logits:
   linearInto(rt, w.out2, o1, logits, NONE); // (n, classes)
 }
 
-/** One sample for every stream: s.h holds each one's last sample embedded (and s.localRows its features) → s.logits. */
+/**
+ * A new frame of local features (s.localRows) for every stream: each layer's biases plus their
+ * projection, which the frame's steps start from (the features are constant over a frame).
+ */
+function frameStep(rt: Runtime, w: WaveNetWeights, s: WaveNetState): void {
+  for (let i = 0; i < w.layers.length; i++) {
+    copyInto(rt, s.biases[i]!, s.frameBiases[i]!);
+    linearInto(rt, w.layers[i]!.local!, s.localRows!, s.frameBiases[i]!, ACCUMULATE); // (B, 2D)
+  }
+}
+
+/** One sample for every stream: s.h holds each one's last sample embedded → s.logits. */
 function forwardStep(rt: Runtime, w: WaveNetWeights, s: WaveNetState, t: number): void {
   s.skipValues.fill(0);
   for (let i = 0; i < w.layers.length; i++) {
     const layer = w.layers[i]!;
-    copyInto(rt, s.biases[i]!, s.z); // (B, 2D): the sum starts from the bias and each stream's condition
-    if (layer.local) linearInto(rt, layer.local, s.localRows!, s.z, ACCUMULATE);
+    // (B, 2D): the sum starts from the bias, each stream's condition and (with local features) this frame's projection
+    copyInto(rt, layer.local ? s.frameBiases[i]! : s.biases[i]!, s.z);
     causalConvStep(rt, layer.conv, s.queues[i]!, t, s.h, s.z, s.convStep); // z (B, 2D), g (B, D)
     linearInto(rt, layer.residual, s.g, s.h, ACCUMULATE); // (B, R)
     linearInto(rt, layer.skip, s.g, s.skips, ACCUMULATE); // (B, S)
@@ -314,13 +377,17 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     return this.weights.config;
   }
 
-  /** Checks local features: present iff the model takes them, long enough for `samples`, finite. */
+  /**
+   * Checks local features: present iff the model takes them (they may be left out where it computes
+   * its own), long enough for `samples`, finite.
+   */
   private checkLocal(local: Float32Array | undefined, samples: number, where: string): void {
     const { localChannels: C, localHop: hop } = this.config;
     if (C === 0) {
       if (local !== undefined) throw badInput(`${where}: this model takes no local conditioning`);
       return;
     }
+    if (local === undefined && this.config.localFeatures !== undefined) return;
     const frames = Math.ceil(samples / hop);
     if (!(local instanceof Float32Array) || local.length < frames * C || local.length % C !== 0) {
       throw badInput(`${where}: local must be a Float32Array of at least ${frames} frames × ${C} channels (hop ${hop}), got ${local instanceof Float32Array ? local.length : typeof local} values`);
@@ -338,7 +405,9 @@ export class WaveNet implements BatchModel<GenerateRequest> {
   }
 
   /**
-   * Teacher-forced logits [T, classes] for a class sequence (x[t] predicts t + 1).
+   * Teacher-forced logits [T, classes] for a class sequence (x[t] predicts t + 1). Without `local`,
+   * a model with computed features gets them as generation does: x[0] is the input before the note's
+   * first sample (silence, when generating), so x[t] carries the features of sample t.
    *
    * Runs in time tiles of TILE samples through all the layers, so a tile's residual stream, gate
    * and skip sum stay in cache from the first layer to the logits; layer by layer over the whole
@@ -360,6 +429,7 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     const { rt, weights: w } = this;
     const c = this.config;
     const T = x.length;
+    local = localFeaturesOf(c, local, T);
     for (let t = 0; t < T; t++) {
       if (!(x[t]! >= 0 && x[t]! < c.classes)) throw badInput(`logits: x[${t}] = ${x[t]} is not a class below ${c.classes}`);
     }
@@ -428,13 +498,16 @@ export class WaveNet implements BatchModel<GenerateRequest> {
       const rngs = requests.map((r) => new Rng(r.seed));
       const cdf = new Float64Array(Q);
       // A stream past its own length keeps stepping with the others; its features stop at its last frame.
-      const lastFrame = requests.map((r) => (Cl ? r.local!.length / Cl - 1 : 0));
+      const lastFrame = s.locals.map((features) => features.length / Cl - 1);
       const classes = new Int32Array(B).fill(Q >> 1); // each stream's last sample: silence at first
       let done = 0; // samples generated since the last step() report
       for (let t = 0; t < T; t++) {
         lookupInto(rt, w.embed, classes, s.h); // (B, R)
         const frame = Math.floor(t / localHop);
-        for (let b = 0; Cl && b < B; b++) lookupRowInto(rt, s.locals[b]!, Math.min(frame, lastFrame[b]!), s.localRows!, b); // (B, C_l)
+        if (Cl && t % localHop === 0) {
+          for (let b = 0; b < B; b++) lookupRowInto(rt, s.locals[b]!, Math.min(frame, lastFrame[b]!), s.localRows!, b); // (B, C_l)
+          frameStep(rt, w, s);
+        }
         forwardStep(rt, w, s, t); // s.logits (B, classes)
         for (let b = 0; b < B; b++) {
           const r = requests[b]!;

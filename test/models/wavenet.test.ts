@@ -4,7 +4,7 @@ import { readModelDir } from '../../src/io/model-dir.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { muLawEncode } from '../../src/io/mulaw.js';
 import { loadModel } from '../../src/models/index.js';
-import { WaveNet, receptiveField } from '../../src/models/wavenet.js';
+import { WaveNet, parseWaveNetConfig, receptiveField, timeSinceOnset } from '../../src/models/wavenet.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { sampleCategorical } from '../../src/decode/sample.js';
 import { Rng } from '../../src/runtime/rng.js';
@@ -144,6 +144,34 @@ describe('wavenet with local conditioning (features at a quarter of the sample r
     );
     expect(errorOf(() => model.check({ samples: 200, condition: 0, temperature: 1, seed: 1, local }, 'item 1'))).toMatch(
       /at least 50 frames × 5 channels/,
+    );
+  });
+});
+
+describe('the note clock (local_condition_features "time_since_onset")', () => {
+  it('is [1, exp(−t/0.25), exp(−t/1.5), min(t, 6)/6] per frame, t from the onset to the frame\'s first sample', () => {
+    // Hand-computed: hop 80 at 8 kHz is 10 ms a frame; frame 150 is 1.5 s in, frame 700 is 7 s (past the 6 s ramp).
+    const clock = timeSinceOnset(701, 80, 8000);
+    expect(Array.from(clock.subarray(0, 4))).toEqual([1, 1, 1, 0]);
+    expectClose(clock.subarray(4, 8), Float32Array.of(1, Math.exp(-0.04), Math.exp(-0.01 / 1.5), 0.01 / 6), 1e-7, 'frame 1');
+    expectClose(clock.subarray(600, 604), Float32Array.of(1, 0.00247875218, 0.36787944117, 0.25), 1e-7, 'frame 150');
+    expectClose(clock.subarray(2800, 2804), Float32Array.of(1, 6.914400e-13, 0.00940356255, 1), 1e-7, 'frame 700');
+  });
+
+  const base = {
+    sample_rate: 8000, quantization_channels: 256, residual_channels: 8, dilation_channels: 8, skip_channels: 16,
+    kernel_size: 2, stacks: 1, dilation_cycle: [1, 2],
+  };
+
+  it('is read from config.json with four channels, and other names or widths are refused', () => {
+    const config = parseWaveNetConfig('m/config.json', { ...base, local_condition_channels: 4, local_condition_hop: 80, local_condition_features: 'time_since_onset' });
+    expect(config.localFeatures).toBe('time_since_onset');
+    expect(parseWaveNetConfig('m/config.json', base).localFeatures).toBeUndefined();
+    expect(errorOf(() => parseWaveNetConfig('m/config.json', { ...base, local_condition_channels: 4, local_condition_features: 'mel' }))).toMatch(
+      /m\/config.json: "local_condition_features" must be one of time_since_onset, got "mel"/,
+    );
+    expect(errorOf(() => parseWaveNetConfig('m/config.json', { ...base, local_condition_channels: 5, local_condition_features: 'time_since_onset' }))).toMatch(
+      /"time_since_onset" has 4 channels, but "local_condition_channels" is 5/,
     );
   });
 });

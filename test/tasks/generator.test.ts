@@ -30,14 +30,14 @@ describe('the generation library API', () => {
     expect(errorOf(() => g.requests({ seconds: 1, count: 0 }))).toMatch(/^E_BAD_INPUT: count must be a whole number from 1 to 1000, got 0/);
     expect(errorOf(() => g.requests({ seconds: 1, temperature: -1 }))).toBe('E_BAD_INPUT: temperature must be from 0 to 10, got -1');
     expect(g.requests({ seconds: 0.01, temperature: 0 })[0]!.temperature).toBe(0); // no min_temperature: greedy is allowed
-    // the piano model's config.json says min_temperature 0.75: colder is refused in the library, and by the model on a pool
+    // the piano model's config.json says min_temperature 0.5: colder is refused in the library, and by the model on a pool
     const piano = await Generator.open(undefined, { workers: 1 });
-    expect(piano.config.minTemperature).toBe(0.75);
-    expect(errorOf(() => piano.requests({ seconds: 1, temperature: 0.5 }))).toBe(
-      'E_BAD_INPUT: temperature 0.5 is below 0.75, this model\'s min_temperature: sampled colder, its notes fall into silence (every sample one value); use 0.75 to 10');
-    const run = await piano.pool!.run([{ samples: 80, condition: 12, temperature: 0.6, seed: 1 }]);
-    expect(run.failures[0]!.error.message).toMatch(/^item 1: temperature 0\.6 is below 0\.75/);
-    expect((await piano.generate({ seconds: 0.01, temperature: 0.75 })).clips[0]).toHaveLength(80);
+    expect(piano.config.minTemperature).toBe(0.5);
+    expect(errorOf(() => piano.requests({ seconds: 1, temperature: 0.4 }))).toBe(
+      'E_BAD_INPUT: temperature 0.4 is below 0.5, this model\'s min_temperature: sampled colder, its notes fall into silence (every sample one value); use 0.5 to 10');
+    const run = await piano.pool!.run([{ samples: 80, condition: 12, temperature: 0.3, seed: 1 }]);
+    expect(run.failures[0]!.error.message).toMatch(/^item 1: temperature 0\.3 is below 0\.5/);
+    expect((await piano.generate({ seconds: 0.01, temperature: 0.5 })).clips[0]).toHaveLength(80);
     await piano.close();
     const controller = new AbortController();
     controller.abort();
