@@ -6,7 +6,9 @@
 //    scratch), each in a fresh process: the weights must be resident once, so a worker adds its
 //    scratch and nothing that grows with the weights;
 //  - tokens/s in this thread, greedy and beam 4, at batch 1 and 16 (the speed against onnxruntime on
-//    the same weights and inputs is npm run bench:peers' marian_* rows).
+//    the same weights and inputs is npm run bench:peers' marian_* rows); then greedy again with the
+//    Linear weights int8 (quantize: 'int8'): tokens/s, the ratio, the weights' bytes, and how many
+//    of the 16 sources decode to the same ids.
 // The directory: MARIAN_DIR, else bench/peers/models/marian (tools/export_peers.py marian, or
 // /usr/bin/python3 tools/marian_torch.py --random-weights DIR): random weights, no tokenizer, so the
 // sources are token ids. Writes bench/results/marian.json.
@@ -14,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
+import { readModelDir } from '../src/io/model-dir.js';
 import { loadMarian } from '../src/models/marian.js';
 import { Pool } from '../src/pool/pool.js';
 import { Rng } from '../src/runtime/rng.js';
@@ -75,6 +78,29 @@ for (const beams of [1, 4]) {
   }
 }
 
+// int8: the same sources, greedy, with every Linear quantised; the heap's size once loaded is the weights'.
+const f32Rt = Runtime.create();
+loadMarian(f32Rt, DIR);
+const f32Bytes = f32Rt.heap.mark();
+const int8Rt = Runtime.create();
+const int8Model = loadMarian(int8Rt, { ...readModelDir(DIR), quantize: 'int8' });
+const int8Bytes = int8Rt.heap.mark();
+const int8: Array<{ batch: number; ms: number; tokensPerSecond: number; overFloat32: number; sameIds: number }> = [];
+for (const batch of [1, 16]) {
+  const batchSources = sources(batch, c.vocabSize);
+  let ids: number[][] = [];
+  const ms = await bestMs(2, () => {
+    ids = int8Model.generate(batchSources, { numBeams: 1, maxNewTokens: NEW_TOKENS }).map(([best]) => best!.ids);
+  });
+  const tokens = ids.reduce((n, x) => n + x.length - 1, 0);
+  const float = model.generate(batchSources, { numBeams: 1, maxNewTokens: NEW_TOKENS }).map(([best]) => best!.ids);
+  const sameIds = ids.filter((x, i) => JSON.stringify(x) === JSON.stringify(float[i])).length;
+  const row = speed.find((r) => r.beams === 1 && r.batch === batch)!;
+  int8.push({ batch, ms, tokensPerSecond: (1000 * tokens) / ms, overFloat32: (1000 * tokens) / ms / row.tokensPerSecond, sameIds });
+  console.log(`int8 greedy, batch ${batch}: ${((1000 * tokens) / ms).toFixed(1)} tokens/s, ${int8.at(-1)!.overFloat32.toFixed(2)}× float32; ${sameIds} of ${batch} the same ids`);
+}
+console.log(`weights in memory: float32 ${(f32Bytes / MIB).toFixed(0)} MiB, int8 ${(int8Bytes / MIB).toFixed(0)} MiB (the embedding table stays float32)`);
+
 const memory = [1, 2, 4].map((workers) => {
   const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), 'measure', String(workers)], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(child.stderr);
@@ -87,5 +113,5 @@ console.log(`+${perWorkerMiB.toFixed(1)} MiB per worker beyond the first (the we
 
 const out = new URL('./results/marian.json', import.meta.url);
 mkdirSync(new URL('.', out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ version: 1, date: new Date().toISOString(), system: systemInfo(2), model: { dir: DIR, parameters: params }, openMs, speed, memory, perWorkerMiB }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ version: 1, date: new Date().toISOString(), system: systemInfo(2), model: { dir: DIR, parameters: params }, openMs, speed, int8, weightsMiB: { float32: f32Bytes / MIB, int8: int8Bytes / MIB }, memory, perWorkerMiB }, null, 2)}\n`);
 console.log(`wrote ${fileURLToPath(out)}`);
