@@ -24,7 +24,7 @@ describe('hibiki bench', () => {
   it('prints the system line and a table', () => {
     const r = hibiki('bench', '--filter', 'f32_add', '--time', '10', '--no-reference');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^system: node v\d+\.\d+\.\d+ .*\| wasm simd yes \|.*\| workers 1$/m);
+    expect(r.stdout).toMatch(/^system: node v\d+\.\d+\.\d+ .*\| wasm simd yes, kernels (relaxed|simd128) \|.*\| workers 1$/m);
     expect(r.stdout).toMatch(/^add n=65536 .* ms/m);
     expect(r.stdout).toMatch(/WASM SIMD peak .*: \d+\.\d GFLOP\/s/);
   });
