@@ -42,6 +42,16 @@ describe('int8 translation models', () => {
     expect(Math.abs(bleu - f32)).toBeLessThanOrEqual(0.5);
   });
 
+  it('runs on a pool as in this thread: the workers attach to the same int8 weights', async () => {
+    const lines = ['The file could not be saved.', 'Open the window and close the door.', 'Where is the nearest station?'];
+    const here = await Translator.open(undefined, { quantize: 'int8' });
+    const pool = await Translator.open(undefined, { quantize: 'int8', workers: 2 });
+    const [a, b] = [await here.translate(lines, { beam: 1 }), await pool.translate(lines, { beam: 1 })];
+    await Promise.all([here.close(), pool.close()]);
+    expect(b.translations.map((t) => t!.text)).toEqual(a.translations.map((t) => t!.text));
+    expect(a.translations[0]!.text).toBe('No se pudo guardar el archivo.');
+  });
+
   it('is refused for models without Linear layers to quantise, and for other values', async () => {
     await expect(Generator.open(undefined, { quantize: 'int8' })).rejects.toThrow(/quantize is for translation models, not wavenet/);
     await expect(Translator.open(undefined, { quantize: 'int4' as 'int8' })).rejects.toThrow(/quantize must be "int8", got "int4"/);
