@@ -144,29 +144,47 @@ export function fitInk(im: Image, H: number, W: number): Float32Array {
     }
   }
   const [w, h] = [im.width, im.height];
-  const border: number[] = [];
-  for (let p = 0; p < n; p++) {
-    const [y, x] = [Math.floor(p / w), p % w];
-    if (h === 1 || w === 1 || y === 0 || y === h - 1 || x === 0 || x === w - 1) border.push(p);
+  // Order statistics of integers 0–255 by counting (a photo has millions of pixels: no sorting).
+  const paperCounts = [new Uint32Array(256), new Uint32Array(256), new Uint32Array(256)];
+  let borderPixels = 0;
+  for (let y = 0; y < h; y++) {
+    const edgeRow = h === 1 || w === 1 || y === 0 || y === h - 1;
+    for (let x = 0; x < w; x += edgeRow ? 1 : w - 1) { // a row of the edge, or its two ends
+      const p = y * w + x;
+      for (let c = 0; c < 3; c++) paperCounts[c]![rgb[p * 3 + c]!]!++;
+      borderPixels++;
+    }
   }
-  const paper = [0, 1, 2].map((c) => border.map((p) => rgb[p * 3 + c]!).sort((a, b) => a - b)[(border.length - 1) >> 1]!);
+  const paper = paperCounts.map((counts) => nthValue(counts, (borderPixels - 1) >> 1));
   const distance = new Int32Array(n);
   let top = 0;
   for (let p = 0; p < n; p++) {
-    distance[p] = Math.max(...[0, 1, 2].map((c) => Math.abs(rgb[p * 3 + c]! - paper[c]!)));
-    top = Math.max(top, distance[p]!);
+    const d = Math.max(Math.abs(rgb[p * 3]! - paper[0]!), Math.abs(rgb[p * 3 + 1]! - paper[1]!), Math.abs(rgb[p * 3 + 2]! - paper[2]!));
+    distance[p] = d;
+    top = Math.max(top, d);
   }
-  const strong = Array.from(distance.filter((d) => d * 2 > top)).sort((a, b) => a - b);
-  const level = strong.length ? strong[Math.floor(0.9 * (strong.length - 1))]! : 0;
+  const strongCounts = new Uint32Array(256);
+  let strong = 0;
+  for (let p = 0; p < n; p++) {
+    if (distance[p]! * 2 > top) {
+      strongCounts[distance[p]!]!++;
+      strong++;
+    }
+  }
+  const level = strong ? nthValue(strongCounts, Math.floor(0.9 * (strong - 1))) : 0;
   const out = new Float32Array(H * W);
   if (level < FAINTEST_INK) return out;
   const floor = level / 5;
   const ink = Float64Array.from(distance, (d) => Math.min(1, Math.max(0, (d - floor) / (level - floor))));
   let [y0, y1, x0, x1] = [h, 0, w, 0];
-  for (let p = 0; p < n; p++) {
-    if (ink[p]! <= 0) continue;
-    const [y, x] = [Math.floor(p / w), p % w];
-    [y0, y1, x0, x1] = [Math.min(y0, y), Math.max(y1, y + 1), Math.min(x0, x), Math.max(x1, x + 1)];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (ink[y * w + x]! <= 0) continue;
+      if (y < y0) y0 = y;
+      if (y >= y1) y1 = y + 1;
+      if (x < x0) x0 = x;
+      if (x >= x1) x1 = x + 1;
+    }
   }
   const [bh, bw] = [y1 - y0, x1 - x0];
   const s = Math.min(H / bh, W / bw);
@@ -184,6 +202,16 @@ export function fitInk(im: Image, H: number, W: number): Float32Array {
     }
   }
   return out;
+}
+
+/** The value at 0-based rank `rank` of the sorted values that `counts` (a histogram of 0–255) counts. */
+function nthValue(counts: Uint32Array, rank: number): number {
+  let seen = 0;
+  for (let v = 0; v < counts.length; v++) {
+    seen += counts[v]!;
+    if (seen > rank) return v;
+  }
+  return counts.length - 1;
 }
 
 /**
