@@ -37,8 +37,6 @@ import digits_data  # noqa: E402
 import train_common  # noqa: E402
 from safetensors_io import save, write_model_dir  # noqa: E402
 
-SCALE = 1 / 16  # digits values are 0–16
-
 
 def build(args):
     model = torchvision.models.DenseNet(growth_rate=args.growth_rate, block_config=tuple(args.block_config),

@@ -144,10 +144,10 @@ export function parseWaveNetConfig(file: string, c: Record<string, unknown>): Wa
   }
   const localFeatures = c.local_condition_features as LocalFeatures | undefined;
   if (localFeatures !== undefined) {
-    const channels = LOCAL_FEATURE_CHANNELS[localFeatures];
-    if (!Object.hasOwn(LOCAL_FEATURE_CHANNELS, localFeatures)) {
+    if (typeof localFeatures !== 'string' || !Object.hasOwn(LOCAL_FEATURE_CHANNELS, localFeatures)) {
       throw modelFormat(file, `"local_condition_features" must be one of ${Object.keys(LOCAL_FEATURE_CHANNELS).join(', ')}, got ${JSON.stringify(localFeatures)}`);
     }
+    const channels = LOCAL_FEATURE_CHANNELS[localFeatures];
     if (localChannels !== channels) throw modelFormat(file, `"local_condition_features" "${localFeatures}" has ${channels} channels, but "local_condition_channels" is ${localChannels}`);
   }
   const mu = c.mu ?? (c.quantization_channels as number) - 1;

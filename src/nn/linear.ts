@@ -8,7 +8,7 @@
 import { modelFormat, shapeError } from '../errors.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
 import { type Activation, activationCode } from '../runtime/ops/activation.js';
-import { type PackedMatrix, gemm, packMatrixValues } from '../runtime/ops/gemm.js';
+import { gemm, packMatrixValues } from '../runtime/ops/gemm.js';
 import { type LinearWeight, int8Linear, isInt8, quantizeMatrixValues } from '../runtime/ops/quant.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor, expectShape, formatShape } from '../runtime/tensor.js';
@@ -49,12 +49,6 @@ export interface LinearOptions {
   accumulate?: boolean;
   /** Where to write [rows, out]; allocated when absent (then accumulate is refused). */
   out?: Tensor;
-}
-
-/** A weight [out, in] (or [out, in, 1], a 1×1 Conv1d) read from `file` and packed. */
-export function packLinearWeight(rt: Runtime, file: SafeTensorsFile, name: string, outIn?: readonly [number, number]): PackedMatrix {
-  const [values, shape] = linearWeightValues(file, name, outIn);
-  return packMatrixValues(rt, values, shape, { transposed: true });
 }
 
 /** A weight [out, in] (or a 1×1 Conv1d's [out, in, 1]) as values, its shape checked. */
