@@ -67,14 +67,13 @@ export function i8_quantize_rows(M: i32, K: i32, x: usize, ldx: i32, q: usize, K
 }
 
 // acc + Σ of 16 int8 products of the weight bytes w and the input bytes a: in the relaxed build a
-// relaxed dot (a holds 1…127); else a's halves, lo and hi, sign-extended to i16x8 once per 16 bytes.
+// relaxed dot (a holds 1…127); else the halves of both, sign-extended to i16x8 (alo, ahi, wlo, whi), are
+// multiplied pairwise. The caller extends each vector once, however many products it serves.
 // @ts-ignore: decorator
-@inline function dot16(a: v128, lo: v128, hi: v128, w: v128, acc: v128): v128 {
+@inline function dot16(a: v128, alo: v128, ahi: v128, w: v128, wlo: v128, whi: v128, acc: v128): v128 {
   // (Not i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's V8 returns twice the sum from it, measured here.)
   if (ASC_FEATURE_RELAXED_SIMD) return i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(w, a)));
-  return i32x4.add(acc, i32x4.add(
-    i32x4.dot_i16x8_s(lo, i16x8.extend_low_i8x16_s(w)),
-    i32x4.dot_i16x8_s(hi, i16x8.extend_high_i8x16_s(w))));
+  return i32x4.add(acc, i32x4.add(i32x4.dot_i16x8_s(alo, wlo), i32x4.dot_i16x8_s(ahi, whi)));
 }
 
 // @ts-ignore: decorator
@@ -95,43 +94,93 @@ export function i8_quantize_rows(M: i32, K: i32, x: usize, ldx: i32, q: usize, K
 /**
  * y [M, N] (row stride ldy) = act(x·Wᵀ + bias), or act(y + x·Wᵀ + bias) with
  * accumulate = 1, for x [M, K] f32 (stride ldx) and W quantised by
- * i8_quantize_rows into qw [N, Kp] with scales sw [N] and row sums [N]. Each
- * row of x is quantised into `scratch` (Kp + 4 bytes) first. bias is [N] or 0.
+ * i8_quantize_rows into qw [N, Kp] with scales sw [N] and row sums [N]. The
+ * rows of x are quantised into `scratch` first (M · Kp bytes, then M scales:
+ * i8LinearScratch bytes). bias is [N] or 0.
  */
 export function i8_linear(M: i32, N: i32, K: i32, x: usize, ldx: i32, scratch: usize, qw: usize, Kp: i32, sw: usize,
   sums: usize, bias: usize, y: usize, ldy: i32, act: i32, accumulate: i32): void {
-  const sxAt = scratch + <usize>Kp; // the row's scale, after its bytes
+  const sxAt = scratch + <usize>M * <usize>Kp; // the rows' scales, after their bytes
   for (let m = 0; m < M; m++) {
-    quantizeRow(K, x + ((<usize>m * <usize>ldx) << 2), scratch, Kp, sxAt, INPUT_LEVELS, INPUT_OFFSET);
-    const sx = load<f32>(sxAt);
-    const row = y + ((<usize>m * <usize>ldy) << 2);
-    let n = 0;
-    // Four output channels at a time: each 16 bytes of the row serve four weight rows.
-    for (; n + 4 <= N; n += 4) {
-      const w0 = qw + <usize>n * <usize>Kp;
-      const w1 = w0 + <usize>Kp, w2 = w1 + <usize>Kp, w3 = w2 + <usize>Kp;
+    quantizeRow(K, x + ((<usize>m * <usize>ldx) << 2), scratch + <usize>m * <usize>Kp, Kp, sxAt + (<usize>m << 2), INPUT_LEVELS, INPUT_OFFSET);
+  }
+  // Four output channels at a time, and for each, every row: the four weight rows (4 · Kp bytes) are read
+  // from memory once per call and the quantised rows stay in cache, where a row at a time would stream the
+  // whole weight once per row. Two rows share each weight vector loaded (and, in SIMD128, extended).
+  let n = 0;
+  for (; n + 4 <= N; n += 4) {
+    const w0 = qw + <usize>n * <usize>Kp;
+    const w1 = w0 + <usize>Kp, w2 = w1 + <usize>Kp, w3 = w2 + <usize>Kp;
+    let m = 0;
+    for (; m + 2 <= M; m += 2) {
+      const x0 = scratch + <usize>m * <usize>Kp, x1 = x0 + <usize>Kp;
+      let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c02 = i32x4.splat(0), c03 = i32x4.splat(0);
+      let c10 = i32x4.splat(0), c11 = i32x4.splat(0), c12 = i32x4.splat(0), c13 = i32x4.splat(0);
+      for (let k = 0; k < Kp; k += 16) {
+        const a0 = v128.load(x0 + <usize>k), a1 = v128.load(x1 + <usize>k);
+        const a0lo = i16x8.extend_low_i8x16_s(a0), a0hi = i16x8.extend_high_i8x16_s(a0);
+        const a1lo = i16x8.extend_low_i8x16_s(a1), a1hi = i16x8.extend_high_i8x16_s(a1);
+        let w = v128.load(w0 + <usize>k);
+        let wlo = i16x8.extend_low_i8x16_s(w), whi = i16x8.extend_high_i8x16_s(w);
+        c00 = dot16(a0, a0lo, a0hi, w, wlo, whi, c00);
+        c10 = dot16(a1, a1lo, a1hi, w, wlo, whi, c10);
+        w = v128.load(w1 + <usize>k);
+        wlo = i16x8.extend_low_i8x16_s(w); whi = i16x8.extend_high_i8x16_s(w);
+        c01 = dot16(a0, a0lo, a0hi, w, wlo, whi, c01);
+        c11 = dot16(a1, a1lo, a1hi, w, wlo, whi, c11);
+        w = v128.load(w2 + <usize>k);
+        wlo = i16x8.extend_low_i8x16_s(w); whi = i16x8.extend_high_i8x16_s(w);
+        c02 = dot16(a0, a0lo, a0hi, w, wlo, whi, c02);
+        c12 = dot16(a1, a1lo, a1hi, w, wlo, whi, c12);
+        w = v128.load(w3 + <usize>k);
+        wlo = i16x8.extend_low_i8x16_s(w); whi = i16x8.extend_high_i8x16_s(w);
+        c03 = dot16(a0, a0lo, a0hi, w, wlo, whi, c03);
+        c13 = dot16(a1, a1lo, a1hi, w, wlo, whi, c13);
+      }
+      const sx0 = load<f32>(sxAt + (<usize>m << 2)), sx1 = load<f32>(sxAt + (<usize>(m + 1) << 2));
+      const y0 = y + ((<usize>m * <usize>ldy) << 2), y1 = y0 + (<usize>ldy << 2);
+      finish(lanes(c00), sx0, sw, sums, bias, y0, n, act, accumulate);
+      finish(lanes(c01), sx0, sw, sums, bias, y0, n + 1, act, accumulate);
+      finish(lanes(c02), sx0, sw, sums, bias, y0, n + 2, act, accumulate);
+      finish(lanes(c03), sx0, sw, sums, bias, y0, n + 3, act, accumulate);
+      finish(lanes(c10), sx1, sw, sums, bias, y1, n, act, accumulate);
+      finish(lanes(c11), sx1, sw, sums, bias, y1, n + 1, act, accumulate);
+      finish(lanes(c12), sx1, sw, sums, bias, y1, n + 2, act, accumulate);
+      finish(lanes(c13), sx1, sw, sums, bias, y1, n + 3, act, accumulate);
+    }
+    for (; m < M; m++) {
+      const x0 = scratch + <usize>m * <usize>Kp;
       let c0 = i32x4.splat(0), c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0);
       for (let k = 0; k < Kp; k += 16) {
-        const a = v128.load(scratch + <usize>k);
-        const lo = i16x8.extend_low_i8x16_s(a), hi = i16x8.extend_high_i8x16_s(a);
-        c0 = dot16(a, lo, hi, v128.load(w0 + <usize>k), c0);
-        c1 = dot16(a, lo, hi, v128.load(w1 + <usize>k), c1);
-        c2 = dot16(a, lo, hi, v128.load(w2 + <usize>k), c2);
-        c3 = dot16(a, lo, hi, v128.load(w3 + <usize>k), c3);
+        const a = v128.load(x0 + <usize>k);
+        const alo = i16x8.extend_low_i8x16_s(a), ahi = i16x8.extend_high_i8x16_s(a);
+        let w = v128.load(w0 + <usize>k);
+        c0 = dot16(a, alo, ahi, w, i16x8.extend_low_i8x16_s(w), i16x8.extend_high_i8x16_s(w), c0);
+        w = v128.load(w1 + <usize>k);
+        c1 = dot16(a, alo, ahi, w, i16x8.extend_low_i8x16_s(w), i16x8.extend_high_i8x16_s(w), c1);
+        w = v128.load(w2 + <usize>k);
+        c2 = dot16(a, alo, ahi, w, i16x8.extend_low_i8x16_s(w), i16x8.extend_high_i8x16_s(w), c2);
+        w = v128.load(w3 + <usize>k);
+        c3 = dot16(a, alo, ahi, w, i16x8.extend_low_i8x16_s(w), i16x8.extend_high_i8x16_s(w), c3);
       }
+      const sx = load<f32>(sxAt + (<usize>m << 2));
+      const row = y + ((<usize>m * <usize>ldy) << 2);
       finish(lanes(c0), sx, sw, sums, bias, row, n, act, accumulate);
       finish(lanes(c1), sx, sw, sums, bias, row, n + 1, act, accumulate);
       finish(lanes(c2), sx, sw, sums, bias, row, n + 2, act, accumulate);
       finish(lanes(c3), sx, sw, sums, bias, row, n + 3, act, accumulate);
     }
-    for (; n < N; n++) {
-      const w = qw + <usize>n * <usize>Kp;
+  }
+  for (; n < N; n++) {
+    const w = qw + <usize>n * <usize>Kp;
+    for (let m = 0; m < M; m++) {
+      const x0 = scratch + <usize>m * <usize>Kp;
       let c = i32x4.splat(0);
       for (let k = 0; k < Kp; k += 16) {
-        const a = v128.load(scratch + <usize>k);
-        c = dot16(a, i16x8.extend_low_i8x16_s(a), i16x8.extend_high_i8x16_s(a), v128.load(w + <usize>k), c);
+        const a = v128.load(x0 + <usize>k), v = v128.load(w + <usize>k);
+        c = dot16(a, i16x8.extend_low_i8x16_s(a), i16x8.extend_high_i8x16_s(a), v, i16x8.extend_low_i8x16_s(v), i16x8.extend_high_i8x16_s(v), c);
       }
-      finish(lanes(c), sx, sw, sums, bias, row, n, act, accumulate);
+      finish(lanes(c), load<f32>(sxAt + (<usize>m << 2)), sw, sums, bias, y + ((<usize>m * <usize>ldy) << 2), n, act, accumulate);
     }
   }
 }

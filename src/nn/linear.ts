@@ -9,7 +9,7 @@ import { modelFormat, shapeError } from '../errors.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
 import { type Activation, activationCode } from '../runtime/ops/activation.js';
 import { gemm, packMatrixValues } from '../runtime/ops/gemm.js';
-import { type LinearWeight, int8Linear, isInt8, quantizeMatrixValues } from '../runtime/ops/quant.js';
+import { type LinearWeight, i8LinearScratch, int8Linear, isInt8, quantizeMatrixValues } from '../runtime/ops/quant.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor, expectShape, formatShape } from '../runtime/tensor.js';
 
@@ -126,8 +126,8 @@ export function linearInto(rt: Runtime, layer: Linear, x: Tensor, y: Tensor, opt
   const rows = options.rows ?? x.size / K;
   const w = layer.weight;
   if (isInt8(w)) {
-    // Allocates the quantised row's scratch (Kp bytes) for the call: a mark and a release.
-    rt.scope(() => rt.kernels.i8_linear(rows, N, K, x.ptr, K, rt.heap.alloc(w.Kp + 16), ptr, w.Kp, w.scales, w.sums, layer.bias?.ptr ?? 0, y.ptr, N,
+    // Allocates the quantised rows' scratch for the call: a mark and a release.
+    rt.scope(() => rt.kernels.i8_linear(rows, N, K, x.ptr, K, rt.heap.alloc(i8LinearScratch(rows, w.Kp)), ptr, w.Kp, w.scales, w.sums, layer.bias?.ptr ?? 0, y.ptr, N,
       activationCode(options.activation), options.accumulate ? 1 : 0));
     return;
   }

@@ -117,8 +117,8 @@ export interface KernelExports {
   i8_quantize_rows(M: number, K: number, x: number, ldx: number, q: number, Kp: number, scales: number, sums: number): void;
   /**
    * y [M, N] (stride ldy) = act(x·Wᵀ + bias) (+ y with accumulate) for x [M, K] f32 and W as
-   * i8_quantize_rows made it: qw i8 [N, Kp], sw [N], sums i32 [N]. scratch: Kp + 4 bytes, 16-aligned (each row of x,
-   * quantised: ±127 in the SIMD128 build, ±63 stored plus 64 in the relaxed one).
+   * i8_quantize_rows made it: qw i8 [N, Kp], sw [N], sums i32 [N]. scratch: M · (Kp + 4) bytes, 16-aligned (the rows of x,
+   * quantised: ±127 in the SIMD128 build, ±63 stored plus 64 in the relaxed one; then their scales).
    */
   i8_linear(
     M: number, N: number, K: number, x: number, ldx: number, scratch: number, qw: number, Kp: number, sw: number,

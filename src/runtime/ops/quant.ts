@@ -48,6 +48,9 @@ export function quantizeMatrixValues(rt: Runtime, values: Float32Array, [N, K]: 
   return { ptr, scales, sums, K, N, Kp };
 }
 
+/** Bytes of scratch i8_linear takes for M rows: each row quantised (Kp bytes), then the M scales. */
+export const i8LinearScratch = (M: number, Kp: number) => M * Kp + M * 4;
+
 /** Floats of the weight staged at once (8 MiB). */
 const STAGE_FLOATS = 1 << 21;
 
@@ -73,7 +76,7 @@ export function int8Linear(rt: Runtime, x: Tensor, w: Int8Matrix, options: Int8L
   const out = options.out ?? rt.tensor([M, w.N]);
   if (out.size < M * w.N) expectShape('int8Linear', 'out', out, [M, w.N]);
   rt.scope(() => {
-    const scratch = rt.heap.alloc(w.Kp + 16);
+    const scratch = rt.heap.alloc(i8LinearScratch(M, w.Kp));
     rt.kernels.i8_linear(M, w.N, w.K, x.ptr, w.K, scratch, w.ptr, w.Kp, w.scales, w.sums, options.bias?.ptr ?? 0, out.ptr, w.N,
       activationCode(options.activation), options.accumulate ? 1 : 0);
   });
