@@ -40,7 +40,8 @@ function configs(name: string): Array<[string, number]> {
   // No ONNX of face-api's network exists to give onnxruntime; TF.js is the engine it ships for.
   if (name === 'face_detector') return [['hibiki', 1], ['hibiki', 2], ['tfjs-wasm', 1]];
   // Marian at opus-mt's size: one thread each (a decoding step's small GEMMs do not split well), no TF.js port.
-  if (isMarian(name)) return [['hibiki', 1], ['ort-web', 1], ['ort-node', 1]];
+  // hibiki-int8 is the same model with its Linear weights int8 (issue 26's moonshot: against ort-node).
+  if (isMarian(name)) return [['hibiki', 1], ['hibiki-int8', 1], ['ort-web', 1], ['ort-node', 1]];
   const sgemm = name.startsWith('sgemm');
   const tfjs = sgemm || ['mobilenet_v2', 'densenet121', 'mha', 'wavenet'].includes(name);
   return [
@@ -115,12 +116,15 @@ const marian = cases.filter(isMarian);
 if (marian.length) {
   console.log('\nMarian at opus-mt-en-de\'s size (d 512, 6 + 6 layers, vocabulary 58,101; random weights, sources of 8–32 tokens), up to 32 new tokens,');
   console.log('one thread, onnxruntime as transformers.js runs it (encoder, decoder, decoder with past), the same searches: tokens/s (hibiki ÷ peer)\n');
-  console.log('| case | hibiki | onnxruntime-web | onnxruntime-node | memory hibiki / ort-web / ort-node |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
+  console.log('hibiki int8: tokens/s (÷ hibiki float32; ÷ onnxruntime-node), and the tokens that differ from PyTorch\'s float32\n');
+  console.log('| case | hibiki | hibiki int8 | onnxruntime-web | onnxruntime-node | memory hibiki / int8 / ort-web / ort-node |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   const tokens = (r: Row | undefined, ours: Row | undefined) => (!r ? '—' : `${r.tokensPerSecond!.toFixed(1)}${ours && r !== ours ? ` (${(ours.tokensPerSecond! / r.tokensPerSecond!).toFixed(2)}×)` : ''}`);
+  const over = (a: Row | undefined, b: Row | undefined) => (a && b ? `${(a.tokensPerSecond! / b.tokensPerSecond!).toFixed(2)}×` : '—');
   for (const name of marian) {
-    const [ours, web, native] = ['hibiki', 'ort-web', 'ort-node'].map((e) => find(name, e));
-    console.log(`| ${name} | ${tokens(ours, ours)} | ${tokens(web, ours)} | ${tokens(native, ours)} | ${[ours, web, native].map((r) => (r ? r.rssMiB.toFixed(0) : '—')).join(' / ')} |`);
+    const [ours, int8, web, native] = ['hibiki', 'hibiki-int8', 'ort-web', 'ort-node'].map((e) => find(name, e));
+    const int8Cell = int8 ? `${int8.tokensPerSecond!.toFixed(1)} (${over(int8, ours)}; ${over(int8, native)}; ${int8.maxError} differ)` : '—';
+    console.log(`| ${name} | ${tokens(ours, ours)} | ${int8Cell} | ${tokens(web, ours)} | ${tokens(native, ours)} | ${[ours, int8, web, native].map((r) => (r ? r.rssMiB.toFixed(0) : '—')).join(' / ')} |`);
   }
 }
 if (rows.some((r) => r.engine === 'hibiki' && r.threads === 2)) {
