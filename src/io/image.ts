@@ -37,7 +37,7 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** The format and size a PNG or JPEG file declares, read from its header only, before any limit is applied. */
 export function imageDimensions(bytes: Uint8Array, where: string): { format: ImageFormat; width: number; height: number } {
-  const { format, width, height } = PNG_SIGNATURE.every((b, i) => bytes[i] === b) ? pngSize(bytes, where)
+  const { format, width, height } = isPng(bytes) ? pngSize(bytes, where)
     : bytes[0] === 0xff && bytes[1] === 0xd8 ? jpegSize(bytes, where)
     : unsupported(bytes, where);
   if (width < 1 || height < 1) throw badInput(`${where}: the ${format} header gives an empty image (${width}×${height})`);
@@ -62,12 +62,19 @@ function unsupported(bytes: Uint8Array, where: string): never {
   throw badInput(`${where}: not a PNG or JPEG file (starts with ${head || 'nothing'})`);
 }
 
+function isPng(bytes: Uint8Array): boolean {
+  for (let i = 0; i < PNG_SIGNATURE.length; i++) if (bytes[i] !== PNG_SIGNATURE[i]) return false;
+  return true;
+}
+
+// Byte by byte, without a view or a string per call: a pool's calling thread reads every image's header.
 function pngSize(bytes: Uint8Array, where: string): { format: ImageFormat; width: number; height: number } {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') {
+  // 'IHDR' at bytes 12–15, then the width and height big-endian
+  if (bytes.length < 24 || bytes[12] !== 0x49 || bytes[13] !== 0x48 || bytes[14] !== 0x44 || bytes[15] !== 0x52) {
     throw badInput(`${where}: truncated or corrupt PNG (no IHDR chunk after the signature)`);
   }
-  return { format: 'png', width: view.getUint32(16), height: view.getUint32(20) };
+  const u32 = (at: number) => ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+  return { format: 'png', width: u32(16), height: u32(20) };
 }
 
 /** Walks the JPEG segments to the frame header (SOFn). */

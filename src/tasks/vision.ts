@@ -212,14 +212,28 @@ export interface RankedClass {
   probability: number;
 }
 
-/** The `k` most probable classes by softmax over the logits, most probable first (ties by class index). */
+/**
+ * The `k` most probable classes by softmax over the logits, most probable
+ * first (ties by class index). A scan per class kept rather than a sort of
+ * every class: this runs once per image on the calling thread.
+ */
 export function topK(logits: Float32Array, labels: readonly string[], k: number): RankedClass[] {
-  const max = Math.max(...logits);
-  const exp = Array.from(logits, (v) => Math.exp(v - max));
-  const sum = exp.reduce((a, b) => a + b, 0);
-  return exp.map((e, index) => ({ label: labels[index] ?? String(index), index, probability: e / sum }))
-    .sort((a, b) => b.probability - a.probability || a.index - b.index)
-    .slice(0, k);
+  const n = logits.length;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, logits[i]!);
+  const p = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += p[i] = Math.exp(logits[i]! - max);
+  const kept: RankedClass[] = [];
+  for (let j = 0; j < Math.min(k, n); j++) {
+    // the most probable class not kept yet; the first such index on ties (a kept class is −1)
+    let best = -1;
+    for (let i = 0; i < n; i++) if (p[i]! >= 0 && (best < 0 || p[i]! > p[best]!)) best = i;
+    if (best < 0) break; // (NaN logits: loading refuses non-finite weights, so only a broken model gives them)
+    kept.push({ label: labels[best] ?? String(best), index: best, probability: p[best]! / sum });
+    p[best] = -1;
+  }
+  return kept;
 }
 
 /**

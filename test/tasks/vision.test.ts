@@ -3,12 +3,25 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { HibikiError } from '../../src/errors.js';
 import { decodeImage } from '../../src/io/image.js';
-import { Classifier, Detector, Segmenter, classMasks } from '../../src/tasks/vision.js';
+import { Classifier, Detector, Segmenter, classMasks, topK } from '../../src/tasks/vision.js';
 
 const SAMPLES = fileURLToPath(new URL('../../samples/images/', import.meta.url));
 const bytes = (name: string) => readFileSync(`${SAMPLES}${name}`);
 // What face-api 1.7.15 itself finds: tools/face_api_reference.mjs.
 const reference = JSON.parse(readFileSync(new URL('../fixtures/face/reference.json', import.meta.url), 'utf8'));
+
+describe('topK', () => {
+  it('keeps the k most probable classes by softmax, ties by class index (hand-computed)', () => {
+    // softmax([1, 3, 3, 0, 2]): e^(x − 3) = [e⁻², 1, 1, e⁻³, e⁻¹], sum 2.5530014
+    const ranked = topK(Float32Array.from([1, 3, 3, 0, 2]), ['a', 'b', 'c', 'd'], 3);
+    expect(ranked.map((r) => [r.label, r.index])).toEqual([['b', 1], ['c', 2], ['4', 4]]);
+    expect(ranked[0]!.probability).toBeCloseTo(0.3916958, 6);
+    expect(ranked[1]!.probability).toBeCloseTo(0.3916958, 6);
+    expect(ranked[2]!.probability).toBeCloseTo(0.1440968, 6);
+    // more than there are classes: all of them, the least probable last
+    expect(topK(Float32Array.from([0, -800, 1]), [], 9).map((r) => r.index)).toEqual([2, 0, 1]);
+  });
+});
 
 describe('the vision library API', () => {
   it('Detector takes bytes or pixels, fails a bad image alone, and finds face-api’s faces', async () => {
