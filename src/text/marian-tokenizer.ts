@@ -81,6 +81,8 @@ export class MarianTokenizer {
   private readonly special: ReadonlySet<string>;
   /** The special tokens longest first, for leftmost-longest splitting. */
   private readonly splitOrder: readonly string[];
+  /** The first characters of the special tokens: splitSpecial tries them only where one stands. */
+  private readonly specialStarts: ReadonlySet<string>;
 
   /** Reads a Marian directory's tokenizer files; a missing file is E_IO naming it. */
   static load(dir: string): MarianTokenizer {
@@ -142,6 +144,7 @@ export class MarianTokenizer {
     this.target = target;
     this.special = new Set([unk, eos, pad, ...(options.specialTokens ?? [])]);
     this.splitOrder = [...this.special].sort((a, b) => b.length - a.length);
+    this.specialStarts = new Set(this.splitOrder.map((t) => t[0]!));
   }
 
   /** The source ids of `text`, ending with </s>: the encoder's input. */
@@ -167,7 +170,7 @@ export class MarianTokenizer {
     const out: [string, boolean][] = [];
     let start = 0;
     for (let i = 0; i < text.length;) {
-      const hit = this.splitOrder.find((t) => text.startsWith(t, i));
+      const hit = this.specialStarts.has(text[i]!) ? this.splitOrder.find((t) => text.startsWith(t, i)) : undefined;
       if (!hit) {
         i++;
         continue;

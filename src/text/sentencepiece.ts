@@ -58,6 +58,7 @@ export class SentencePiece {
   private readonly denormalizer: Normalizer | undefined;
   private readonly segment: (text: Uint8Array) => Segment[];
   private readonly unkSurface: Uint8Array;
+  private readonly pieceTexts: Array<{ bytes: Uint8Array; leadingSpace: boolean } | undefined> = [];
   private readonly stripLeadingSpace: boolean;
 
   /** Reads a `.model` file. */
@@ -197,7 +198,8 @@ export class SentencePiece {
   /** The pieces of `text`: unknown runs appear as their normalized text, byte fallback as <0xNN>. */
   encodeAsPieces(text: string | Uint8Array): string[] {
     const { normalized, spans } = this.encodeSpans(text);
-    return spans.map(([begin, end, id]) => (this.isByte(id) ? this.pieces[id]! : decoder.decode(normalized.subarray(begin, end))));
+    // A span the model matched is its piece's text; only unknown runs are decoded from the normalized bytes.
+    return spans.map(([begin, end, id]) => (this.isByte(id) || !this.isUnknown(id) ? this.pieces[id]! : decoder.decode(normalized.subarray(begin, end))));
   }
 
   /** SentencePieceProcessor::Encode and PopulateSentencePieceText, as spans of the normalized text. */
@@ -260,13 +262,22 @@ export class SentencePiece {
         text.push(piece === this.pieces[id] ? this.unkSurface : encoder.encode(piece));
         continue;
       }
-      let bytes = encoder.encode(piece);
-      if (text.length === 0 && this.stripLeadingSpace && startsWith(bytes, SPACE_SYMBOL)) bytes = bytes.subarray(SPACE_SYMBOL.length);
-      text.push(replaceSpaceSymbols(bytes));
+      const { bytes, leadingSpace } = this.pieceText(id);
+      text.push(text.length === 0 && this.stripLeadingSpace && leadingSpace ? bytes.subarray(1) : bytes);
     }
     flushBytes();
     const out = text.bytes();
     return decoder.decode(this.denormalizer ? this.denormalizer.normalize(out) : out);
+  }
+
+  /** A normal piece's UTF-8 with ▁ as spaces, and whether it began with ▁; made once per piece (decoding runs per sentence). */
+  private pieceText(id: number): { bytes: Uint8Array; leadingSpace: boolean } {
+    let found = this.pieceTexts[id];
+    if (!found) {
+      const bytes = encoder.encode(this.pieces[id]!);
+      found = this.pieceTexts[id] = { bytes: replaceSpaceSymbols(bytes), leadingSpace: startsWith(bytes, SPACE_SYMBOL) };
+    }
+    return found;
   }
 
   private checkId(id: number, what: string): void {
