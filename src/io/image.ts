@@ -73,9 +73,10 @@ function pngSize(bytes: Uint8Array, where: string): { format: ImageFormat; width
   if (bytes.length < 24 || bytes[12] !== 0x49 || bytes[13] !== 0x48 || bytes[14] !== 0x44 || bytes[15] !== 0x52) {
     throw badInput(`${where}: truncated or corrupt PNG (no IHDR chunk after the signature)`);
   }
-  const u32 = (at: number) => ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
-  return { format: 'png', width: u32(16), height: u32(20) };
+  return { format: 'png', width: u32be(bytes, 16), height: u32be(bytes, 20) };
 }
+
+const u32be = (bytes: Uint8Array, at: number) => ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 
 /** Walks the JPEG segments to the frame header (SOFn). */
 function jpegSize(bytes: Uint8Array, where: string): { format: ImageFormat; width: number; height: number } {

@@ -82,7 +82,8 @@ export interface Shard {
  * first (the job does not end waiting on one late large shard).
  */
 export function planShards(costs: readonly number[], target: number): Shard[] {
-  const order = costs.map((_, i) => i).sort((a, b) => costs[b]! - costs[a]! || a - b);
+  const order = costs.map((_, i) => i);
+  if (costs.some((c) => c !== costs[0])) order.sort((a, b) => costs[b]! - costs[a]! || a - b); // (images all cost the same)
   const total = costs.reduce((a, b) => a + b, 0);
   const perShard = total / Math.max(1, Math.min(target, costs.length));
   const shards: Shard[] = [];

@@ -111,7 +111,8 @@ abstract class VisionModel {
         failures.push({ index, error: e instanceof HibikiError ? e : badInput(`${where}: ${(e as Error).message}`) });
       }
     });
-    const run = await this.runner.run(accepted.map((d) => ({ ...d.item, ...extra })), options);
+    const plain = Object.keys(extra).length === 0; // (classify and segment: the items as they are)
+    const run = await this.runner.run(accepted.map((d) => (plain ? d.item : { ...d.item, ...extra })), options);
     const results: Array<T | undefined> = images.map(() => undefined);
     accepted.forEach((d, k) => {
       const out = run.outputs[k];
