@@ -50,7 +50,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
 import {
   type Encoded, type LayerNames, type SourceItem, type TransformerConfig, type TransformerWeights, Transformer, TranslationBatch, loadLayers,
-  packHypotheses, translationMacs,
+  translationMacs,
 } from './transformer.js';
 
 // ---------------------------------------------------------------------------
@@ -241,7 +241,7 @@ export function loadMarianWeights(rt: Runtime, model: ModelDir): MarianWeights {
   const srcEmbed: Embedding = { ...sourceTable, positions: positions('encoder'), d, scale };
   const tgtEmbed: Embedding = { ...(target === source ? sourceTable : table(target)), positions: positions('decoder'), d, scale };
   return {
-    architecture: 'marian', config, marian, generation, srcEmbed, tgtEmbed, encoder, decoder,
+    architecture: 'marian', dir: model.dir, config, marian, generation, srcEmbed, tgtEmbed, encoder, decoder,
     output: { weight, bias: vector(rt, bias) },
   };
 }
@@ -384,7 +384,7 @@ export class MarianBatch extends TranslationBatch<MarianItem> {
   }
 
   /** Settings generate() accepts, or E_BAD_INPUT naming `where`. */
-  protected checkSettings(r: MarianItem, where: string): void {
+  protected checkSettings(r: MarianItem & { source: number[] }, where: string): void {
     try {
       this.model.settings(r);
     } catch (e) {
@@ -397,14 +397,13 @@ export class MarianBatch extends TranslationBatch<MarianItem> {
   }
 
   /** Each sentence's sequences as packHypotheses writes them: tokens between the decoder start and the end, logprob, score. */
-  protected translate(sources: number[][], settings: MarianItem, step: () => void): Float32Array[] {
+  protected translate(sources: number[][], settings: MarianItem, step: () => void): Hypothesis[][] {
     const eos = this.model.generation.eosTokenIds;
-    return this.model.generate(sources, settings, step).map((sequences) => packHypotheses(sequences.map((s) => toHypothesis(s, eos))));
+    return this.model.generate(sources, settings, step).map((sequences) => sequences.map((s) => toHypothesis(s, eos)));
   }
 
   /** Multiply–adds of a greedy translation of 1.2× the source's length, times the beams. */
-  cost(item: MarianItem): number {
-    const n = item.source.length;
+  protected sourceCost(n: number, item: MarianItem): number {
     return marianMacs(this.model.config, n, Math.ceil(n * 1.2)) * this.model.settings(item).numBeams;
   }
 }

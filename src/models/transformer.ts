@@ -42,6 +42,8 @@ import { isInt8 } from '../runtime/ops/quant.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
+import { type TranslationCodec, openTranslationCodec } from './translation-codec.js';
+import { readModelConfig } from '../io/model-dir.js';
 
 // ---------------------------------------------------------------------------
 // Config
@@ -211,6 +213,8 @@ export interface TransformerWeights {
   encoderNorm?: LayerNorm; // (d), pre-norm only
   decoderNorm?: LayerNorm; // (d), pre-norm only
   output: Linear; // d → tgtVocab: the target embedding, transposed, when tied
+  /** The model directory the weights were read from: where a pool worker finds the tokenizers for text items. */
+  dir?: string;
   [key: string]: unknown;
 }
 
@@ -306,6 +310,7 @@ function loadWeights(rt: Runtime, model: ModelDir): TransformerWeights {
   const tgtEmbed = embedding('decoder', c.tieOutput && !isInt8(output.weight) ? tiedTable(rt, output.weight) : { table: vector(rt, tgtTable) });
   return {
     architecture: 'transformer',
+    dir: model.dir,
     config: c,
     srcEmbed: embedding('encoder', { table: vector(rt, w.floats('encoder.embed.weight', [c.srcVocab, d])) }),
     tgtEmbed,
@@ -657,9 +662,15 @@ export function translationMacs(c: TransformerConfig, src: number, tgt: number):
   return encoder + decoder + tgt * c.d * c.tgtVocab;
 }
 
-/** One sentence to translate, as the pool carries it: source ids (ending with eos); the search settings come with it. */
+/**
+ * One sentence to translate, as the pool carries it: source ids (ending with
+ * eos), or the line's text, which the worker tokenizes with the model
+ * directory's tokenizers (and gives back each hypothesis's text too); the
+ * search settings come with it.
+ */
 export interface SourceItem {
-  source: number[];
+  source?: number[];
+  text?: string;
   /** Sentences of a shard run in batches of at most this many source tokens (default 4096). */
   batchTokens?: number;
 }
@@ -667,59 +678,99 @@ export interface SourceItem {
 /** One sentence to translate with hibiki's search settings. */
 export interface TranslateItem extends SourceItem, SearchRequest {}
 
-/** Hypotheses as one f32 array (outputs travel back from workers as buffers): [n, (length, logprob, score, …tokens) × n]. */
-export function packHypotheses(hyps: readonly Hypothesis[]): Float32Array {
-  const out = new Float32Array(1 + hyps.reduce((a, h) => a + 3 + h.tokens.length, 0));
+/** A hypothesis as it comes back from the pool: with its text when the item was text. */
+export interface PackedHypothesis extends Hypothesis {
+  text?: string;
+}
+
+/**
+ * Hypotheses as one f32 array (outputs travel back from workers as buffers):
+ * [n, (length, logprob, score, …tokens) × n], then, when `texts` are given,
+ * (characters, …UTF-16 code units) × n (code units are below 2¹⁶, exact in f32).
+ */
+export function packHypotheses(hyps: readonly Hypothesis[], texts?: readonly string[]): Float32Array {
+  const textLength = texts ? texts.reduce((a, t) => a + 1 + t.length, 0) : 0;
+  const out = new Float32Array(1 + hyps.reduce((a, h) => a + 3 + h.tokens.length, 0) + textLength);
   let i = 0;
   out[i++] = hyps.length;
   for (const h of hyps) {
     out.set([h.tokens.length, h.logprob, h.score, ...h.tokens], i);
     i += 3 + h.tokens.length;
   }
+  for (const t of texts ?? []) {
+    out[i++] = t.length;
+    for (let k = 0; k < t.length; k++) out[i++] = t.charCodeAt(k);
+  }
   return out;
 }
 
-export function unpackHypotheses(packed: Float32Array): Hypothesis[] {
-  const hyps: Hypothesis[] = [];
+export function unpackHypotheses(packed: Float32Array): PackedHypothesis[] {
+  const hyps: PackedHypothesis[] = [];
   let i = 1;
   for (let n = 0; n < packed[0]!; n++) {
     const length = packed[i]!;
     hyps.push({ logprob: packed[i + 1]!, score: packed[i + 2]!, tokens: Array.from(packed.subarray(i + 3, i + 3 + length)) });
     i += 3 + length;
   }
+  for (const h of i < packed.length ? hyps : []) {
+    const length = packed[i]!;
+    h.text = String.fromCharCode(...packed.subarray(i + 1, i + 1 + length));
+    i += 1 + length;
+  }
   return hyps;
 }
+
+/** Characters per token a text item is priced at before it is tokenized (sharding only). */
+const CHARS_PER_TOKEN = 4;
 
 /**
  * A Transformer as the pool runs it, whichever search drives it (hibiki's
  * below, transformers' in models/marian.ts): a shard's sentences grouped by
  * search settings, sorted by length and decoded in token-bounded batches.
+ * Text items are tokenized here, in the worker: the calling thread only
+ * hands the lines over.
  */
 export abstract class TranslationBatch<T extends SourceItem> implements BatchModel<T> {
   abstract readonly architecture: string;
   abstract readonly layout: TransformerWeights;
+  private textCodec: TranslationCodec | HibikiError | undefined;
 
   constructor(readonly transformer: Transformer) {}
 
   /** E_BAD_INPUT naming `where` unless the item's settings can run (a source, a batchTokens checked before and after). */
-  protected abstract checkSettings(item: T, where: string): void;
+  protected abstract checkSettings(item: T & { source: number[] }, where: string): void;
   /** Items with the same key run in one batch. */
   protected abstract settingsKey(item: T): string;
-  /** A batch's sources translated with `settings`: each one's hypotheses, packed (packHypotheses). */
-  protected abstract translate(sources: number[][], settings: T, step: () => void): Float32Array[];
-  abstract cost(item: T): number;
+  /** A batch's sources translated with `settings`: each one's hypotheses. */
+  protected abstract translate(sources: number[][], settings: T, step: () => void): Hypothesis[][];
+  /** The relative cost of a source of `tokens` tokens with the item's settings. */
+  protected abstract sourceCost(tokens: number, item: T): number;
 
-  /** E_BAD_INPUT naming `where` unless `item` is { source: ids below the source vocabulary, batchTokens, settings the search accepts }. */
+  /**
+   * E_BAD_INPUT naming `where` unless `item` is { source: ids below the source
+   * vocabulary, or text: a string; batchTokens; settings the search accepts }.
+   * A text's length in tokens is checked where it is tokenized.
+   */
   check(item: unknown, where: string): asserts item is T {
-    if (typeof item !== 'object' || item === null || !Array.isArray((item as SourceItem).source)) {
-      throw badInput(`${where}: expected { source: token ids, … }`);
-    }
     const r = item as T;
-    this.transformer.checkTokens(r.source, this.transformer.config.srcVocab, `${where}: source`);
-    this.checkSettings(r, where);
+    const text = typeof item === 'object' && item !== null && typeof r.text === 'string';
+    if (!text && (typeof item !== 'object' || item === null || !Array.isArray(r.source))) {
+      throw badInput(`${where}: expected { source: token ids, … } or { text: a line, … }`);
+    }
+    if (text) this.checkSettings({ ...r, source: [] }, where);
+    else this.checkSource(r as T & { source: number[] }, where);
     if (r.batchTokens !== undefined && !(Number.isSafeInteger(r.batchTokens) && r.batchTokens >= 1)) {
       throw badInput(`${where}: batchTokens must be a whole number ≥ 1, got ${r.batchTokens}`);
     }
+  }
+
+  private checkSource(r: T & { source: number[] }, where: string): void {
+    this.transformer.checkTokens(r.source, this.transformer.config.srcVocab, `${where}: source`);
+    this.checkSettings(r, where);
+  }
+
+  cost(item: T): number {
+    return this.sourceCost(item.source?.length ?? Math.ceil((item.text ?? '').length / CHARS_PER_TOKEN) + 1, item);
   }
 
   /** Progress counts sentences. */
@@ -727,29 +778,58 @@ export abstract class TranslationBatch<T extends SourceItem> implements BatchMod
     return 1;
   }
 
+  /**
+   * The model directory's tokenizers, opened the first time a text item comes;
+   * E_BAD_INPUT (for that item) when they cannot be, saying why.
+   */
+  private codec(): TranslationCodec {
+    if (!this.textCodec) {
+      const dir = this.layout.dir;
+      try {
+        if (!dir) throw new Error('the model was not read from a directory');
+        this.textCodec = openTranslationCodec(dir, readModelConfig(dir));
+      } catch (e) {
+        this.textCodec = badInput(`a line of text needs the model directory's tokenizers (${(e as Error).message}); give token ids ({ source }) instead`);
+      }
+    }
+    if (this.textCodec instanceof HibikiError) throw this.textCodec;
+    return this.textCodec;
+  }
+
   /** translate() of a batch, split in halves while it does not fit the scratch memory. */
-  private translateInMemory(sources: number[][], settings: T, step: () => void): Float32Array[] {
+  private translateInMemory(sources: number[][], settings: T, step: () => void): Hypothesis[][] {
     return translateInHalves((part) => this.translate(part, settings, step), sources);
   }
 
   run(items: readonly T[], step: (units?: number) => void): Float32Array[] {
     const out = new Array<Float32Array>(items.length);
+    // A text item's source is checked as a source item's is, once tokenized (the pool runs a shard
+    // that fails E_BAD_INPUT again in halves, until the bad line fails alone).
+    const sources = items.map((r) => {
+      if (r.source) return r.source;
+      const source = this.codec().encode(r.text!);
+      this.checkSource({ ...r, source }, 'line'); // (the pool knows the item's number; the worker does not)
+      return source;
+    });
     // Same settings together, then by length so a batch wastes few steps on finished rows.
     const keys = items.map((r) => this.settingsKey(r));
     const order = items.map((_, i) => i).sort((a, b) =>
-      keys[a]!.localeCompare(keys[b]!) || items[a]!.source.length - items[b]!.source.length || a - b);
+      keys[a]!.localeCompare(keys[b]!) || sources[a]!.length - sources[b]!.length || a - b);
     for (let start = 0; start < order.length;) {
       const first = items[order[start]!]!;
       const limit = first.batchTokens ?? 4096;
       let end = start + 1;
-      let tokens = first.source.length;
-      while (end < order.length && keys[order[end]!] === keys[order[start]!] && tokens + items[order[end]!]!.source.length <= limit) {
-        tokens += items[order[end]!]!.source.length;
+      let tokens = sources[order[start]!]!.length;
+      while (end < order.length && keys[order[end]!] === keys[order[start]!] && tokens + sources[order[end]!]!.length <= limit) {
+        tokens += sources[order[end]!]!.length;
         end++;
       }
       const batch = order.slice(start, end);
-      const packed = this.translateInMemory(batch.map((i) => items[i]!.source), first, () => step(0));
-      batch.forEach((i, j) => { out[i] = packed[j]!; });
+      const found = this.translateInMemory(batch.map((i) => sources[i]!), first, () => step(0));
+      batch.forEach((i, j) => {
+        const hyps = found[j]!;
+        out[i] = packHypotheses(hyps, items[i]!.source ? undefined : hyps.map((h) => this.codec().decode(h.tokens)));
+      });
       step(batch.length);
       start = end;
     }
@@ -764,7 +844,7 @@ export abstract class TranslationBatch<T extends SourceItem> implements BatchMod
  * A sentence's output does not depend on the batch it runs in, so halving
  * changes nothing but the memory.
  */
-export function translateInHalves(translate: (sources: number[][]) => Float32Array[], sources: number[][]): Float32Array[] {
+export function translateInHalves<T>(translate: (sources: number[][]) => T[], sources: number[][]): T[] {
   try {
     return translate(sources);
   } catch (e) {
@@ -787,7 +867,7 @@ export class TransformerBatch extends TranslationBatch<TranslateItem> {
     return this.transformer;
   }
 
-  protected checkSettings(r: TranslateItem, where: string): void {
+  protected checkSettings(r: TranslateItem & { source: number[] }, where: string): void {
     this.model.maxLength(r.source.length, r);
     if (r.beam !== undefined && !(Number.isSafeInteger(r.beam) && r.beam >= 1 && r.beam <= 64)) {
       throw badInput(`${where}: beam must be a whole number from 1 to 64, got ${r.beam}`);
@@ -804,12 +884,11 @@ export class TransformerBatch extends TranslationBatch<TranslateItem> {
     return `${r.beam ?? 1}/${r.nBest ?? 1}/${r.lengthPenalty ?? 1}/${r.maxLength ?? ''}`;
   }
 
-  protected translate(sources: number[][], settings: TranslateItem, step: () => void): Float32Array[] {
-    return this.model.search(sources, settings, step).map(packHypotheses);
+  protected translate(sources: number[][], settings: TranslateItem, step: () => void): Hypothesis[][] {
+    return this.model.search(sources, settings, step);
   }
 
-  cost(item: TranslateItem): number {
-    const n = item.source.length;
+  protected sourceCost(n: number, item: TranslateItem): number {
     return translationMacs(this.model.config, n, Math.ceil(n * 1.2)) * (item.beam ?? 1);
   }
 }

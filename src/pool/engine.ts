@@ -42,18 +42,29 @@ export class Engine {
       running += units;
       if (units) onProgress?.(progress.snapshot(running));
     };
-    for (const { indices, units } of shards) {
-      step();
-      running = 0;
+    const runShard = (indices: number[]) => {
       try {
         const outputs = this.model.run(indices.map((i) => items[i]), step);
         indices.forEach((i, k) => (result.outputs[i] = outputs[k]));
       } catch (e) {
         if (e instanceof HibikiError && e.code === 'E_ABORTED') throw e;
+        if (e instanceof HibikiError && e.code === 'E_BAD_INPUT' && indices.length > 1) {
+          // An item only the model could find bad (a line too long once tokenized): halves, as the
+          // pool does, until that item runs alone and fails alone.
+          const half = Math.ceil(indices.length / 2);
+          runShard(indices.slice(0, half));
+          runShard(indices.slice(half));
+          return;
+        }
         const error = e instanceof HibikiError ? e : new HibikiError('E_INTERNAL', String(e), { cause: e });
         for (const index of indices) result.failures.push({ index, error });
         progress.failed += indices.length;
       }
+    };
+    for (const { indices, units } of shards) {
+      step();
+      running = 0;
+      runShard(indices);
       progress.done += indices.length;
       progress.units += units;
       onProgress?.(progress.snapshot());

@@ -3,20 +3,21 @@
  * (Engine) or across workers (Pool). Two kinds of directory: hibiki's own
  * Transformer with its SentencePiece tokenizers, and Hugging Face Marian
  * (opus-mt) directories as people download them, with transformers'
- * MarianTokenizer and generation settings. Tokenizing stays in the calling
- * thread; the workers see token ids.
+ * MarianTokenizer and generation settings. On a pool the workers tokenize
+ * (the lines go to them as text, the translations come back as text); in
+ * this thread the Translator's own tokenizers do.
  */
 import { join } from 'node:path';
 import { HibikiError, badInput } from '../errors.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
 import type { Pool } from '../pool/pool.js';
-import { SentencePiece } from '../text/sentencepiece.js';
+import type { SentencePiece } from '../text/sentencepiece.js';
 import { type GenerationRequest, parseGenerationConfig } from '../decode/hf-config.js';
 import { existsSync } from 'node:fs';
 import { readJsonObject, readModelConfig } from '../io/model-dir.js';
 import { type MarianConfig, parseMarianConfig } from '../models/marian.js';
 import { type SearchRequest, type TransformerConfig, parseTransformerConfig, unpackHypotheses } from '../models/transformer.js';
-import { MarianTokenizer } from '../text/marian-tokenizer.js';
+import { type TranslationCodec, openTranslationCodec } from '../models/translation-codec.js';
 import { DEFAULT_MODELS } from './defaults.js';
 import { type OpenOptions, type Runner, closeRunner, kindOf, onlyResult, openRunner, poolOf } from './runner.js';
 
@@ -52,15 +53,8 @@ export interface TranslateResult {
   failures: ItemFailure[];
 }
 
-/** How a model's text becomes token ids and back, and what its pool items carry. */
-interface TranslationCodec {
-  /** Source token ids for a line, ending with the end-of-sentence id. */
-  encode(text: string): number[];
-  /** The text of output token ids (special tokens dropped). */
-  decode(ids: readonly number[]): string;
-  /** A pool item: the source ids and the search asked for, in the model's own terms. */
-  item(source: number[], search: SearchRequest, batchTokens: number | undefined): Record<string, unknown>;
-}
+/** The search asked for, in a model's own terms: what its items carry besides the line. */
+type SearchSettings = (search: SearchRequest) => object;
 
 /**
  * A translation model directory, open to translate lines: hibiki's own
@@ -84,6 +78,7 @@ export class Translator {
     /** The SentencePiece model of the target language. */
     readonly target: SentencePiece,
     private readonly codec: TranslationCodec,
+    private readonly settings: SearchSettings,
     private readonly runner: Runner,
   ) {}
 
@@ -92,18 +87,10 @@ export class Translator {
     const file = `${dir}/config.json`;
     const { config: json, runner } = await openRunner(dir, ['transformer', 'marian'], 'a translation model (transformer or marian)', options);
     try {
-      if (json.architecture === 'marian') {
-        const config = parseMarianConfig(file, json);
-        const tokenizer = MarianTokenizer.load(dir);
-        return new Translator(dir, config, tokenizer.source, tokenizer.target, marianCodec(tokenizer), runner);
-      }
-      const config = parseTransformerConfig(file, json);
-      if (!config.sourceTokenizer || !config.targetTokenizer) {
-        throw new HibikiError('E_MODEL_FORMAT', `${file}: "source_tokenizer" and "target_tokenizer" must name the SentencePiece models`);
-      }
-      const source = SentencePiece.load(join(dir, config.sourceTokenizer));
-      const target = SentencePiece.load(join(dir, config.targetTokenizer));
-      return new Translator(dir, config, source, target, transformerCodec(source, target, config.eosId), runner);
+      const codec = openTranslationCodec(dir, json);
+      const marian = json.architecture === 'marian';
+      const config = marian ? parseMarianConfig(file, json) : parseTransformerConfig(file, json);
+      return new Translator(dir, config, codec.source, codec.target, codec, marian ? marianSettings : (search) => ({ ...search }), runner);
     } catch (e) {
       await closeRunner(runner);
       throw e;
@@ -155,6 +142,9 @@ export class Translator {
     const failures: ItemFailure[] = [];
     const indices: number[] = [];
     const items: Array<Record<string, unknown>> = [];
+    const settings = { ...this.settings(search), ...(maxBatchTokens ? { batchTokens: maxBatchTokens } : {}) };
+    // A pool's workers tokenize the lines they translate; in this thread the model takes token ids.
+    const onPool = this.pool !== undefined;
     texts.forEach((text, i) => {
       if (typeof text !== 'string') {
         failures.push({ index: i, error: badInput(`line ${i + 1}: expected a string, got ${kindOf(text)}`) });
@@ -162,19 +152,19 @@ export class Translator {
         translations[i] = { text: '', hypotheses: [{ text: '', score: 0, logprob: 0 }] };
       } else {
         indices.push(i);
-        items.push(this.codec.item(this.encode(text), search, maxBatchTokens));
+        items.push(onPool ? { text, ...settings } : { source: this.encode(text), ...settings });
       }
     });
     const result = await this.runner.run(items, { signal, onProgress });
     result.outputs.forEach((packed, k) => {
       if (!packed) return;
-      const hypotheses = unpackHypotheses(packed).map((h) => ({ text: this.decode(h.tokens), score: h.score, logprob: h.logprob }));
+      const hypotheses = unpackHypotheses(packed).map((h) => ({ text: h.text ?? this.decode(h.tokens), score: h.score, logprob: h.logprob }));
       translations[indices[k]!] = { text: hypotheses[0]?.text ?? '', hypotheses };
     });
     for (const f of result.failures) {
       const line = indices[f.index]!;
-      // The model numbered its items; the caller knows them as lines.
-      failures.push({ index: line, error: new HibikiError(f.error.code, `line ${line + 1}: ${f.error.message.replace(/^item \d+: /, '')}`, { cause: f.error }) });
+      // The model numbered its items (or, tokenizing in a worker, called it "line"); the caller knows them as lines.
+      failures.push({ index: line, error: new HibikiError(f.error.code, `line ${line + 1}: ${f.error.message.replace(/^(item \d+|line): /, '')}`, { cause: f.error }) });
     }
     failures.sort((a, b) => a.index - b.index);
     return { translations, failures };
@@ -191,34 +181,17 @@ export class Translator {
   }
 }
 
-/** hibiki's Transformer: SentencePiece pieces then eos; its items carry the SearchRequest as is. */
-function transformerCodec(source: SentencePiece, target: SentencePiece, eosId: number): TranslationCodec {
-  return {
-    encode: (text) => [...source.encode(text), eosId],
-    decode: (ids) => target.decode(ids),
-    item: (ids, search, batchTokens) => ({ source: ids, ...search, ...(batchTokens ? { batchTokens } : {}) }),
-  };
-}
-
 /**
- * Marian: transformers' MarianTokenizer; a request's search settings become
- * generation overrides (beam → num_beams, nBest → num_return_sequences,
- * maxLength → max_new_tokens), and what it leaves out is the model's
- * generation_config.json.
+ * Marian: a request's search settings become transformers' generation
+ * overrides (beam → num_beams, nBest → num_return_sequences, maxLength →
+ * max_new_tokens); what it leaves out is the model's generation_config.json.
  */
-function marianCodec(tokenizer: MarianTokenizer): TranslationCodec {
+function marianSettings(search: SearchRequest): GenerationRequest {
   return {
-    encode: (text) => tokenizer.encode(text),
-    decode: (ids) => tokenizer.decode(ids),
-    item: (ids, search, batchTokens) => {
-      const request: GenerationRequest = {
-        ...(search.beam !== undefined ? { numBeams: search.beam } : {}),
-        ...(search.nBest !== undefined ? { numReturnSequences: search.nBest } : {}),
-        ...(search.lengthPenalty !== undefined ? { lengthPenalty: search.lengthPenalty } : {}),
-        ...(search.maxLength !== undefined ? { maxNewTokens: search.maxLength } : {}),
-      };
-      return { source: ids, ...request, ...(batchTokens ? { batchTokens } : {}) };
-    },
+    ...(search.beam !== undefined ? { numBeams: search.beam } : {}),
+    ...(search.nBest !== undefined ? { numReturnSequences: search.nBest } : {}),
+    ...(search.lengthPenalty !== undefined ? { lengthPenalty: search.lengthPenalty } : {}),
+    ...(search.maxLength !== undefined ? { maxNewTokens: search.maxLength } : {}),
   };
 }
 

@@ -110,17 +110,24 @@ describe('Marian (shared-swish) against transformers', () => {
 
   it('runs as the pool\'s batch model from the directory as downloaded, in process and on two workers: the same tokens as generate', async () => {
     const items = cases.slice(0, 6).map((c) => ({ source: c.input_ids, numBeams: 4, numReturnSequences: 2 }));
-    const bad = [{ source: [1, 2, 667] }, { source: [5, 0], numBeams: 2, numReturnSequences: 3 }, { text: 'not ids' }];
-    for (const result of await inProcessAndOnPool(MARIAN_DIR, [...items, ...bad])) {
+    // The same sentences as text: the model tokenizes them where it runs and gives transformers' texts back.
+    const texts = cases.slice(0, 6).map((c) => ({ text: c.source, numBeams: 4, numReturnSequences: 2 }));
+    const bad = [{ source: [1, 2, 667] }, { source: [5, 0], numBeams: 2, numReturnSequences: 3 }, { text: 42 }];
+    for (const result of await inProcessAndOnPool(MARIAN_DIR, [...items, ...texts, ...bad])) {
       items.forEach((item, i) => {
         const hyps = unpackHypotheses(result.outputs[i]!);
         const want = model.generate([item.source], item)[0]!;
         expect(hyps.map((h) => h.tokens)).toEqual(want.map((s) => s.ids.slice(1, -1)));
         expect(maxAbsDiff(hyps.map((h) => h.score), cases[i]!.beam4_scores)).toBeLessThan(1e-4);
+        expect(hyps.every((h) => h.text === undefined)).toBe(true);
+        const fromText = unpackHypotheses(result.outputs[items.length + i]!);
+        expect(fromText.map((h) => h.tokens)).toEqual(hyps.map((h) => h.tokens));
+        expect(fromText.map((h) => h.text)).toEqual(cases[i]!.beam4_texts);
       });
-      expect(result.failures.map((f) => [f.index, f.error.code])).toEqual([6, 7, 8].map((i) => [i, 'E_BAD_INPUT']));
+      expect(result.failures.map((f) => [f.index, f.error.code])).toEqual([12, 13, 14].map((i) => [i, 'E_BAD_INPUT']));
       expect(result.failures[0]!.error.message).toMatch(/token 2 is 667, not an id below 667/);
       expect(result.failures[1]!.error.message).toMatch(/numReturnSequences must be a whole number from 1 to 2/);
+      expect(result.failures[2]!.error.message).toMatch(/^item 15: expected \{ source: token ids, … \} or \{ text: a line, … \}$/);
     }
   });
 });

@@ -128,6 +128,8 @@ describe('transformer jobs (Engine and Pool)', () => {
       expect(result.failures[0]!.error.message).toMatch(/token 2 is 999, not an id below 37/);
       expect(result.failures[1]!.error.message).toMatch(/0 tokens; the model takes 1 to 40/);
       expect(result.failures[2]!.error.message).toMatch(/nBest must be from 1 to the beam size/);
+      // This directory names no tokenizers: a line of text fails alone, in the worker that found it out.
+      expect(result.failures[3]!.error.message).toMatch(/a line of text needs the model directory's tokenizers \(.*"source_tokenizer" and "target_tokenizer" must name the SentencePiece models\)/);
     }
   });
 });
