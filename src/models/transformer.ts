@@ -26,7 +26,7 @@
  */
 import { type Hypothesis, type StepDecoder, beamSearch, greedySearch } from '../decode/search.js';
 import { HibikiError, badInput, modelFormat } from '../errors.js';
-import type { ModelDir } from '../io/model-dir.js';
+import { type ModelDir, readModelConfig } from '../io/model-dir.js';
 import type { SafeTensorsFile } from '../io/safetensors.js';
 import {
   type CrossAttention, type KeyValueCache, type KeysValues, type MultiHeadAttention, attentionBuffers, crossAttention, keyValueCache,
@@ -43,7 +43,6 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
 import { type TranslationCodec, openTranslationCodec } from './translation-codec.js';
-import { readModelConfig } from '../io/model-dir.js';
 
 // ---------------------------------------------------------------------------
 // Config
@@ -753,12 +752,12 @@ export abstract class TranslationBatch<T extends SourceItem> implements BatchMod
    */
   check(item: unknown, where: string): asserts item is T {
     const r = item as T;
-    const text = typeof item === 'object' && item !== null && typeof r.text === 'string';
-    if (!text && (typeof item !== 'object' || item === null || !Array.isArray(r.source))) {
+    if (typeof item !== 'object' || item === null || !(Array.isArray(r.source) || typeof r.text === 'string')) {
       throw badInput(`${where}: expected { source: token ids, … } or { text: a line, … }`);
     }
-    if (text) this.checkSettings({ ...r, source: [] }, where);
-    else this.checkSource(r as T & { source: number[] }, where);
+    // Token ids when an item has both, as run() takes them.
+    if (Array.isArray(r.source)) this.checkSource(r as T & { source: number[] }, where);
+    else this.checkSettings({ ...r, source: [] }, where);
     if (r.batchTokens !== undefined && !(Number.isSafeInteger(r.batchTokens) && r.batchTokens >= 1)) {
       throw badInput(`${where}: batchTokens must be a whole number ≥ 1, got ${r.batchTokens}`);
     }
