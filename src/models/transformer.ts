@@ -24,6 +24,7 @@
  * the forward passes (encoder, whole-sequence decoder, one decoder step) and
  * the searches over them; the pool's batch model closes it.
  */
+import { join } from 'node:path';
 import { type Hypothesis, type StepDecoder, beamSearch, greedySearch } from '../decode/search.js';
 import { HibikiError, badInput, modelFormat } from '../errors.js';
 import { type ModelDir, readModelConfig } from '../io/model-dir.js';
@@ -42,7 +43,8 @@ import { isInt8 } from '../runtime/ops/quant.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
 import type { Architecture, BatchModel, ModelLayout } from './model.js';
-import { type TranslationCodec, openTranslationCodec } from './translation-codec.js';
+import { MarianTokenizer } from '../text/marian-tokenizer.js';
+import { SentencePiece } from '../text/sentencepiece.js';
 
 // ---------------------------------------------------------------------------
 // Config
@@ -717,6 +719,53 @@ export function unpackHypotheses(packed: Float32Array): PackedHypothesis[] {
     i += 1 + length;
   }
   return hyps;
+}
+
+// How a translation directory's text becomes token ids and back: hibiki's
+// Transformer with the SentencePiece models its config.json names, or a
+// Hugging Face Marian directory with transformers' MarianTokenizer. The
+// Translator opens one in the calling thread (its encode/decode), and every
+// pool worker opens its own to tokenize the lines it translates.
+
+/** A model's tokenizers: text to source ids, output ids to text. */
+export interface TranslationCodec {
+  /** The SentencePiece model of the source language. */
+  readonly source: SentencePiece;
+  /** The SentencePiece model of the target language. */
+  readonly target: SentencePiece;
+  /** Source token ids for a line, ending with the end-of-sentence id. */
+  encode(text: string): number[];
+  /** The text of output token ids (special tokens dropped). */
+  decode(ids: readonly number[]): string;
+}
+
+/**
+ * The tokenizers of the translation model directory `dir` whose config.json is
+ * `config`; E_MODEL_FORMAT when a hibiki Transformer's config does not name them.
+ */
+export function openTranslationCodec(dir: string, config: Record<string, unknown>): TranslationCodec {
+  const file = `${dir}/config.json`;
+  if (config.architecture === 'marian') {
+    const tokenizer = MarianTokenizer.load(dir);
+    return {
+      source: tokenizer.source,
+      target: tokenizer.target,
+      encode: (text) => tokenizer.encode(text),
+      decode: (ids) => tokenizer.decode(ids),
+    };
+  }
+  const c = parseTransformerConfig(file, config);
+  if (!c.sourceTokenizer || !c.targetTokenizer) {
+    throw new HibikiError('E_MODEL_FORMAT', `${file}: "source_tokenizer" and "target_tokenizer" must name the SentencePiece models`);
+  }
+  const source = SentencePiece.load(join(dir, c.sourceTokenizer));
+  const target = SentencePiece.load(join(dir, c.targetTokenizer));
+  return {
+    source,
+    target,
+    encode: (text) => [...source.encode(text), c.eosId],
+    decode: (ids) => target.decode(ids),
+  };
 }
 
 /** Characters per token a text item is priced at before it is tokenized (sharding only). */

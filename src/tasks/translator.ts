@@ -16,8 +16,9 @@ import { type GenerationRequest, parseGenerationConfig } from '../decode/hf-conf
 import { existsSync } from 'node:fs';
 import { readJsonObject, readModelConfig } from '../io/model-dir.js';
 import { type MarianConfig, parseMarianConfig } from '../models/marian.js';
-import { type SearchRequest, type TransformerConfig, parseTransformerConfig, unpackHypotheses } from '../models/transformer.js';
-import { type TranslationCodec, openTranslationCodec } from '../models/translation-codec.js';
+import {
+  type SearchRequest, type TransformerConfig, type TranslationCodec, openTranslationCodec, parseTransformerConfig, unpackHypotheses,
+} from '../models/transformer.js';
 import { DEFAULT_MODELS } from './defaults.js';
 import { type OpenOptions, type Runner, closeRunner, kindOf, onlyResult, openRunner, poolOf } from './runner.js';
 
@@ -87,9 +88,9 @@ export class Translator {
     const file = `${dir}/config.json`;
     const { config: json, runner } = await openRunner(dir, ['transformer', 'marian'], 'a translation model (transformer or marian)', options);
     try {
-      const codec = openTranslationCodec(dir, json);
       const marian = json.architecture === 'marian';
       const config = marian ? parseMarianConfig(file, json) : parseTransformerConfig(file, json);
+      const codec = openTranslationCodec(dir, json);
       return new Translator(dir, config, codec.source, codec.target, codec, marian ? marianSettings : (search) => ({ ...search }), runner);
     } catch (e) {
       await closeRunner(runner);
