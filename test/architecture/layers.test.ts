@@ -2,7 +2,9 @@
  * The floors of src/, written once: each folder may import its own floor and
  * those below it, never one above. A test walks every import of every file
  * (static, type-only, re-exports and dynamic import()) and fails on an upward
- * one, and on any cycle between folders.
+ * one, and on any cycle between folders; and a cycle of files through value
+ * imports anywhere (ES modules evaluate such a cycle part-way: a class may
+ * extend one that is not defined yet, depending on which file is loaded first).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -71,6 +73,40 @@ export function violations(edges: readonly Edge[]): string[] {
   return out;
 }
 
+const STATIC = /(?:^|[\s;])(?:import|export)\b([^'";]*?)\bfrom\s*['"](\.[^'"]+)['"]/gm;
+
+/** A file's static imports that stay at run time (not `import type`, not braces of types only), as absolute paths. */
+export function valueImports(file: string, text: string): string[] {
+  return [...text.matchAll(STATIC)]
+    .filter(([, clause]) => {
+      const c = clause!.trim();
+      if (/^type\b/.test(c)) return false;
+      const names = /^\{([^}]*)\}$/.exec(c)?.[1]?.split(',').map((n) => n.trim()).filter(Boolean);
+      return !(names && names.every((n) => /^type\b/.test(n)));
+    })
+    .map((m) => resolve(dirname(file), m[2]!).replace(/\.js$/, '.ts'));
+}
+
+/** Each cycle of files through value imports, as the files around it (src/-relative), once. */
+export function importCycles(files: ReadonlyMap<string, string>): string[] {
+  const graph = new Map([...files].map(([file, text]) => [file, valueImports(file, text).filter((to) => files.has(to))]));
+  const cycles = new Set<string>();
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (file: string) => {
+    state.set(file, 'open');
+    path.push(file);
+    for (const to of graph.get(file) ?? []) {
+      if (state.get(to) === 'open') cycles.add(path.slice(path.indexOf(to)).map((f) => relative(SRC, f)).join(' → '));
+      else if (!state.has(to)) visit(to);
+    }
+    path.pop();
+    state.set(file, 'done');
+  };
+  for (const file of graph.keys()) if (!state.has(file)) visit(file);
+  return [...cycles];
+}
+
 const tree = new Map(sourceFiles(SRC).map((f) => [f, readFileSync(f, 'utf8')]));
 
 describe('the floors of src/', () => {
@@ -83,6 +119,22 @@ describe('the floors of src/', () => {
     const edges = edgesOf(tree);
     expect(edges.length).toBeGreaterThan(100); // the walk sees the real graph
     expect(violations(edges)).toEqual([]);
+  });
+
+  it('no file imports itself through others at run time (type-only imports aside)', () => {
+    expect(importCycles(tree)).toEqual([]);
+  });
+
+  it('finds a cycle of value imports, and not one closed only by types', () => {
+    const at = (path: string) => join(SRC, path);
+    const planted = new Map([
+      [at('models/a.ts'), "import { B } from './b.js';"],
+      [at('models/b.ts'), "import { type A, helper } from './c.js';"],
+      [at('models/c.ts'), "export { A } from './a.js';"],
+      [at('models/d.ts'), "import type { E } from './e.js';"],
+      [at('models/e.ts'), "import { type D } from './d.js';"],
+    ]);
+    expect(importCycles(planted)).toEqual(['models/a.ts → models/b.ts → models/c.ts']);
   });
 
   it('catches an upward import of every form, and a cycle between folders on one floor', () => {
