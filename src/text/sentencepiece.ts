@@ -198,8 +198,8 @@ export class SentencePiece {
   /** The pieces of `text`: unknown runs appear as their normalized text, byte fallback as <0xNN>. */
   encodeAsPieces(text: string | Uint8Array): string[] {
     const { normalized, spans } = this.encodeSpans(text);
-    // A span the model matched is its piece's text; only unknown runs are decoded from the normalized bytes.
-    return spans.map(([begin, end, id]) => (this.isByte(id) || !this.isUnknown(id) ? this.pieces[id]! : decoder.decode(normalized.subarray(begin, end))));
+    // A span the model matched (a byte piece too) is its piece's text; only unknown runs are decoded from the normalized bytes.
+    return spans.map(([begin, end, id]) => (this.isUnknown(id) ? decoder.decode(normalized.subarray(begin, end)) : this.pieces[id]!));
   }
 
   /** SentencePieceProcessor::Encode and PopulateSentencePieceText, as spans of the normalized text. */
