@@ -124,9 +124,11 @@ def generate(n, seed, **style):
     return images, labels
 
 
-def augmented(n, seed):
+def augmented(n, seed, large_share=0.0):
     """Training images in styles drawn per image: noise σ 0–35, radius 3.5–32 (log-uniform), textured, plain or
-    white paper, any or primary colours, a fifth in grey."""
+    white paper, any or primary colours, a fifth in grey. A `large_share` of the pictures instead draws every
+    shape's radius uniformly from 14–32 px (crowded pictures of big, overlapping, border-clipped shapes, which
+    log-uniform radii seldom make); 0 draws nothing for it, so the pictures are those of the default."""
     rng = np.random.default_rng(seed)
     images = np.empty((n, SIZE, SIZE, 3), np.uint8)
     labels = np.zeros((n, SIZE, SIZE), np.uint8)
@@ -135,6 +137,10 @@ def augmented(n, seed):
             "noise": float(rng.uniform(0, 35)),
             "radius": (3.5, 32.0) if rng.random() < 0.6 else (7.0, 16.0),
             "log_radius": True,
+        }
+        if large_share > 0 and rng.random() < large_share:
+            style.update(radius=(14.0, 32.0), log_radius=False)
+        style |= {
             "background": str(rng.choice(["texture", "plain", "white"], p=[0.6, 0.2, 0.2])),
             "colours": "primary" if rng.random() < 0.25 else "any",
             "grey": bool(rng.random() < 0.2),

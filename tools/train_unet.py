@@ -74,12 +74,16 @@ def main():
     parser.add_argument("--augment", action="store_true",
                         help="train on make_shapes.augmented (noise, sizes, paper, colours, grey drawn per image) "
                              "instead of the one training style")
+    parser.add_argument("--large-share", type=float, default=0.0,
+                        help="with --augment: the share of pictures whose shapes are all 14–32 px in radius")
     parser.add_argument("--variant-images", type=int, default=200, help="held-out images per style of make_shapes.VARIANTS")
     args = parser.parse_args()
     started = train_common.start(args)
 
-    make = make_shapes.augmented if args.augment else make_shapes.generate
-    train_images, train_labels = make(args.train_images, args.data_seed)
+    if args.augment:
+        train_images, train_labels = make_shapes.augmented(args.train_images, args.data_seed, args.large_share)
+    else:
+        train_images, train_labels = make_shapes.generate(args.train_images, args.data_seed)
     held_images, held_labels = make_shapes.generate(args.held_out_images, make_shapes.HELD_OUT_SEED)
     assert args.data_seed != make_shapes.HELD_OUT_SEED
     pixels = train_images.reshape(-1, 3) / 255.0
@@ -123,7 +127,7 @@ def main():
                   "note": "x = (pixel / 255 − mean) / std per RGB channel"},
         "training": {
             "command": train_common.command(),
-            "data": "tools/make_shapes.py" + (" augmented" if args.augment else ""), "data_seed": args.data_seed, "held_out_seed": make_shapes.HELD_OUT_SEED,
+            "data": "tools/make_shapes.py" + (f" augmented, large_share {args.large_share}" if args.augment else ""), "data_seed": args.data_seed, "held_out_seed": make_shapes.HELD_OUT_SEED,
             "train_images": args.train_images, "held_out_images": args.held_out_images, "seed": args.seed,
             "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "optimiser": "AdamW, one-cycle", "minutes": round(minutes, 1),
             "final_loss": losses[-1], "torch": torch.__version__,

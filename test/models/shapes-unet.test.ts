@@ -79,8 +79,7 @@ describe('models/shapes-unet', () => {
     // issue 25's targets, as the trainer measured them on 200 held-out pictures of each style
     const v = training.variant_mean_iou;
     console.log(`shapes-unet mean IoU by style: ${Object.entries(v).map(([k, x]) => `${k} ${x.toFixed(3)}`).join(', ')}`);
-    for (const style of ['style', 'noise20', 'grey', 'white', 'small']) expect(v[style], style).toBeGreaterThanOrEqual(0.9);
-    expect(v.large).toBeGreaterThanOrEqual(0.85); // 0.892: the target 0.9 is missed for shapes twice the size
+    for (const style of ['style', 'noise20', 'grey', 'white', 'small', 'large']) expect(v[style], style).toBeGreaterThanOrEqual(0.9);
     expect(v.noise30).toBeGreaterThanOrEqual(0.8);
   });
 });
