@@ -9,10 +9,15 @@
 // detector (SSD MobileNet v1, 3 sample photos), the shapes U-Net (4 samples),
 // the digits DenseNet (100 pictures), the piano WaveNet (one stream, 0.5 s)
 // and the English → Spanish Marian translator (20 sentences, greedy).
+// Where tools/export_peers.py has written bench/peers/models, also the model
+// rows of bench:peers that issue 26 names (MobileNet v2 and DenseNet-121 at
+// 224², the WaveNet teacher-forced over 16,000 samples, MHA, the Transformer)
+// and their decoding cases (wavenet_step, transformer_greedy), each run by
+// bench/peers/run.ts, which checks the outputs against PyTorch's first.
 // Issue 26's targets: SGEMM 512 ≥ 1.5×, the model rows ≥ 1.25×.
 // Writes bench/results/builds.json.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchKernels } from '../src/kernels/bench.js';
 import { formatSystemLine, systemInfo } from '../src/runtime/system.js';
@@ -26,7 +31,20 @@ const ROUNDS = Number(process.env.BUILDS_ROUNDS ?? 2);
 const TARGETS: Record<string, number> = {
   'gemm 512×512×512': 1.5, 'face detector, 3 photos': 1.25, 'shapes U-Net, 4 pictures': 1.25, 'digits DenseNet, 100 pictures': 1.25,
   'piano WaveNet, 0.5 s': 1.25, 'attention B1 H8 Tq128 Tk128 D64 Dv64': 1.25, 'Marian en → es, 20 sentences greedy': 1.25,
+  'peers mobilenet_v2': 1.25, 'peers densenet121': 1.25, 'peers wavenet': 1.25, 'peers mha': 1.25, 'peers transformer': 1.25,
 };
+const PEER_CASES = ['mobilenet_v2', 'densenet121', 'wavenet', 'wavenet_step', 'mha', 'transformer', 'transformer_greedy']
+  .filter((name) => existsSync(fileURLToPath(new URL(`./peers/models/${name}/io.safetensors`, import.meta.url))));
+
+/** One bench:peers case on hibiki, one thread, on `build`: its time in ms (run.ts's best of four medians). */
+function peerMs(name: string, build: string): number {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./peers/run.ts', import.meta.url)), 'hibiki', '1', name], {
+    encoding: 'utf8', env: { ...process.env, HIBIKI_SIMD: build },
+  });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`bench:peers' ${name} on ${build} failed: ${r.stderr}`);
+  return (JSON.parse(line) as { ms: number }).ms;
+}
 
 /** The child: every row once on this process's build, as one JSON line {build, rows: {name: ms}}. */
 async function child(): Promise<void> {
@@ -54,6 +72,7 @@ async function child(): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(formatSystemLine(systemInfo(1)));
+  if (PEER_CASES.length === 0) console.log('(no bench/peers/models: run tools/export_peers.py for the bench:peers model rows)');
   const best: Record<string, Record<string, number>> = { simd128: {}, relaxed: {} };
   for (let round = 0; round < ROUNDS; round++) {
     for (const build of BUILDS) {
@@ -65,6 +84,7 @@ async function main(): Promise<void> {
       const out = JSON.parse(line) as { build: string; rows: Record<string, number> };
       if (out.build !== build) throw new Error(`asked for ${build}, ran ${out.build}`);
       for (const [name, ms] of Object.entries(out.rows)) best[build]![name] = Math.min(best[build]![name] ?? Infinity, ms);
+      for (const name of PEER_CASES) best[build]![`peers ${name}`] = Math.min(best[build]![`peers ${name}`] ?? Infinity, peerMs(name, build));
     }
   }
   const rows = Object.keys(best.simd128!).map((name) => {
