@@ -4,7 +4,11 @@ circle / square / triangle on the generated shapes data set of
 tools/make_shapes.py (64×64 RGB).
 
     LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread \\
-      /usr/bin/python3 tools/train_unet.py --out models/shapes-unet
+      /usr/bin/python3 tools/train_unet.py --augment --large-share 0.25 --train-images 12000 \\
+      --epochs 12 --base-channels 12 --threads 1 --out models/shapes-unet
+
+(the shipped model's command; its config.json → training has it as run,
+with the seeds and the figures it measured).
 
 Writes OUT/config.json (the architecture, classes, input normalisation and
 the training provenance: command, seeds, epochs, held-out mean IoU measured
