@@ -756,7 +756,7 @@ export function openTranslationCodec(dir: string, config: Record<string, unknown
   }
   const c = parseTransformerConfig(file, config);
   if (!c.sourceTokenizer || !c.targetTokenizer) {
-    throw new HibikiError('E_MODEL_FORMAT', `${file}: "source_tokenizer" and "target_tokenizer" must name the SentencePiece models`);
+    throw modelFormat(file, '"source_tokenizer" and "target_tokenizer" must name the SentencePiece models');
   }
   const source = SentencePiece.load(join(dir, c.sourceTokenizer));
   const target = SentencePiece.load(join(dir, c.targetTokenizer));
