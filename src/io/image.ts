@@ -201,11 +201,13 @@ const f = Math.fround;
  * `frame` is the size the source counts as (default its own): pixels beyond
  * the source but inside the frame are zero — face-api pads an image to a
  * square at the top-left before resizing, and this reads that square without
- * building it. Returns [outHeight, outWidth, channels] floats.
+ * building it. Returns [outHeight, outWidth, channels] floats, in `out` when
+ * given (e.g. a tensor's view of linear memory: no array of its own to free).
  */
 export function resizeBilinearLegacy(
   src: { width: number; height: number; channels: number; data: ArrayLike<number> },
   outWidth: number, outHeight: number, frame: { width: number; height: number } = src,
+  out: Float32Array = new Float32Array(outHeight * outWidth * src.channels),
 ): Float32Array {
   const { width: W, height: H, channels: C, data } = src;
   const axis = (inSize: number, outSize: number) => {
@@ -224,7 +226,7 @@ export function resizeBilinearLegacy(
   const xs = axis(frame.width, outWidth);
   const ys = axis(frame.height, outHeight);
   const at = (y: number, x: number, c: number) => (y < H && x < W ? data[(y * W + x) * C + c]! : 0);
-  const out = new Float32Array(outHeight * outWidth * C);
+  if (out.length !== outHeight * outWidth * C) throw new HibikiError('E_INTERNAL', `resizeBilinearLegacy: out holds ${out.length} floats, not ${outHeight}·${outWidth}·${C}`);
   for (let oy = 0; oy < outHeight; oy++) {
     const y0 = ys.i0[oy]!;
     const y1 = ys.i1[oy]!;

@@ -299,7 +299,8 @@ export class FaceDetector implements BatchModel<FaceDetectorItem> {
     const { rt, layout } = this;
     const { inputSize: S, anchors: n } = this.config;
     return rt.scope(() => {
-      const x = rt.tensor([1, S, S, 3], networkInput(image, S)); // (1, 512, 512, 3)
+      const x = rt.empty([1, S, S, 3]); // (1, 512, 512, 3)
+      networkInput(image, S, x.data);
       const encodings = rt.empty([n, 4]); // (anchors, 4): (ty, tx, th, tw)
       const logits = rt.empty([n, 3]); // (anchors, 3): background, face, unused
       let anchor = 0;
@@ -362,18 +363,21 @@ const NORMALIZED = Float32Array.from({ length: 256 }, (_, v) => normalize(v));
  * The image padded with zeros to a square at the top-left, resized to
  * size × size by TF's legacy bilinear rule unless the square already is that
  * size, and scaled to [−1, 1] as v/127.5 − 1 in float32 (tfjs's div then sub).
+ * Written into `x` when given: the network's input tensor, so that no 3 MB
+ * array is made and dropped per image (with two workers, the collections
+ * such arrays cause ran on the cores the workers needed).
  */
-export function networkInput(image: Image, size: number): Float32Array {
+export function networkInput(image: Image, size: number, x: Float32Array = new Float32Array(size * size * 3)): Float32Array {
   const rgb = toRgb(image);
   const { width: W, height: H } = rgb;
   const side = Math.max(W, H);
   if (side !== size) {
-    const x = resizeBilinearLegacy(rgb, size, size, { width: side, height: side });
+    resizeBilinearLegacy(rgb, size, size, { width: side, height: side }, x);
     for (let i = 0; i < x.length; i++) x[i] = normalize(x[i]!);
     return x;
   }
   // Unresized pixels are bytes: their 256 normalised values are looked up (the padding is 0 → −1).
-  const x = new Float32Array(size * size * 3).fill(NORMALIZED[0]!);
+  x.fill(NORMALIZED[0]!);
   for (let y = 0; y < H; y++) {
     for (let i = y * W * 3, o = y * size * 3, end = (y + 1) * W * 3; i < end; i++, o++) x[o] = NORMALIZED[rgb.data[i]!]!;
   }

@@ -120,6 +120,14 @@ describe('resizeBilinearLegacy (TF alignCorners = false, halfPixelCenters = fals
     const got = resizeBilinearLegacy({ width: 2, height: 1, channels: 2, data: [0, 10, 6, 40] }, 3, 1);
     close(got, [0, 10, 4, 30, 6, 40]);
   });
+
+  it('writes into the array it is given, and refuses one of the wrong size', () => {
+    const out = new Float32Array(9).fill(NaN);
+    expect(resizeBilinearLegacy({ width: 2, height: 2, channels: 1, data: [2, 2, 4, 4] }, 3, 3, undefined, out)).toBe(out);
+    close(out, [2, 2, 2, 10 / 3, 10 / 3, 10 / 3, 4, 4, 4]);
+    expect(() => resizeBilinearLegacy({ width: 2, height: 2, channels: 1, data: [2, 2, 4, 4] }, 3, 3, undefined, new Float32Array(8)))
+      .toThrow(/out holds 8 floats, not 3·3·1/);
+  });
 });
 
 /** A PNG file from its parts: 8-bit samples, one IDAT chunk holding `rows` (already deflated). */

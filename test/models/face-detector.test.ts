@@ -114,4 +114,13 @@ describe('face detector pieces, by hand', () => {
     const x = networkInput(image, 512);
     expect([x[0], x[5], x[6], x[512 * 3 * 511 + 5], x[512 * 3 * 511 + 6], x.at(-1)]).toEqual([1, 1, -1, 1, -1, -1]);
   });
+
+  it('writes the same input into a tensor it is given, resized or not, over whatever was there', () => {
+    const grey = { width: 40, height: 30, channels: 1, data: Uint8Array.from({ length: 1200 }, (_, i) => (i * 37) % 256) };
+    for (const image of [grey, { width: 512, height: 300, channels: 1, data: new Uint8Array(512 * 300).fill(7) }]) {
+      const into = new Float32Array(512 * 512 * 3).fill(NaN);
+      expect(networkInput(image, 512, into)).toBe(into);
+      expect(into).toEqual(networkInput(image, 512));
+    }
+  });
 });
