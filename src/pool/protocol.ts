@@ -8,6 +8,16 @@ export interface WorkerSetup {
   memory: WebAssembly.Memory;
   module: WebAssembly.Module;
   layout: ModelLayout;
+  /** The weights fill [0, weightsBytes) of `memory`; scratch regions lie above. */
+  weightsBytes: number;
+  /** The size of every scratch region. */
+  scratchBytes: number;
+  /**
+   * Copy the weights into a memory of the worker's own and compute there, in
+   * one region above them (PoolOptions.copyWeightsMiB), instead of in each
+   * task's region of `memory`.
+   */
+  copyWeights: boolean;
 }
 
 /** Values of a task's control word, written by the pool, read by the worker between steps. */

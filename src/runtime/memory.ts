@@ -1,6 +1,7 @@
 import { HibikiError } from '../errors.js';
 
-const PAGE_BYTES = 65536;
+/** Bytes in a WebAssembly page. */
+export const PAGE_BYTES = 65536;
 /** The module declares this maximum (asconfig.json: maximumMemory); 4 GiB, wasm32's limit. */
 export const MAX_PAGES = 65536;
 /** Everything the kernels read is 16-byte aligned so v128 loads never straddle. */

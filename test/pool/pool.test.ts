@@ -32,6 +32,7 @@ describe('Pool', () => {
     expect(spent).toBeGreaterThan(0);
     expect(spent).toBeLessThanOrEqual(2 * (performance.now() - started));
     const fromEngine = await Engine.open(MLP).run(items);
+    expect(pool.weightsCopied).toBe(true); // 36 KB: each worker computes over a copy of its own
     expect(fromPool.failures).toEqual([]);
     expect(fromPool.outputs).toHaveLength(60);
     fromPool.outputs.forEach((y, i) => {
@@ -104,6 +105,20 @@ describe('Pool', () => {
 });
 
 describe('Pool limits', () => {
+  it('shares weights larger than copyWeightsMiB, with the same results as copies', async () => {
+    const pool = await Pool.open(MLP, { workers: 2, copyWeightsMiB: 0 });
+    try {
+      expect(pool.weightsCopied).toBe(false);
+      const items = makeItems(40, 11);
+      const r = await pool.run(items);
+      const expected = await Engine.open(MLP).run(items);
+      expect(r.failures).toEqual([]);
+      r.outputs.forEach((y, i) => expect(Array.from(y!), `item ${i}`).toEqual(Array.from(expected.outputs[i]!)));
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('scratch-regions-under-concurrency: jobs running together share the workers, never more regions than workers', async () => {
     // A server admits many requests at once, each its own job: with regions per job, 8 jobs on 2 workers
     // took 16 regions of 256 MiB and the last ones failed with E_RESOURCE (no address space left).
@@ -168,6 +183,7 @@ describe('Pool limits', () => {
   it('refuses nonsense options and a closed pool', async () => {
     await expect(Pool.open(MLP, { workers: 0 })).rejects.toMatchObject({ code: 'E_BAD_INPUT' });
     await expect(Pool.open(MLP, { scratchMiB: 0 })).rejects.toThrow(/scratchMiB must be from 1 to 2048/);
+    await expect(Pool.open(MLP, { copyWeightsMiB: -1 })).rejects.toThrow(/copyWeightsMiB must be a number ≥ 0, got -1/);
     await expect(Pool.open(join(MLP, 'nope'))).rejects.toMatchObject({ code: 'E_IO' });
     const pool = await Pool.open(MLP, { workers: 1 });
     await pool.close();
