@@ -4,7 +4,7 @@
 // For translate (Translator, the default model, lines of text), generate (Generator,
 // clips of the default WaveNet), detect (Detector, JPEG/PNG bytes) and classify
 // (Classifier, PNG bytes), on pools of SCALING_WORKERS workers (default "1,2"; on a
-// 16-core machine "1,2,4,8,16"), 4 rounds:
+// 16-core machine "1,2,4,8,16"; SCALING_TASKS=generate,detect runs only those), 4 rounds:
 //  - items per second (the fastest round);
 //  - calling-thread ms per item: the main thread's busy time during the call
 //    (performance.eventLoopUtilization: tokenizing, reading image headers, messages),
@@ -22,6 +22,7 @@ import { Translator } from '../src/tasks/translator.js';
 import { Classifier, Detector } from '../src/tasks/vision.js';
 
 const WORKERS = (process.env.SCALING_WORKERS ?? '1,2').split(',').map(Number);
+const ONLY = process.env.SCALING_TASKS?.split(','); // e.g. "generate,detect"; default all
 const ROUNDS = 4;
 const file = (path: string) => readFileSync(fileURLToPath(new URL(`../${path}`, import.meta.url)));
 
@@ -62,7 +63,7 @@ const tasks: Task[] = [
 
 console.log(formatSystemLine(systemInfo(Math.max(...WORKERS))));
 const results = [];
-for (const task of tasks) {
+for (const task of tasks.filter((t) => !ONLY || ONLY.includes(t.name))) {
   for (const workers of WORKERS) {
     const opened = await task.open(workers);
     const pool = opened.pool!;
