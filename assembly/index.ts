@@ -6,7 +6,7 @@
 // the built module) and src/kernels/registry.ts registers them.
 
 export { f32_gemm_packed_size, f32_gemm_pack_b, f32_gemm_packed } from './gemm';
-export { f32_activation, f32_gated_tanh, f32_softmax_rows, f32_exp_sums, f32_add, f32_mul, f32_copy_rows } from './activation';
+export { f32_activation, f32_gated_tanh, f32_softmax_rows, f32_exp_sums, f32_sample_rows, f32_add, f32_mul, f32_copy_rows } from './activation';
 export { f32_peak_madd } from './peak';
 export { f32_conv2d_nhwc, f32_dwconv2d_nhwc, f32_conv_transpose2d_nhwc, f32_causal_conv1d } from './conv';
 export { f32_attention_scratch_size, f32_attention } from './attention';

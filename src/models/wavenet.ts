@@ -21,7 +21,7 @@
 import { badInput, modelFormat } from '../errors.js';
 import { muLawDecode } from '../io/mulaw.js';
 import type { ModelDir } from '../io/model-dir.js';
-import { sampleCategorical } from '../decode/sample.js';
+import { RowSampler } from '../decode/sample.js';
 import {
   type CausalConv, type CausalConvQueue, type CausalConvStepOptions, causalConv, causalConvQueue, causalConvStep, loadCausalConv,
 } from '../nn/causal-conv.js';
@@ -281,7 +281,6 @@ export interface WaveNetState {
   convStep: CausalConvStepOptions;
   // Views for JavaScript, made after the last allocation (a memory.grow would detach them):
   skipValues: Float32Array; // (B·S) skips, zeroed before each step
-  logitsOf: Float32Array[]; // per stream: (classes) its row of logits, for the sampler
 }
 
 function createState(rt: Runtime, w: WaveNetWeights, requests: readonly GenerateRequest[]): WaveNetState {
@@ -310,7 +309,6 @@ function createState(rt: Runtime, w: WaveNetWeights, requests: readonly Generate
     frameBiases: Cl ? w.layers.map(() => rt.empty([B, 2 * D])) : [],
     convStep: { accumulate: true, gate: g },
     skipValues: skips.data,
-    logitsOf: requests.map((_, b) => logits.rows(b, 1).data),
   };
 }
 
@@ -496,7 +494,8 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     return rt.scope(() => {
       const s = createState(rt, w, requests);
       const rngs = requests.map((r) => new Rng(r.seed));
-      const cdf = new Float64Array(Q);
+      const sampler = new RowSampler(rt, B, Q);
+      requests.forEach((r, b) => (sampler.temperatures[b] = r.temperature));
       // A stream past its own length keeps stepping with the others; its features stop at its last frame.
       const lastFrame = s.locals.map((features) => features.length / Cl - 1);
       const classes = new Int32Array(B).fill(Q >> 1); // each stream's last sample: silence at first
@@ -509,10 +508,15 @@ export class WaveNet implements BatchModel<GenerateRequest> {
           frameStep(rt, w, s);
         }
         forwardStep(rt, w, s, t); // s.logits (B, classes)
+        // One uniform number per stream still running, in stream order, as sampleCategorical draws them.
         for (let b = 0; b < B; b++) {
           const r = requests[b]!;
-          if (t >= r.samples) continue;
-          classes[b] = sampleCategorical(s.logitsOf[b]!, r.temperature, rngs[b], cdf);
+          sampler.u[b] = t >= r.samples ? -1 : r.temperature > 0 ? rngs[b]!.next() : 0;
+        }
+        const drawn = sampler.draw(s.logits); // (B)
+        for (let b = 0; b < B; b++) {
+          if (t >= requests[b]!.samples) continue;
+          classes[b] = drawn[b]!;
           out[b]![t] = classes[b]!;
           done++;
         }

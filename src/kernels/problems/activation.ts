@@ -1,7 +1,7 @@
 import type { KernelEntry, Problem } from '../problem.js';
 import { type Activation, activation, add, concatChannels, gatedTanh, mul, softmax } from '../../runtime/ops/activation.js';
 import type { Rng } from '../../runtime/rng.js';
-import { activationRef, concatChannelsRef, expSumsRef, gatedTanhRef, softmaxRef } from '../reference/activation.js';
+import { activationRef, concatChannelsRef, expSumsRef, gatedTanhRef, sampleRowsRef, softmaxRef } from '../reference/activation.js';
 
 function activationProblem(rng: Rng, n: number, act: Activation): Problem {
   const x = rng.uniform(n, -8, 8);
@@ -68,6 +68,54 @@ function expSumsProblem(rng: Rng, rows: number, n: number, spread: number): Prob
   };
 }
 
+// Draws must equal drawCategorical's exactly: the same class, every row.
+// Rows with u = −1 are left out and keep what out held. Rows are built to
+// catch the edges: a repeated maximum (ties go to the first), a value one
+// float below the maximum before it (greedy must not take it), flat rows
+// with u = k/n (the cumulative sum meets u·total exactly at class k − 1),
+// and u = 0. Temperature 0 is greedy.
+function sampleRowsProblem(rng: Rng, rows: number, n: number, spread: number): Problem {
+  const x = rng.uniform(rows * n, -spread, spread);
+  const u = Float64Array.from({ length: rows }, () => (rng.next() < 0.1 ? -1 : rng.next()));
+  for (let r = 0; r < rows; r++) {
+    const row = x.subarray(r * n, (r + 1) * n);
+    const kind = rng.int(0, 4);
+    if (kind === 0 && n > 1) row[rng.int(0, n - 1)] = row[rng.int(0, n - 1)] = spread + 1;
+    if (kind === 1 && n > 1) {
+      const at = rng.int(1, n - 1);
+      row[at] = spread + 1;
+      row[rng.int(0, at - 1)] = Math.fround(spread + 1 - 2 ** -20);
+    }
+    if (kind === 2) {
+      row.fill(0.5);
+      if (u[r]! >= 0) u[r] = rng.int(0, n) / n;
+    }
+    if (kind === 3 && u[r]! >= 0) u[r] = 0;
+  }
+  const temperatures = Float64Array.from({ length: rows }, () => rng.pick([0, 0.5, 0.9, 1, 1.3]));
+  const BEFORE = -7;
+  return {
+    label: `sample rows ${rows}×${n} in ±${spread}`,
+    flops: 0,
+    tolerance: 0,
+    prepare(rt) {
+      const xt = rt.tensor([rows, n], x);
+      const t = rt.scratch(2 * rows);
+      const uu = rt.scratch(2 * rows);
+      const cdf = rt.scratch(2 * n);
+      const out = rt.scratch(rows);
+      new Float64Array(rt.heap.memory.buffer, t, rows).set(temperatures);
+      new Float64Array(rt.heap.memory.buffer, uu, rows).set(u);
+      new Int32Array(rt.heap.memory.buffer, out, rows).fill(BEFORE);
+      return {
+        call: () => rt.kernels.f32_sample_rows(rows, n, xt.ptr, t, uu, cdf, out),
+        output: () => Float32Array.from(new Int32Array(rt.heap.memory.buffer, out, rows)),
+      };
+    },
+    reference: () => sampleRowsRef(x, rows, n, temperatures, u, BEFORE),
+  };
+}
+
 function binaryProblem(rng: Rng, n: number, op: 'add' | 'mul'): Problem {
   const a = rng.uniform(n);
   const b = rng.uniform(n);
@@ -123,6 +171,13 @@ export const activationKernels: KernelEntry[] = [
     // ±500 reaches x − max < −708, where the kernel's exp gives 0.
     random: (rng) => expSumsProblem(rng, rng.int(1, 8), rng.int(1, 300), rng.pick([20, 500])),
     bench: (rng) => [expSumsProblem(rng, 4, 58101, 20)],
+  },
+  {
+    kernel: 'f32_sample_rows',
+    family: 'activation',
+    random: (rng) => sampleRowsProblem(rng, rng.int(1, 12), rng.int(1, 300), rng.pick([4, 20, 500])),
+    // WaveNet generation's draw: 8 streams of 256 μ-law classes.
+    bench: (rng) => [sampleRowsProblem(rng, 8, 256, 8)],
   },
   {
     kernel: 'f32_add',

@@ -84,6 +84,41 @@ export function expSumsRef(x: Float32Array, rows: number, n: number): Float64Arr
   return out;
 }
 
+/**
+ * One draw of a class from logits: softmax(logits / temperature) in f64,
+ * then the first class whose cumulative probability reaches u · total.
+ * temperature 0 (or no u) is greedy: the argmax, the first on ties.
+ * sampleCategorical (src/decode/sample.ts) is this with u from an Rng.
+ */
+export function drawCategorical(
+  logits: ArrayLike<number>, temperature: number, u: number | undefined, cdf = new Float64Array(logits.length),
+): number {
+  const n = logits.length;
+  let best = 0;
+  for (let i = 1; i < n; i++) if (logits[i]! > logits[best]!) best = i;
+  if (temperature === 0 || u === undefined) return best;
+  const max = logits[best]!;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    total += Math.exp((logits[i]! - max) / temperature);
+    cdf[i] = total;
+  }
+  const target = u * total;
+  for (let i = 0; i < n; i++) if (cdf[i]! >= target) return i;
+  return n - 1;
+}
+
+/**
+ * f32_sample_rows: drawCategorical on each row of x [rows, n] with its
+ * temperature and u; a row whose u is negative keeps `before`.
+ */
+export function sampleRowsRef(
+  x: Float32Array, rows: number, n: number, temperatures: Float64Array, u: Float64Array, before: number,
+): Float32Array {
+  return Float32Array.from({ length: rows }, (_, r) =>
+    u[r]! < 0 ? before : drawCategorical(x.subarray(r * n, (r + 1) * n), temperatures[r]!, u[r]!));
+}
+
 /** Channel concat of [rows, c_i] arrays into [rows, Σ c_i]. */
 export function concatChannelsRef(parts: Float32Array[], rows: number, channels: number[]): Float32Array {
   const total = channels.reduce((a, b) => a + b, 0);
