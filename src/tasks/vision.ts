@@ -97,7 +97,8 @@ abstract class VisionModel {
         if (item instanceof Uint8Array) {
           if (onPool) {
             const { width, height } = imageHeader(item, where);
-            accepted.push({ index, size: { width, height }, item: { encoded: item, name: where, width, height } });
+            const encoded = { encoded: item, name: where, width, height }; // its own size, too
+            accepted.push({ index, size: encoded, item: encoded });
           } else {
             const image = decodeImage(item, where);
             accepted.push({ index, size: image, item: image });
@@ -213,6 +214,9 @@ export interface RankedClass {
   probability: number;
 }
 
+/** topK's exponentials, kept between calls: an array per image was garbage for the calling thread to collect. */
+let topKScratch = new Float64Array(0);
+
 /**
  * The `k` most probable classes by softmax over the logits, most probable
  * first (ties by class index). A scan per class kept rather than a sort of
@@ -222,7 +226,8 @@ export function topK(logits: Float32Array, labels: readonly string[], k: number)
   const n = logits.length;
   let max = -Infinity;
   for (let i = 0; i < n; i++) max = Math.max(max, logits[i]!);
-  const p = new Float64Array(n);
+  if (topKScratch.length < n) topKScratch = new Float64Array(n);
+  const p = topKScratch;
   let sum = 0;
   for (let i = 0; i < n; i++) sum += p[i] = Math.exp(logits[i]! - max);
   const kept: RankedClass[] = [];
