@@ -7,6 +7,8 @@
 // Activation codes shared with the host (ACTIVATION_CODES in
 // src/runtime/ops/activation.ts; ACT_GATED, for f32_causal_conv1d only, is in
 // conv.ts). test/runtime/kernel-interface.test.ts checks that both agree.
+import { madd } from './simd';
+
 export const ACT_NONE: i32 = 0;
 export const ACT_RELU: i32 = 1;
 export const ACT_RELU6: i32 = 2;
@@ -18,7 +20,9 @@ export const ACT_SILU: i32 = 6; // x·sigmoid(x), PyTorch's SiLU ("swish" in Hug
 // exp(x) for four lanes: x = n·ln2 + r with |r| ≤ ln2/2, exp(r) by a degree-6
 // polynomial (Cephes expf coefficients), 2^n built in the exponent bits.
 // Relative error ≈ 2 ulp; inputs below −87.3 give 0 and inputs above 88 give
-// exp(88) ≈ 1.65e38 (so 2^n never reaches the infinite exponent).
+// exp(88) ≈ 1.65e38 (so 2^n never reaches the infinite exponent). Each
+// multiply–add is a madd: fused in the relaxed build, as in SIMD128 otherwise
+// (where c + a·b rounds exactly as the separate steps always did).
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {
   // pmin/pmax are one instruction each (min/max are ~8 with NaN handling);
@@ -31,18 +35,18 @@ export const ACT_SILU: i32 = 6; // x·sigmoid(x), PyTorch's SiLU ("swish" in Hug
   // bits + 127 shifted into the exponent: no float-to-int conversion, which
   // V8 lowers to about eight instructions.
   const magic = f32x4.splat(12582912.0);
-  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), magic);
+  const t = madd(x, f32x4.splat(1.44269504088896341), magic);
   const n = f32x4.sub(t, magic);
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let r = madd(n, f32x4.splat(-0.693359375), x);
+  r = madd(n, f32x4.splat(2.12194440e-4), r);
   let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = madd(p, r, f32x4.splat(1.3981999507e-3));
+  p = madd(p, r, f32x4.splat(8.3334519073e-3));
+  p = madd(p, r, f32x4.splat(4.1665795894e-2));
+  p = madd(p, r, f32x4.splat(1.6666665459e-1));
+  p = madd(p, r, f32x4.splat(5.0000001201e-1));
   const r2 = f32x4.mul(r, r);
-  p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1.0));
+  p = f32x4.add(madd(p, r2, r), f32x4.splat(1.0));
   const pow2n = i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23);
   return v128.andnot(f32x4.mul(p, pow2n), tooSmall);
 }
