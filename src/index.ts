@@ -69,7 +69,7 @@ export { type CocoDetection, type CocoGroundTruth, type CocoIouType, type CocoOp
 export { type Rle, type Segmentation, rleArea, rleDecode, rleEncode, rleFromBbox, rleFromPolygon, rleFromString, rleIou, rleMerge, rleToBbox, rleToString, toRle } from './metrics/mask-rle.js';
 export { type PlotCurve, renderPrCurves, writePrPlot } from './io/pr-plot.js';
 export { type SegmentationScore, maskIou, segmentationIou } from './metrics/segmentation.js';
-export { type PitchOptions, fundamentalHz, midiToHz } from './metrics/pitch.js';
+export { type PitchOptions, fundamentalHz, midiToHz, midiToNoteName, noteNameToMidi } from './metrics/pitch.js';
 
 export {
   type CallOptions, type ClassMask, type ClassOptions, type DetectOptions, type DetectedObject, type OpenOptions, type RankedClass, type SegmentationResult,

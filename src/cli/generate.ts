@@ -51,7 +51,7 @@ export function registerGenerate(program: Command): void {
     .addOption(modelOption(DEFAULT_MODELS.generator))
     .option('-s, --seconds <s>', 'seconds of audio per file', parseNumber('--seconds', 0.001, MAX_SECONDS), 2)
     .option('-n, --count <n>', 'number of files (streams generated together)', parseNumber('--count', 1, 1000, true), 1)
-    .option('-c, --condition <label>', 'global condition, e.g. a MIDI pitch for the piano model (default: the middle one)')
+    .option('-c, --condition <label>', 'global condition, e.g. a MIDI pitch for the piano model: 60 or a note name, C4 (default: the middle one)')
     .option('-t, --temperature <t>', 'sampling temperature (0 = greedy)', parseNumber('--temperature', 0, 10), 0.9)
     .option('--seed <k>', 'random seed (file i uses seed + i)', parseNumber('--seed', 0, 2 ** 31, true), 1)
     .option('-o, --output <path>', "output WAV file (with --count, -1, -2, … before the extension; '-' = stdout, one file only)", 'generated.wav')

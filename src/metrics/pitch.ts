@@ -55,3 +55,27 @@ export function fundamentalHz(x: Float32Array, options: PitchOptions): number | 
 export function midiToHz(note: number): number {
   return 440 * 2 ** ((note - 69) / 12);
 }
+
+// Semitones of the natural notes above C.
+const NATURALS: Record<string, number> = { C: 0, D: 2, E: 4, F: 5, G: 7, A: 9, B: 11 };
+const SHARP_NAMES = ['C', 'C#', 'D', 'D#', 'E', 'F', 'F#', 'G', 'G#', 'A', 'A#', 'B'];
+
+/**
+ * The MIDI note of a name in scientific pitch notation, as musicians and
+ * MIDI tools write it: a letter A–G (either case), any sharps (# or ♯) or
+ * flats (b or ♭), then the octave, in which C4 = 60 is middle C and A4 = 69.
+ * Undefined for anything else, or outside MIDI's 0–127 (C-1 to G9).
+ */
+export function noteNameToMidi(name: string): number | undefined {
+  const m = /^([A-Ga-g])([#♯]*|[b♭]*)(-?\d+)$/u.exec(name.trim());
+  if (!m) return undefined;
+  const accidentals = [...m[2]!];
+  const shift = accidentals.length * (accidentals[0] === '#' || accidentals[0] === '♯' ? 1 : -1);
+  const midi = 12 * (Number(m[3]) + 1) + NATURALS[m[1]!.toUpperCase()]! + shift;
+  return midi >= 0 && midi <= 127 ? midi : undefined;
+}
+
+/** The name of a MIDI note in scientific pitch notation, with sharps: 60 → C4, 61 → C#4. */
+export function midiToNoteName(midi: number): string {
+  return `${SHARP_NAMES[((midi % 12) + 12) % 12]}${Math.floor(midi / 12) - 1}`;
+}

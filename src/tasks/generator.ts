@@ -13,6 +13,7 @@ import { type WavFormat, encodeWav } from '../io/wav.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
 import type { Pool } from '../pool/pool.js';
 import { type GenerateRequest, type WaveNetConfig, checkTemperature, parseWaveNetConfig } from '../models/wavenet.js';
+import { midiToNoteName, noteNameToMidi } from '../metrics/pitch.js';
 import { DEFAULT_MODELS, GENERATE_DEFAULTS, MAX_SECONDS } from './defaults.js';
 import { type OpenOptions, type Runner, closeRunner, openRunner, poolOf } from './runner.js';
 
@@ -26,7 +27,10 @@ export interface GenerateOptions {
   seconds: number;
   /** Clips to generate together (default 1); clip i uses seed + i. */
   count?: number;
-  /** A label of the model's global condition (e.g. a MIDI pitch "60"); default the middle one. */
+  /**
+   * A label of the model's global condition (e.g. a MIDI pitch "60"; for a
+   * `midi_pitch` model a note name such as "C4" too); default the middle one.
+   */
   condition?: string;
   /** 0 = greedy; default 0.9. */
   temperature?: number;
@@ -79,16 +83,31 @@ export class Generator {
     return new Generator(dir, parseWaveNetConfig(`${dir}/config.json`, config), runner);
   }
 
-  /** The index of a condition label; the middle one when none is given; E_BAD_INPUT naming the labels otherwise. */
+  /**
+   * The index of a condition label; the middle one when none is given. A
+   * model conditioned on `midi_pitch` also takes note names (C4 for 60,
+   * F#3, Bb4), as a musician would type them. E_BAD_INPUT naming the labels
+   * otherwise.
+   */
   conditionIndex(label: string | undefined): number | undefined {
     const c = this.config;
     if (c.globalClasses === 0) {
       if (label !== undefined) throw badInput('this model takes no condition');
       return undefined;
     }
-    const index = c.globalLabels.indexOf(label ?? c.globalLabels[c.globalClasses >> 1]!);
-    if (index < 0) throw badInput(`unknown condition "${label}" (${c.globalName}: ${c.globalLabels.join(', ')})`);
-    return index;
+    if (label === undefined) return c.globalClasses >> 1;
+    let index = c.globalLabels.indexOf(label);
+    const pitched = c.globalName === 'midi_pitch';
+    const midi = pitched && index < 0 ? noteNameToMidi(label) : undefined;
+    if (midi !== undefined) index = c.globalLabels.indexOf(String(midi));
+    if (index >= 0) return index;
+    if (!pitched) throw badInput(`unknown condition "${label}" (${c.globalName}: ${c.globalLabels.join(', ')})`);
+    const pitches = c.globalLabels.map(Number);
+    const span = pitches.every((p, i) => p === pitches[0]! + i)
+      ? `${pitches[0]}–${pitches.at(-1)} (${midiToNoteName(pitches[0]!)} to ${midiToNoteName(pitches.at(-1)!)})`
+      : c.globalLabels.join(', ');
+    throw badInput(`unknown condition "${label}"${midi === undefined ? '' : ` (MIDI ${midi})`}: this model plays the MIDI pitches ${span}; ` +
+      'give one as a number or a note name such as C4 (middle C), F#3 or Bb4');
   }
 
   /** The requests `generate` runs: checked before any work starts. */

@@ -23,6 +23,17 @@ describe('the generation library API', () => {
     expect(Array.from(wav.getSamples(false, Float32Array) as unknown as Float32Array)).toEqual(Array.from(a.clips[0]!));
   });
 
+  it('takes note names for a pitch-conditioned model, and names its range when a pitch is not one of its', async () => {
+    const piano = await Generator.open(); // models/wavenet-piano: midi_pitch 48–72
+    const conditionOf = (condition: string) => piano.config.globalLabels[piano.requests({ seconds: 0.01, condition })[0]!.condition!];
+    expect(['60', 'C4', 'c4', 'A4', 'F#3', 'Bb4', 'C3', 'C5'].map(conditionOf)).toEqual(['60', '60', '60', '69', '54', '70', '48', '72']);
+    const range = 'this model plays the MIDI pitches 48–72 (C3 to C5); give one as a number or a note name such as C4 (middle C), F#3 or Bb4';
+    expect(errorOf(() => piano.requests({ seconds: 1, condition: 'C6' }))).toBe(`E_BAD_INPUT: unknown condition "C6" (MIDI 84): ${range}`);
+    expect(errorOf(() => piano.requests({ seconds: 1, condition: '47' }))).toBe(`E_BAD_INPUT: unknown condition "47": ${range}`);
+    expect(errorOf(() => piano.requests({ seconds: 1, condition: 'H4' }))).toBe(`E_BAD_INPUT: unknown condition "H4": ${range}`);
+    await piano.close();
+  });
+
   it('refuses absurd requests before any work, naming the value', async () => {
     const g = await Generator.open(MODEL);
     expect(errorOf(() => g.requests({ seconds: 1e9 }))).toBe(`E_BAD_INPUT: seconds must be above 0 and at most ${MAX_SECONDS}, got 1000000000`);
