@@ -35,6 +35,8 @@ interface Task {
   name: string;
   unit: string;
   items: number;
+  /** The final table's measure, when it is not items/s: its name and items/s × scale (generate: × real time). */
+  table?: { measure: string; scale: number };
   open: (workers: number) => Promise<{ pool?: Pool; close(): Promise<void> }>;
   run: (opened: never) => Promise<unknown>;
 }
@@ -50,7 +52,7 @@ const tasks: Task[] = [
     run: (t: Translator) => t.translate([...sentences, ...sentences], { beam: 1 }),
   },
   {
-    name: 'generate', unit: 'clips of 0.25 s', items: 16,
+    name: 'generate', unit: 'clips of 0.25 s', items: 16, table: { measure: '× real time', scale: 0.25 },
     open: (workers) => Generator.open(undefined, { workers }),
     run: (g: Generator) => g.generate({ seconds: 0.25, condition: '60', count: 16, seed: 1 }),
   },
@@ -98,6 +100,20 @@ for (const task of tasks.filter((t) => !ONLY || ONLY.includes(t.name))) {
   }
   const rows = results.filter((r) => r.task === task.name);
   if (rows.length > 1) console.log(`${task.name}: ${rows.at(-1)!.workers} workers over 1: ${(rows.at(-1)!.itemsPerS / rows[0]!.itemsPerS).toFixed(2)}×`);
+}
+
+// The README's table (issue 26 asks for 1–16 workers on a 16-core machine): a row per task,
+// a column per worker count, the last with its speed-up over one worker.
+console.log(`\n| workers | ${WORKERS.join(' | ')} |\n| --- |${WORKERS.map(() => ' ---: |').join('')}`);
+for (const task of tasks) {
+  const rows = results.filter((r) => r.task === task.name);
+  if (!rows.length) continue;
+  const scale = task.table?.scale ?? 1;
+  const cells = rows.map((r, i) => {
+    const value = (r.itemsPerS * scale).toLocaleString('en-US', { maximumFractionDigits: r.itemsPerS * scale < 100 ? 1 : 0 });
+    return i === rows.length - 1 && i > 0 ? `${value} (${(r.itemsPerS / rows[0]!.itemsPerS).toFixed(1)}×)` : value;
+  });
+  console.log(`| ${task.name}, ${task.table?.measure ?? `${task.unit}/s`} | ${cells.join(' | ')} |`);
 }
 
 const out = new URL('./results/scaling.json', import.meta.url);
