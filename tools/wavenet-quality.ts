@@ -3,7 +3,7 @@
 // with fluidsynth's render of the same note (the instrument it learnt).
 //
 //   npx tsx tools/wavenet-quality.ts [MODEL_DIR] [--seconds 5] [--temperature T] [--seed 1] [--takes 4]
-//                                    [--plot DIR] [--wav DIR] [--json FILE]
+//                                    [--no-prompt] [--plot DIR] [--wav DIR] [--json FILE]
 //   npx tsx tools/wavenet-quality.ts [MODEL_DIR] --silence 0,0.5,0.6,0.7,0.75,0.8 [--takes 4] [--json FILE]
 //
 // Per note, in 0.25 s windows (YIN for the pitch, RMS for the level):
@@ -16,6 +16,8 @@
 // Targets (issue 24): ≥ 90 % of notes in tune with no hiss window, ≥ 80 % of envelopes within ±6 dB,
 // median HNR ≥ 25 dB. Renders are peak-normalised to 0.9 as training's were, with the soundfont
 // training took each pitch from (the model's training.json).
+//
+// --no-prompt: every note from silence, without the model's pitch prompt (config.json "pitch_prompt").
 //
 // Takes: note k of pitch p uses seed + 1000·k + p's index. Checkpoints were chosen with --seed 500;
 // figures are reported with --seed 1 (seeds neither training nor selection used).
@@ -53,6 +55,7 @@ const { values, positionals } = parseArgs({
     json: { type: 'string' },
     silence: { type: 'string' },
     workers: { type: 'string', default: '2' },
+    'no-prompt': { type: 'boolean', default: false },
   },
 });
 const dir = positionals[0] ?? fileURLToPath(new URL('../models/wavenet-piano', import.meta.url));
@@ -62,6 +65,7 @@ if (config.globalName !== 'midi_pitch') throw new Error(`${dir} is not condition
 const sr = config.sampleRate;
 const takes = Number(values.takes);
 const workers = Number(values.workers);
+const prompt = values['no-prompt'] ? { prompt: false } : {};
 
 // ---------------------------------------------------------------------------
 // Silence by temperature
@@ -77,7 +81,7 @@ if (values.silence) {
   const rows = [];
   for (const temperature of temperatures) {
     const requests = Array.from({ length: takes }, (_, take) =>
-      config.globalLabels.map((_, condition) => ({ samples: sr, condition, temperature, seed: take + 1 }))).flat();
+      config.globalLabels.map((_, condition) => ({ samples: sr, condition, temperature, seed: take + 1, ...prompt }))).flat();
     const { outputs, failures } = await pool.run(requests);
     if (failures.length) throw failures[0]!.error;
     const silent = outputs.filter((audio) => audio!.subarray(audio!.length >> 1).every((v) => v === audio![audio!.length >> 1])).length;
@@ -323,7 +327,7 @@ const seconds = Number(values.seconds);
 const samples = Math.round(seconds * sr);
 const temperature = values.temperature === undefined ? Math.max(GENERATE_DEFAULTS.temperature, config.minTemperature) : Number(values.temperature);
 const requests = Array.from({ length: takes }, (_, take) =>
-  config.globalLabels.map((_, condition) => ({ samples, condition, temperature, seed: Number(values.seed) + 1000 * take + condition })),
+  config.globalLabels.map((_, condition) => ({ samples, condition, temperature, seed: Number(values.seed) + 1000 * take + condition, ...prompt })),
 ).flat();
 
 const pool = await Pool.open(dir, { workers });
@@ -386,10 +390,10 @@ if (summary.envelopeFraction !== null) {
   console.log(`envelope (3 s vs 0.5 s) within ±6 dB of the render's: ${envelopeOk}/${withEnvelope.length} (${(summary.envelopeFraction * 100).toFixed(0)} %; target ≥ 80 %: ${verdict(summary.envelopeFraction >= 0.8)})`);
 }
 console.log(`median HNR 0.25–1 s: ${summary.medianHnrDb.toFixed(1)} dB (target ≥ 25: ${verdict(summary.medianHnrDb >= 25)}; the renders' ${summary.medianRenderHnrDb.toFixed(1)} dB)`);
-console.log(`temperature ${temperature}; generated ${notes.length} × ${seconds} s in ${elapsed.toFixed(1)} s on ${workers} workers (${summary.realTimeFactor.toFixed(2)}× real time per worker)`);
+console.log(`temperature ${temperature}; ${config.pitchPrompt && !values['no-prompt'] ? `pitch prompt ${config.pitchPrompt.samples} samples at ${config.pitchPrompt.amplitude}` : 'no prompt'}; generated ${notes.length} × ${seconds} s in ${elapsed.toFixed(1)} s on ${workers} workers (${summary.realTimeFactor.toFixed(2)}× real time per worker)`);
 if (values.json) {
   writeFileSync(values.json, `${JSON.stringify({
-    version: 2, model: dir, seconds, temperature, seed: Number(values.seed), takes, summary,
+    version: 2, model: dir, seconds, temperature, seed: Number(values.seed), takes, prompt: config.pitchPrompt && !values['no-prompt'] ? config.pitchPrompt : null, summary,
     notes: notes.map(({ windows, ...n }) => ({ ...n, windows: windows.map((w) => [w.start, Number(w.db.toFixed(1)), Number(w.renderDb.toFixed(1)), w.hz && Number(w.hz.toFixed(1)), w.renderHz && Number(w.renderHz.toFixed(1))]) })),
   }, null, 2)}\n`);
 }

@@ -25,6 +25,8 @@ interface GenerateFlags {
   condition?: string;
   temperature: number;
   seed: number;
+  /** false with --no-prompt. */
+  prompt: boolean;
   output: string;
   workers?: number;
   format: WavFormat;
@@ -54,6 +56,7 @@ export function registerGenerate(program: Command): void {
     .option('-c, --condition <label>', 'global condition, e.g. a MIDI pitch for the piano model: 60 or a note name, C4 (default: the middle one)')
     .option('-t, --temperature <t>', 'sampling temperature (0 = greedy)', parseNumber('--temperature', 0, 10), 0.9)
     .option('--seed <k>', 'random seed (file i uses seed + i)', parseNumber('--seed', 0, 2 ** 31, true), 1)
+    .option('--no-prompt', "start each note from silence, without the model's pitch prompt (a short sine at the pitch, fed before the first sample)")
     .option('-o, --output <path>', "output WAV file (with --count, -1, -2, … before the extension; '-' = stdout, one file only)", 'generated.wav')
     .addOption(workersOption('default: one per core, at most one per file; 0 = in process'))
     .option('--format <format>', `${FORMATS.join(' (16-bit PCM) or ')} (32-bit float)`, parseChoice('--format', FORMATS), 'pcm16')
@@ -72,7 +75,7 @@ export function registerGenerate(program: Command): void {
 
       // With --queue the model only plans the requests here; the queue's workers run them.
       const workers = queueUrl ? 0 : flags.workers ?? Math.min(flags.count, os.availableParallelism());
-      const asked = { seconds: flags.seconds, count: flags.count, condition: flags.condition, temperature: flags.temperature, seed: flags.seed };
+      const asked = { seconds: flags.seconds, count: flags.count, condition: flags.condition, temperature: flags.temperature, seed: flags.seed, prompt: flags.prompt };
       let generator: Generator;
       let requests: GenerateRequest[];
       try {
@@ -125,13 +128,14 @@ export function registerGenerate(program: Command): void {
       const label = condition === undefined ? '' : ` ${config.globalName}=${config.globalLabels[condition]}`;
       for (const [i, audio] of clips.entries()) {
         if (!audio) continue;
-        const comment = `${flags.model}${label} temperature=${flags.temperature} seed=${requests[i]!.seed}`;
+        const { temperature, seed } = requests[i]!;
+        const comment = `${flags.model}${label} temperature=${temperature} seed=${seed}`;
         await writeOutput(paths[i]!, encodeWav(audio, config.sampleRate, flags.format, comment), 'WAV file');
         // With the WAV on stdout, what was written is said on stderr.
         (toStdout ? console.error : console.log)(`${toStdout ? 'stdout' : paths[i]}: ${(audio.length / config.sampleRate).toFixed(2)} s at ${config.sampleRate} Hz${label}`);
         // Greedy decoding can settle on one class for ever: the file is written, but say what it holds.
         if (audio.length > 1 && audio.every((v) => v === audio[0])) {
-          console.error(`warning: ${toStdout ? 'stdout' : paths[i]} is silent (every sample is ${audio[0]!.toFixed(4)})${flags.temperature < 0.75 ? `: sampled this cold (--temperature ${flags.temperature}), a WaveNet can fall into silence; try a higher --temperature` : ''}`);
+          console.error(`warning: ${toStdout ? 'stdout' : paths[i]} is silent (every sample is ${audio[0]!.toFixed(4)})${temperature < 0.75 ? `: sampled this cold (--temperature ${temperature}), a WaveNet can fall into silence; try a higher --temperature` : ''}`);
         }
       }
       for (const f of failures) console.error(`${paths[f.index]}: ${f.message}`);

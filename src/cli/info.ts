@@ -3,7 +3,7 @@ import { readModelDir } from '../io/model-dir.js';
 import { parseImageInput } from '../models/image-input.js';
 import { parseTransformerConfig } from '../models/transformer.js';
 import { macsPerSample, parseWaveNetConfig, receptiveField } from '../models/wavenet.js';
-import { DEFAULT_MODELS } from '../tasks/defaults.js';
+import { DEFAULT_MODELS, GENERATE_DEFAULTS } from '../tasks/defaults.js';
 import { dataError, usage } from './exit.js';
 import { jsonOption } from './options.js';
 
@@ -37,6 +37,8 @@ export function registerInfo(program: Command): void {
           receptiveField: { samples: rf, milliseconds: (rf / c.sampleRate) * 1000 },
           macsPerSample: macsPerSample(c),
           conditions: c.globalClasses ? { name: c.globalName, labels: c.globalLabels } : null,
+          temperature: { default: GENERATE_DEFAULTS.temperature, min: c.minTemperature },
+          ...(c.pitchPrompt ? { pitchPrompt: c.pitchPrompt } : {}),
         });
       }
       if (model.config.architecture === 'transformer') {

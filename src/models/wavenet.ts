@@ -19,7 +19,7 @@
  * channels, C_l local feature channels, L layers.
  */
 import { badInput, modelFormat } from '../errors.js';
-import { muLawDecode } from '../io/mulaw.js';
+import { muLawDecode, muLawEncode } from '../io/mulaw.js';
 import type { ModelDir } from '../io/model-dir.js';
 import { RowSampler } from '../decode/sample.js';
 import {
@@ -64,8 +64,16 @@ export interface WaveNetConfig {
   /**
    * The lowest sampling temperature that keeps the model audible (config.json "min_temperature",
    * default 0): below it a model may fall into silence, every sample one value, and requests are refused.
+   * With a pitch prompt the piano does not fall silent at any temperature, so the floor holds only for
+   * requests started from silence (prompt: false) where the model has a prompt.
    */
   minTemperature: number;
+  /**
+   * A note's prompt (config.json "pitch_prompt", models conditioned on "midi_pitch" only): this many
+   * samples of a sine at the requested pitch and amplitude, fed to the network as if it had played
+   * them before the note's first sample, and not part of the output. See pitchPrompt().
+   */
+  pitchPrompt?: { samples: number; amplitude: number };
 }
 
 /** One stream to generate. */
@@ -76,6 +84,8 @@ export interface GenerateRequest {
   /** 0 = greedy; 1 = the model's distribution. */
   temperature: number;
   seed: number;
+  /** false: start from silence, without the model's pitch prompt (where its config.json has one). Default true. */
+  prompt?: boolean;
   /**
    * Local conditioning features [frames, channels], frames ≥ samples / hop (models with local
    * conditioning); optional where the model names features hibiki computes (localFeatures).
@@ -117,6 +127,18 @@ function localFeaturesOf(c: WaveNetConfig, local: Float32Array | undefined, samp
 
 const positiveInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
 
+/**
+ * A request's prompt as μ-law classes: `samples` of amp · sin(2π · f0 · n / sampleRate), f0 the
+ * equal-tempered frequency of the MIDI pitch. The network starts its note from a period it can
+ * continue: from silence, a sampled note took 100–300 ms to find one, and YIN found none in the
+ * first 0.25 s of 21 of 50 notes (docs/generate.md).
+ */
+export function pitchPrompt(c: WaveNetConfig, midiPitch: number): Int32Array {
+  const { samples, amplitude } = c.pitchPrompt!;
+  const hz = 440 * 2 ** ((midiPitch - 69) / 12);
+  return muLawEncode(Float64Array.from({ length: samples }, (_, n) => amplitude * Math.sin((2 * Math.PI * hz * n) / c.sampleRate)), c.classes);
+}
+
 export function parseWaveNetConfig(file: string, c: Record<string, unknown>): WaveNetConfig {
   for (const key of ['sample_rate', 'quantization_channels', 'residual_channels', 'dilation_channels', 'skip_channels', 'kernel_size', 'stacks']) {
     if (!positiveInt(c[key])) throw modelFormat(file, `"${key}" must be a positive integer, got ${JSON.stringify(c[key])}`);
@@ -150,6 +172,17 @@ export function parseWaveNetConfig(file: string, c: Record<string, unknown>): Wa
     const channels = LOCAL_FEATURE_CHANNELS[localFeatures];
     if (localChannels !== channels) throw modelFormat(file, `"local_condition_features" "${localFeatures}" has ${channels} channels, but "local_condition_channels" is ${localChannels}`);
   }
+  const prompt = c.pitch_prompt as { samples?: unknown; amplitude?: unknown } | undefined;
+  if (prompt !== undefined) {
+    const hop = localChannels ? localHop : 1;
+    if (c.global_condition_name !== 'midi_pitch' || !(labels as string[]).every((l) => /^\d+$/.test(l))) {
+      throw modelFormat(file, '"pitch_prompt" needs a model conditioned on "midi_pitch", with MIDI note numbers as its labels');
+    }
+    if (typeof prompt !== 'object' || prompt === null || !positiveInt(prompt.samples) || (prompt.samples as number) % hop !== 0 ||
+      typeof prompt.amplitude !== 'number' || !(prompt.amplitude > 0 && prompt.amplitude <= 1)) {
+      throw modelFormat(file, `"pitch_prompt" must be {"samples": a positive multiple of ${hop} (the local hop), "amplitude": above 0, at most 1}, got ${JSON.stringify(prompt)}`);
+    }
+  }
   const mu = c.mu ?? (c.quantization_channels as number) - 1;
   if (mu !== (c.quantization_channels as number) - 1) throw modelFormat(file, `"mu" must be quantization_channels − 1`);
   return {
@@ -167,6 +200,7 @@ export function parseWaveNetConfig(file: string, c: Record<string, unknown>): Wa
     localHop,
     ...(localFeatures ? { localFeatures } : {}),
     minTemperature,
+    ...(prompt ? { pitchPrompt: { samples: prompt.samples as number, amplitude: prompt.amplitude as number } } : {}),
   };
 }
 
@@ -186,14 +220,17 @@ export function macsPerSample(c: WaveNetConfig): number {
 export const MAX_SECONDS = 3600;
 
 /**
- * E_BAD_INPUT, prefixed with `where`, unless `t` is a temperature the model samples at: from its
- * min_temperature (0 unless its config.json says otherwise) to MAX_TEMPERATURE.
+ * E_BAD_INPUT, prefixed with `where`, unless `t` is a temperature the model samples at: from 0 to
+ * MAX_TEMPERATURE, and for a note started from silence (no pitch prompt: the model has none, or
+ * `prompt` is false) from its min_temperature (0 unless its config.json says otherwise).
  */
-export function checkTemperature(t: unknown, config: WaveNetConfig, where: string): void {
+export function checkTemperature(t: unknown, config: WaveNetConfig, where: string, prompt?: boolean): void {
   if (typeof t !== 'number' || !(t >= 0 && t <= MAX_TEMPERATURE)) throw badInput(`${where}temperature must be from 0 to ${MAX_TEMPERATURE}, got ${t}`);
-  if (t < config.minTemperature) {
+  const prompted = config.pitchPrompt !== undefined && prompt !== false;
+  if (t < config.minTemperature && !prompted) {
     throw badInput(`${where}temperature ${t} is below ${config.minTemperature}, this model's min_temperature: sampled colder, its notes fall ` +
-      `into silence (every sample one value); use ${config.minTemperature} to ${MAX_TEMPERATURE}`);
+      `into silence (every sample one value); use ${config.minTemperature} to ${MAX_TEMPERATURE}` +
+      (config.pitchPrompt ? ', or its pitch prompt (leave prompt on), which keeps a note sounding at any temperature' : ''));
   }
 }
 
@@ -353,6 +390,8 @@ function forwardStep(rt: Runtime, w: WaveNetWeights, s: WaveNetState, t: number)
   head(rt, w, s.skips, s.o1, s.logits);
 }
 
+const NO_PROMPT = new Int32Array(0);
+
 /** Samples per time tile of `logits`: a tile's activations through all layers stay in L2. */
 const TILE = 256;
 
@@ -361,6 +400,8 @@ export class WaveNet implements BatchModel<GenerateRequest> {
   // Streams of a job are usually equal and step faster together (one GEMM
   // for B streams): one shard per worker.
   readonly shardsPerWorker = 1;
+  /** Pitch prompts by condition, made on first use. */
+  private readonly prompts = new Map<number, Int32Array>();
   constructor(
     private readonly rt: Runtime,
     readonly weights: WaveNetWeights,
@@ -489,7 +530,9 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     const { rt, weights: w } = this;
     const { classes: Q, localChannels: Cl, localHop } = this.config;
     const B = requests.length;
-    const T = Math.max(0, ...requests.map((r) => r.samples));
+    // Stream b's prompt is fed at steps 0 … P_b − 1 and its sample t drawn at step P_b + t.
+    const prompts = requests.map((r) => this.promptOf(r));
+    const T = Math.max(0, ...requests.map((r, b) => prompts[b]!.length + r.samples));
     const out = requests.map((r) => new Int32Array(r.samples));
     return rt.scope(() => {
       const s = createState(rt, w, requests);
@@ -500,27 +543,37 @@ export class WaveNet implements BatchModel<GenerateRequest> {
       const lastFrame = s.locals.map((features) => features.length / Cl - 1);
       const classes = new Int32Array(B).fill(Q >> 1); // each stream's last sample: silence at first
       let done = 0; // samples generated since the last step() report
-      for (let t = 0; t < T; t++) {
+      for (let k = 0; k < T; k++) {
         lookupInto(rt, w.embed, classes, s.h); // (B, R)
-        const frame = Math.floor(t / localHop);
-        if (Cl && t % localHop === 0) {
-          for (let b = 0; b < B; b++) lookupRowInto(rt, s.locals[b]!, Math.min(frame, lastFrame[b]!), s.localRows!, b); // (B, C_l)
+        if (Cl && k % localHop === 0) {
+          // Prompts are whole frames (parseWaveNetConfig), so every stream's frames begin at this step;
+          // a prompt runs on its note's first frame.
+          for (let b = 0; b < B; b++) {
+            const frame = Math.max(0, Math.floor((k - prompts[b]!.length) / localHop));
+            lookupRowInto(rt, s.locals[b]!, Math.min(frame, lastFrame[b]!), s.localRows!, b); // (B, C_l)
+          }
           frameStep(rt, w, s);
         }
-        forwardStep(rt, w, s, t); // s.logits (B, classes)
-        // One uniform number per stream still running, in stream order, as sampleCategorical draws them.
+        forwardStep(rt, w, s, k); // s.logits (B, classes)
+        // One uniform number per stream drawing a sample, in stream order, as sampleCategorical draws them.
         for (let b = 0; b < B; b++) {
           const r = requests[b]!;
-          sampler.u[b] = t >= r.samples ? -1 : r.temperature > 0 ? rngs[b]!.next() : 0;
+          const t = k - prompts[b]!.length;
+          sampler.u[b] = t < 0 || t >= r.samples ? -1 : r.temperature > 0 ? rngs[b]!.next() : 0;
         }
         const drawn = sampler.draw(s.logits); // (B)
         for (let b = 0; b < B; b++) {
-          if (t >= requests[b]!.samples) continue;
-          classes[b] = drawn[b]!;
-          out[b]![t] = classes[b]!;
-          done++;
+          const prompt = prompts[b]!;
+          const t = k - prompt.length;
+          if (t < 0) {
+            classes[b] = prompt[k]!; // the next input: the prompt's sample k
+          } else if (t < requests[b]!.samples) {
+            classes[b] = drawn[b]!;
+            out[b]![t] = classes[b]!;
+            done++;
+          }
         }
-        if ((t + 1) % 256 === 0) {
+        if ((k + 1) % 256 === 0) {
           step(done);
           done = 0;
         }
@@ -528,6 +581,15 @@ export class WaveNet implements BatchModel<GenerateRequest> {
       step(done);
       return out;
     });
+  }
+
+  /** The μ-law classes fed before a request's first sample: its pitch prompt, or none. */
+  promptOf(r: GenerateRequest): Int32Array {
+    const c = this.config;
+    if (!c.pitchPrompt || r.prompt === false) return NO_PROMPT;
+    let prompt = this.prompts.get(r.condition!);
+    if (!prompt) this.prompts.set(r.condition!, (prompt = pitchPrompt(c, Number(c.globalLabels[r.condition!]))));
+    return prompt;
   }
 
   /** Generates audio in [−1, 1] for each request. */
@@ -542,14 +604,15 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     if (!Number.isSafeInteger(r.samples) || r.samples! < 1 || r.samples! > max) {
       throw badInput(`${where}: samples must be a whole number from 1 to ${max} (${MAX_SECONDS} s), got ${r.samples}`);
     }
-    checkTemperature(r.temperature, this.config, `${where}: `);
+    if (r.prompt !== undefined && typeof r.prompt !== 'boolean') throw badInput(`${where}: prompt must be true or false, got ${JSON.stringify(r.prompt)}`);
+    checkTemperature(r.temperature, this.config, `${where}: `, r.prompt);
     if (!Number.isSafeInteger(r.seed)) throw badInput(`${where}: seed must be a whole number, got ${r.seed}`);
     this.checkCondition(r.condition, where);
     this.checkLocal(r.local, r.samples!, where);
   }
 
   cost(item: GenerateRequest): number {
-    return item.samples * macsPerSample(this.config);
+    return (this.promptOf(item).length + item.samples) * macsPerSample(this.config);
   }
 
   units(item: GenerateRequest): number {

@@ -360,12 +360,13 @@ export const hibikiPlugin: FastifyPluginAsync<HibikiPluginOptions> = async (app,
           condition: { type: 'string', maxLength: 64 },
           temperature: { type: 'number', minimum: 0, maximum: MAX_TEMPERATURE },
           seed: { type: 'integer', minimum: 0, maximum: 2 ** 31 },
+          prompt: { type: 'boolean' },
         },
       },
     },
   }, async (request, reply) => {
     if (!generator) return notLoaded(reply, 'generation');
-    const body = request.body as { seconds: number; condition?: string; temperature?: number; seed?: number };
+    const body = request.body as { seconds: number; condition?: string; temperature?: number; seed?: number; prompt?: boolean };
     return admitted(request, reply, async (signal) => {
       const { clips, failures } = await generator.generate({ ...body, signal });
       if (failures.length) throw failures[0]!.error;

@@ -36,6 +36,8 @@ export interface GenerateOptions {
   temperature?: number;
   /** Seed of the first clip (default 1); the same seed gives the same clip on any worker count. */
   seed?: number;
+  /** false: start each clip from silence, without the model's pitch prompt (config.json "pitch_prompt"). Default true. */
+  prompt?: boolean;
   /**
    * Cancels the call: it rejects with an `AbortError` (code E_ABORTED) whose
    * `cause` is the signal's reason.
@@ -115,11 +117,13 @@ export class Generator {
     const { seconds, count = GENERATE_DEFAULTS.count, temperature = GENERATE_DEFAULTS.temperature, seed = GENERATE_DEFAULTS.seed } = options;
     if (!(seconds > 0 && seconds <= MAX_SECONDS)) throw badInput(`seconds must be above 0 and at most ${MAX_SECONDS}, got ${seconds}`);
     if (!Number.isSafeInteger(count) || count < 1 || count > GENERATE_DEFAULTS.maxCount) throw badInput(`count must be a whole number from 1 to ${GENERATE_DEFAULTS.maxCount}, got ${count}`);
-    checkTemperature(temperature, this.config, '');
+    if (options.prompt !== undefined && typeof options.prompt !== 'boolean') throw badInput(`prompt must be true or false, got ${JSON.stringify(options.prompt)}`);
+    checkTemperature(temperature, this.config, '', options.prompt);
     if (!Number.isSafeInteger(seed) || seed < 0) throw badInput(`seed must be a whole number ≥ 0, got ${seed}`);
     const condition = this.conditionIndex(options.condition);
+    const prompt = options.prompt === false ? { prompt: false } : {};
     const samples = Math.max(1, Math.round(seconds * this.config.sampleRate));
-    return Array.from({ length: count }, (_, i) => ({ samples, condition, temperature, seed: seed + i }));
+    return Array.from({ length: count }, (_, i) => ({ samples, condition, temperature, seed: seed + i, ...prompt }));
   }
 
   /**

@@ -28,21 +28,27 @@ describe('hibiki generate', () => {
     expect(readFileSync(join(dir, 'a-1.wav')).equals(readFileSync(join(dir, 'a-2.wav')))).toBe(false);
   });
 
-  it('temperature-0-silence: the piano model refuses temperatures below its min_temperature; a model without one says so when a clip comes out silent', () => {
+  it('temperature-0-silence: the piano model refuses temperatures below its min_temperature from silence; a model without one says so when a clip comes out silent', () => {
     const piano = fileURLToPath(new URL('../../models/wavenet-piano', import.meta.url));
-    const refused = hibiki('generate', '-m', piano, '-s', '0.3', '-c', '60', '-t', '0', '-o', join(dir, 'refused.wav'), '-w', '0');
+    const refused = hibiki('generate', '-m', piano, '-s', '0.3', '-c', '60', '-t', '0', '--no-prompt', '-o', join(dir, 'refused.wav'), '-w', '0');
     expect(refused.code).toBe(2);
     expect(refused.stderr).toBe('error: temperature 0 is below 0.5, this model\'s min_temperature: sampled colder, its notes fall into silence ' +
-      '(every sample one value); use 0.5 to 10\n');
+      '(every sample one value); use 0.5 to 10, or its pitch prompt (leave prompt on), which keeps a note sounding at any temperature\n');
     expect(existsSync(join(dir, 'refused.wav'))).toBe(false);
-    // the same weights without min_temperature: greedy decoding is allowed, and falls silent (MIDI 48 does; 60 sounds)
+    // with its pitch prompt, greedy decoding is allowed and the note sounds (MIDI 48, silent from silence below)
+    const prompted = hibiki('generate', '-m', piano, '-s', '0.3', '-c', '48', '-t', '0', '-o', join(dir, 'greedy-prompted.wav'), '-w', '0');
+    expect(prompted.code, prompted.stderr).toBe(0);
+    expect(prompted.stderr).not.toMatch(/silent/);
+    expect(new Set(readWav(join(dir, 'greedy-prompted.wav')).samples).size).toBeGreaterThan(50);
+    // the same weights without min_temperature, started from silence (--no-prompt): greedy decoding is allowed, and
+    // falls silent (MIDI 48 does; 60 sounds)
     const bare = join(dir, 'piano-bare');
     mkdirSync(bare);
     const { min_temperature: _, ...config } = JSON.parse(readFileSync(join(piano, 'config.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(bare, 'config.json'), JSON.stringify(config));
     copyFileSync(join(piano, 'model.safetensors'), join(bare, 'model.safetensors'));
     const out = join(dir, 'greedy.wav');
-    const r = hibiki('generate', '-m', bare, '-s', '0.3', '-c', '48', '-t', '0', '-o', out, '-w', '0');
+    const r = hibiki('generate', '-m', bare, '-s', '0.3', '-c', '48', '-t', '0', '--no-prompt', '-o', out, '-w', '0');
     expect(r.code, r.stderr).toBe(0);
     const samples = Array.from(readWav(out).samples);
     expect(new Set(samples).size).toBe(1); // written as asked: every sample the same
@@ -122,5 +128,11 @@ describe('hibiki info', () => {
     expect(info.architecture).toBe('wavenet');
     expect(info.receptiveField).toEqual({ samples: 31, milliseconds: 3.875 });
     expect(info.conditions).toEqual({ name: 'condition', labels: ['low', 'mid', 'high'] });
+    expect(info.temperature).toEqual({ default: 0.9, min: 0 });
+    expect(info.pitchPrompt).toBeUndefined();
+    // the piano's own: its temperature floor (for notes from silence) and pitch prompt
+    const piano = JSON.parse(hibiki('info', fileURLToPath(new URL('../../models/wavenet-piano', import.meta.url)), '--json').stdout);
+    expect(piano.temperature).toEqual({ default: 0.9, min: 0.5 });
+    expect(piano.pitchPrompt).toEqual({ samples: 400, amplitude: 0.03 });
   });
 });

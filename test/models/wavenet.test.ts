@@ -102,6 +102,9 @@ describe('wavenet input checks', () => {
     expect(errorOf(() => model.check({ samples: 10, temperature: 1, seed: 1, condition: 7 }, 'item 2'))).toBe(
       'E_BAD_INPUT: item 2: condition must be one of the model\'s 3 classes (low, mid, high), got 7',
     );
+    expect(errorOf(() => model.check({ samples: 10, temperature: 1, seed: 1, condition: 0, prompt: 'yes' }, 'item 3'))).toBe(
+      'E_BAD_INPUT: item 3: prompt must be true or false, got "yes"',
+    );
     expect(errorOf(() => model.logits(Int32Array.from([1, 300]), 0))).toMatch(/x\[1\] = 300 is not a class below 256/);
     expect(errorOf(() => model.logits(muLawEncode([0, 0.5]), undefined))).toMatch(/condition must be one of/);
     expect(errorOf(() => model.logits(Int32Array.from([1, 2]), 0, undefined, new Float32Array(511)))).toMatch(
@@ -173,5 +176,27 @@ describe('the note clock (local_condition_features "time_since_onset")', () => {
     expect(errorOf(() => parseWaveNetConfig('m/config.json', { ...base, local_condition_channels: 5, local_condition_features: 'time_since_onset' }))).toMatch(
       /"time_since_onset" has 4 channels, but "local_condition_channels" is 5/,
     );
+  });
+});
+
+describe('the pitch prompt (config.json "pitch_prompt")', () => {
+  const pitched = {
+    sample_rate: 8000, quantization_channels: 256, residual_channels: 8, dilation_channels: 8, skip_channels: 16,
+    kernel_size: 2, stacks: 1, dilation_cycle: [1, 2], global_condition_classes: 2, global_condition_name: 'midi_pitch',
+    global_condition_labels: ['60', '61'], local_condition_channels: 4, local_condition_hop: 80, local_condition_features: 'time_since_onset',
+  };
+
+  it('is read for a midi_pitch model, in whole frames, and refused otherwise, naming the file', () => {
+    expect(parseWaveNetConfig('m/config.json', { ...pitched, pitch_prompt: { samples: 160, amplitude: 0.1 } }).pitchPrompt).toEqual({ samples: 160, amplitude: 0.1 });
+    expect(parseWaveNetConfig('m/config.json', pitched).pitchPrompt).toBeUndefined();
+    const refused = (extra: object) => errorOf(() => parseWaveNetConfig('m/config.json', { ...pitched, ...extra }));
+    const shape = 'm/config.json: "pitch_prompt" must be {"samples": a positive multiple of 80 (the local hop), "amplitude": above 0, at most 1}';
+    expect(refused({ pitch_prompt: { samples: 100, amplitude: 0.1 } })).toContain(`${shape}, got {"samples":100,"amplitude":0.1}`);
+    expect(refused({ pitch_prompt: { samples: 160, amplitude: 1.5 } })).toContain(shape);
+    expect(refused({ pitch_prompt: { samples: 160 } })).toContain(shape);
+    expect(refused({ pitch_prompt: 400 })).toContain(shape);
+    expect(refused({ global_condition_name: 'speaker', pitch_prompt: { samples: 160, amplitude: 0.1 } })).toContain(
+      'm/config.json: "pitch_prompt" needs a model conditioned on "midi_pitch", with MIDI note numbers as its labels');
+    expect(refused({ global_condition_labels: ['C4', 'C#4'], pitch_prompt: { samples: 160, amplitude: 0.1 } })).toContain('needs a model conditioned on "midi_pitch"');
   });
 });

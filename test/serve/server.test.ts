@@ -35,7 +35,7 @@ describe('hibiki serve', () => {
   });
 
   it('generates a WAV of the length asked for', async () => {
-    const r = await server.app.inject({ method: 'POST', url: '/v1/generate', ...json({ seconds: 0.05, condition: 'high', seed: 3 }) });
+    const r = await server.app.inject({ method: 'POST', url: '/v1/generate', ...json({ seconds: 0.05, condition: 'high', seed: 3, prompt: false }) });
     expect(r.statusCode, r.body).toBe(200);
     expect(r.headers['content-type']).toBe('audio/wav');
     const wav = new wavefile.WaveFile(r.rawPayload);
@@ -101,6 +101,7 @@ describe('hibiki serve', () => {
       ['/v1/generate', { seconds: 1e9 }, 400, /seconds must be <= 2/],
       ['/v1/generate', { seconds: 0.01, condition: 'C9' }, 400, /unknown condition ..C9/],
       ['/v1/generate', { seconds: 0.01, extra: 1 }, 400, /must NOT have additional properties/],
+      ['/v1/generate', { seconds: 0.01, prompt: 'no' }, 400, /body\/prompt must be boolean/],
     ];
     for (const [url, body, status, message] of cases) {
       const r = await server.app.inject({ method: 'POST', url, ...json(body) });

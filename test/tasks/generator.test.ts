@@ -31,6 +31,10 @@ describe('the generation library API', () => {
     expect(errorOf(() => piano.requests({ seconds: 1, condition: 'C6' }))).toBe(`E_BAD_INPUT: unknown condition "C6" (MIDI 84): ${range}`);
     expect(errorOf(() => piano.requests({ seconds: 1, condition: '47' }))).toBe(`E_BAD_INPUT: unknown condition "47": ${range}`);
     expect(errorOf(() => piano.requests({ seconds: 1, condition: 'H4' }))).toBe(`E_BAD_INPUT: unknown condition "H4": ${range}`);
+    // its pitch prompt unless told otherwise
+    expect(piano.requests({ seconds: 0.01 })[0]!.prompt).toBeUndefined();
+    expect(piano.requests({ seconds: 0.01, prompt: false })[0]!.prompt).toBe(false);
+    expect(errorOf(() => piano.requests({ seconds: 0.01, prompt: 0 as unknown as boolean }))).toBe('E_BAD_INPUT: prompt must be true or false, got 0');
     await piano.close();
   });
 
@@ -41,14 +45,19 @@ describe('the generation library API', () => {
     expect(errorOf(() => g.requests({ seconds: 1, count: 0 }))).toMatch(/^E_BAD_INPUT: count must be a whole number from 1 to 1000, got 0/);
     expect(errorOf(() => g.requests({ seconds: 1, temperature: -1 }))).toBe('E_BAD_INPUT: temperature must be from 0 to 10, got -1');
     expect(g.requests({ seconds: 0.01, temperature: 0 })[0]!.temperature).toBe(0); // no min_temperature: greedy is allowed
-    // the piano model's config.json says min_temperature 0.5: colder is refused in the library, and by the model on a pool
+    // the piano model's config.json says min_temperature 0.5: for a note started from silence colder is refused in the
+    // library, and by the model on a pool; with its pitch prompt (the default) no note falls silent, and any is allowed
     const piano = await Generator.open(undefined, { workers: 1 });
     expect(piano.config.minTemperature).toBe(0.5);
-    expect(errorOf(() => piano.requests({ seconds: 1, temperature: 0.4 }))).toBe(
-      'E_BAD_INPUT: temperature 0.4 is below 0.5, this model\'s min_temperature: sampled colder, its notes fall into silence (every sample one value); use 0.5 to 10');
-    const run = await piano.pool!.run([{ samples: 80, condition: 12, temperature: 0.3, seed: 1 }]);
+    expect(errorOf(() => piano.requests({ seconds: 1, temperature: 0.4, prompt: false }))).toBe(
+      'E_BAD_INPUT: temperature 0.4 is below 0.5, this model\'s min_temperature: sampled colder, its notes fall into silence (every sample one value); ' +
+      'use 0.5 to 10, or its pitch prompt (leave prompt on), which keeps a note sounding at any temperature');
+    const run = await piano.pool!.run([{ samples: 80, condition: 12, temperature: 0.3, seed: 1, prompt: false }, { samples: 80, condition: 12, temperature: 0, seed: 1 }]);
+    expect(run.failures.map((f) => f.index)).toEqual([0]);
     expect(run.failures[0]!.error.message).toMatch(/^item 1: temperature 0\.3 is below 0\.5/);
-    expect((await piano.generate({ seconds: 0.01, temperature: 0.5 })).clips[0]).toHaveLength(80);
+    expect(run.outputs[1]).toHaveLength(80);
+    expect(piano.requests({ seconds: 1, temperature: 0 })[0]!.temperature).toBe(0);
+    expect((await piano.generate({ seconds: 0.01, temperature: 0.5, prompt: false })).clips[0]).toHaveLength(80);
     await piano.close();
     const controller = new AbortController();
     controller.abort();
