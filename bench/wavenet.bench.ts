@@ -73,7 +73,8 @@ async function benchModel(name: string, dir: string) {
   const model = loadModel(rt, readModelDir(dir)) as WaveNet;
   const c = model.config;
   const condition = c.globalClasses ? c.globalClasses >> 1 : undefined;
-  const request = (samples: number, seed: number): GenerateRequest => ({ samples, condition, temperature: 0.9, seed });
+  // From silence (no pitch prompt): every step is an output sample, as in the PyTorch loop it is compared with.
+  const request = (samples: number, seed: number): GenerateRequest => ({ samples, condition, temperature: 0.9, seed, prompt: false });
   const seconds = 1;
   const samples = seconds * c.sampleRate;
 
