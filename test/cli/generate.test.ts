@@ -35,20 +35,20 @@ describe('hibiki generate', () => {
     expect(refused.stderr).toBe('error: temperature 0 is below 0.5, this model\'s min_temperature: sampled colder, its notes fall into silence ' +
       '(every sample one value); use 0.5 to 10, or its pitch prompt (leave prompt on), which keeps a note sounding at any temperature\n');
     expect(existsSync(join(dir, 'refused.wav'))).toBe(false);
-    // with its pitch prompt, greedy decoding is allowed and the note sounds (MIDI 48, silent from silence below)
-    const prompted = hibiki('generate', '-m', piano, '-s', '0.3', '-c', '48', '-t', '0', '-o', join(dir, 'greedy-prompted.wav'), '-w', '0');
+    // with its pitch prompt, greedy decoding is allowed and the note sounds (MIDI 64, silent from silence below)
+    const prompted = hibiki('generate', '-m', piano, '-s', '0.3', '-c', '64', '-t', '0', '-o', join(dir, 'greedy-prompted.wav'), '-w', '0');
     expect(prompted.code, prompted.stderr).toBe(0);
     expect(prompted.stderr).not.toMatch(/silent/);
     expect(new Set(readWav(join(dir, 'greedy-prompted.wav')).samples).size).toBeGreaterThan(50);
     // the same weights without min_temperature, started from silence (--no-prompt): greedy decoding is allowed, and
-    // falls silent (MIDI 48 does; 60 sounds)
+    // falls silent (MIDI 64 does; 60 sounds)
     const bare = join(dir, 'piano-bare');
     mkdirSync(bare);
     const { min_temperature: _, ...config } = JSON.parse(readFileSync(join(piano, 'config.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(bare, 'config.json'), JSON.stringify(config));
     copyFileSync(join(piano, 'model.safetensors'), join(bare, 'model.safetensors'));
     const out = join(dir, 'greedy.wav');
-    const r = hibiki('generate', '-m', bare, '-s', '0.3', '-c', '48', '-t', '0', '--no-prompt', '-o', out, '-w', '0');
+    const r = hibiki('generate', '-m', bare, '-s', '0.3', '-c', '64', '-t', '0', '--no-prompt', '-o', out, '-w', '0');
     expect(r.code, r.stderr).toBe(0);
     const samples = Array.from(readWav(out).samples);
     expect(new Set(samples).size).toBe(1); // written as asked: every sample the same
