@@ -20,6 +20,7 @@
  */
 import { badInput, modelFormat } from '../errors.js';
 import { muLawDecode, muLawEncode } from '../io/mulaw.js';
+import { midiToHz } from '../metrics/pitch.js';
 import type { ModelDir } from '../io/model-dir.js';
 import { RowSampler } from '../decode/sample.js';
 import {
@@ -64,8 +65,9 @@ export interface WaveNetConfig {
   /**
    * The lowest sampling temperature that keeps the model audible (config.json "min_temperature",
    * default 0): below it a model may fall into silence, every sample one value, and requests are refused.
-   * With a pitch prompt the piano does not fall silent at any temperature, so the floor holds only for
-   * requests started from silence (prompt: false) where the model has a prompt.
+   * A note that starts from a pitch prompt has a period to continue (the piano's fell silent at no
+   * temperature measured), so for a model with one the floor holds only for requests started from
+   * silence (prompt: false).
    */
   minTemperature: number;
   /**
@@ -130,12 +132,12 @@ const positiveInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0
 /**
  * A request's prompt as μ-law classes: `samples` of amp · sin(2π · f0 · n / sampleRate), f0 the
  * equal-tempered frequency of the MIDI pitch. The network starts its note from a period it can
- * continue: from silence, a sampled note took 100–300 ms to find one, and YIN found none in the
- * first 0.25 s of 21 of 50 notes (docs/generate.md).
+ * continue: from silence, a sampled piano note took 100–300 ms to find one, and YIN found none in
+ * the first 0.25 s of 37 of 100 held-out notes (docs/generate.md).
  */
 export function pitchPrompt(c: WaveNetConfig, midiPitch: number): Int32Array {
   const { samples, amplitude } = c.pitchPrompt!;
-  const hz = 440 * 2 ** ((midiPitch - 69) / 12);
+  const hz = midiToHz(midiPitch);
   return muLawEncode(Float64Array.from({ length: samples }, (_, n) => amplitude * Math.sin((2 * Math.PI * hz * n) / c.sampleRate)), c.classes);
 }
 
