@@ -7,6 +7,7 @@ import { type WavFormat, encodeWav } from '../io/wav.js';
 import { type GenerateResult, Generator } from '../tasks/generator.js';
 import { DEFAULT_MODELS, MAX_SECONDS } from '../tasks/defaults.js';
 import type { GenerateRequest } from '../models/wavenet.js';
+import { midiToNoteName } from '../metrics/pitch.js';
 import type { Progress } from '../pool/job.js';
 import { type GenerateShard, type GenerateShardResult, decodeClip, planGenerateShards } from '../queue/generate.js';
 import { EXIT, dataError, usage } from './exit.js';
@@ -125,7 +126,9 @@ export function registerGenerate(program: Command): void {
         failures = result.failures.map((f) => ({ index: f.index, message: f.error.message }));
       }
 
-      const label = condition === undefined ? '' : ` ${config.globalName}=${config.globalLabels[condition]}`;
+      const named = condition === undefined ? '' : config.globalLabels[condition]!;
+      // A pitch is said as a musician reads it too: midi_pitch=60 (C4).
+      const label = condition === undefined ? '' : ` ${config.globalName}=${named}${config.globalName === 'midi_pitch' ? ` (${midiToNoteName(Number(named))})` : ''}`;
       for (const [i, audio] of clips.entries()) {
         if (!audio) continue;
         const { temperature, seed } = requests[i]!;

@@ -38,6 +38,7 @@ describe('hibiki generate', () => {
     // with its pitch prompt, greedy decoding is allowed and the note sounds (MIDI 64, silent from silence below)
     const prompted = hibiki('generate', '-m', piano, '-s', '0.3', '-c', '64', '-t', '0', '-o', join(dir, 'greedy-prompted.wav'), '-w', '0');
     expect(prompted.code, prompted.stderr).toBe(0);
+    expect(prompted.stdout).toBe(`${join(dir, 'greedy-prompted.wav')}: 0.30 s at 8000 Hz midi_pitch=64 (E4)\n`);
     expect(prompted.stderr).not.toMatch(/silent/);
     expect(new Set(readWav(join(dir, 'greedy-prompted.wav')).samples).size).toBeGreaterThan(50);
     // the same weights without min_temperature, started from silence (--no-prompt): greedy decoding is allowed, and
