@@ -6,7 +6,7 @@ import { HibikiError } from '../errors.js';
 import { type WavFormat, encodeWav } from '../io/wav.js';
 import { type GenerateResult, Generator } from '../tasks/generator.js';
 import { DEFAULT_MODELS, MAX_SECONDS } from '../tasks/defaults.js';
-import type { GenerateRequest } from '../models/wavenet.js';
+import { type GenerateRequest, MIDI_PITCH } from '../models/wavenet.js';
 import { midiToNoteName } from '../metrics/pitch.js';
 import type { Progress } from '../pool/job.js';
 import { type GenerateShard, type GenerateShardResult, decodeClip, planGenerateShards } from '../queue/generate.js';
@@ -128,7 +128,8 @@ export function registerGenerate(program: Command): void {
 
       const named = condition === undefined ? '' : config.globalLabels[condition]!;
       // A pitch is said as a musician reads it too: midi_pitch=60 (C4).
-      const label = condition === undefined ? '' : ` ${config.globalName}=${named}${config.globalName === 'midi_pitch' ? ` (${midiToNoteName(Number(named))})` : ''}`;
+      const note = config.globalName === MIDI_PITCH && /^\d+$/.test(named) ? ` (${midiToNoteName(Number(named))})` : '';
+      const label = condition === undefined ? '' : ` ${config.globalName}=${named}${note}`;
       for (const [i, audio] of clips.entries()) {
         if (!audio) continue;
         const { temperature, seed } = requests[i]!;

@@ -129,6 +129,14 @@ function localFeaturesOf(c: WaveNetConfig, local: Float32Array | undefined, samp
 
 const positiveInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
 
+/** The global condition name of a model conditioned on pitch: its labels are MIDI note numbers, and it may have a pitch prompt. */
+export const MIDI_PITCH = 'midi_pitch';
+
+/** E_BAD_INPUT, prefixed with `where`, unless `prompt` is left out or a boolean. */
+export function checkPrompt(prompt: unknown, where: string): void {
+  if (prompt !== undefined && typeof prompt !== 'boolean') throw badInput(`${where}prompt must be true or false, got ${JSON.stringify(prompt)}`);
+}
+
 /**
  * A request's prompt as μ-law classes: `samples` of amp · sin(2π · f0 · n / sampleRate), f0 the
  * equal-tempered frequency of the MIDI pitch. The network starts its note from a period it can
@@ -177,7 +185,7 @@ export function parseWaveNetConfig(file: string, c: Record<string, unknown>): Wa
   const prompt = c.pitch_prompt as { samples?: unknown; amplitude?: unknown } | undefined;
   if (prompt !== undefined) {
     const hop = localChannels ? localHop : 1;
-    if (c.global_condition_name !== 'midi_pitch' || !(labels as string[]).every((l) => /^\d+$/.test(l))) {
+    if (c.global_condition_name !== MIDI_PITCH || !(labels as string[]).every((l) => /^\d+$/.test(l))) {
       throw modelFormat(file, '"pitch_prompt" needs a model conditioned on "midi_pitch", with MIDI note numbers as its labels');
     }
     if (typeof prompt !== 'object' || prompt === null || !positiveInt(prompt.samples) || (prompt.samples as number) % hop !== 0 ||
@@ -606,7 +614,7 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     if (!Number.isSafeInteger(r.samples) || r.samples! < 1 || r.samples! > max) {
       throw badInput(`${where}: samples must be a whole number from 1 to ${max} (${MAX_SECONDS} s), got ${r.samples}`);
     }
-    if (r.prompt !== undefined && typeof r.prompt !== 'boolean') throw badInput(`${where}: prompt must be true or false, got ${JSON.stringify(r.prompt)}`);
+    checkPrompt(r.prompt, `${where}: `);
     checkTemperature(r.temperature, this.config, `${where}: `, r.prompt);
     if (!Number.isSafeInteger(r.seed)) throw badInput(`${where}: seed must be a whole number, got ${r.seed}`);
     this.checkCondition(r.condition, where);

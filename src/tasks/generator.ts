@@ -12,7 +12,7 @@ import { badInput } from '../errors.js';
 import { type WavFormat, encodeWav } from '../io/wav.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
 import type { Pool } from '../pool/pool.js';
-import { type GenerateRequest, type WaveNetConfig, checkTemperature, parseWaveNetConfig } from '../models/wavenet.js';
+import { type GenerateRequest, MIDI_PITCH, type WaveNetConfig, checkPrompt, checkTemperature, parseWaveNetConfig } from '../models/wavenet.js';
 import { midiToNoteName, noteNameToMidi } from '../metrics/pitch.js';
 import { DEFAULT_MODELS, GENERATE_DEFAULTS, MAX_SECONDS } from './defaults.js';
 import { type OpenOptions, type Runner, closeRunner, openRunner, poolOf } from './runner.js';
@@ -99,7 +99,7 @@ export class Generator {
     }
     if (label === undefined) return c.globalClasses >> 1;
     let index = c.globalLabels.indexOf(label);
-    const pitched = c.globalName === 'midi_pitch';
+    const pitched = c.globalName === MIDI_PITCH;
     const midi = pitched && index < 0 ? noteNameToMidi(label) : undefined;
     if (midi !== undefined) index = c.globalLabels.indexOf(String(midi));
     if (index >= 0) return index;
@@ -117,7 +117,7 @@ export class Generator {
     const { seconds, count = GENERATE_DEFAULTS.count, temperature = GENERATE_DEFAULTS.temperature, seed = GENERATE_DEFAULTS.seed } = options;
     if (!(seconds > 0 && seconds <= MAX_SECONDS)) throw badInput(`seconds must be above 0 and at most ${MAX_SECONDS}, got ${seconds}`);
     if (!Number.isSafeInteger(count) || count < 1 || count > GENERATE_DEFAULTS.maxCount) throw badInput(`count must be a whole number from 1 to ${GENERATE_DEFAULTS.maxCount}, got ${count}`);
-    if (options.prompt !== undefined && typeof options.prompt !== 'boolean') throw badInput(`prompt must be true or false, got ${JSON.stringify(options.prompt)}`);
+    checkPrompt(options.prompt, '');
     checkTemperature(temperature, this.config, '', options.prompt);
     if (!Number.isSafeInteger(seed) || seed < 0) throw badInput(`seed must be a whole number ≥ 0, got ${seed}`);
     const condition = this.conditionIndex(options.condition);
