@@ -73,8 +73,9 @@ async function benchModel(name: string, dir: string) {
   const model = loadModel(rt, readModelDir(dir)) as WaveNet;
   const c = model.config;
   const condition = c.globalClasses ? c.globalClasses >> 1 : undefined;
-  // From silence (no pitch prompt): every step is an output sample, as in the PyTorch loop it is compared with.
-  const request = (samples: number, seed: number): GenerateRequest => ({ samples, condition, temperature: 0.9, seed, prompt: false });
+  // From silence (no pitch prompt) and every class drawable (no min-p): every step is an output sample, drawn
+  // from the whole softmax, as in the PyTorch loop it is compared with.
+  const request = (samples: number, seed: number): GenerateRequest => ({ samples, condition, temperature: 0.9, minP: 0, seed, prompt: false });
   const seconds = 1;
   const samples = seconds * c.sampleRate;
 

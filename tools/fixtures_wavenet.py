@@ -11,6 +11,7 @@ and mu-law cases checked against torchaudio in test/fixtures/mulaw.safetensors.
     /usr/bin/python3 tools/fixtures_wavenet.py
     /usr/bin/python3 tools/fixtures_wavenet.py --trained models/wavenet-piano   # the shipped model's parity
 """
+import math
 import os
 import sys
 
@@ -91,10 +92,22 @@ def mulaw_case():
     print("mulaw: ", x.numel(), "values")
 
 
+def pitch_prompt(config, midi_pitch):
+    """hibiki's pitchPrompt: config.json "pitch_prompt"'s samples of amplitude * sin(2 pi f0 n / rate) at the
+    equal-tempered frequency of the pitch, as mu-law classes."""
+    prompt = config["pitch_prompt"]
+    hz = 440 * 2 ** ((midi_pitch - 69) / 12)
+    n = torch.arange(prompt["samples"], dtype=torch.float64)
+    wave = prompt["amplitude"] * torch.sin(2 * math.pi * hz * n / config["sample_rate"])
+    return torchaudio.functional.mu_law_encoding(wave.float(), config["quantization_channels"])
+
+
 def trained_case(model_dir):
-    """Parity of the shipped model: PyTorch's logits on a real note, and a few sampled steps. A model with the
-    note clock (local_condition_features "time_since_onset") gets it as hibiki computes it when a request
-    brings no features: the input starts with the silence before the onset."""
+    """Parity of the shipped model: PyTorch's logits on a real note, and sampled steps as hibiki generates a
+    request by default: after the model's pitch prompt, with its min-p. A model with the note clock
+    (local_condition_features "time_since_onset") gets it as hibiki computes it when a request brings no
+    features: the input starts with the silence before the onset, and every prompt step is on the note's
+    first frame."""
     from wavenet_bench import load_model
     model = load_model(model_dir)
     torch.manual_seed(5)
@@ -105,21 +118,32 @@ def trained_case(model_dir):
     x = torchaudio.functional.mu_law_encoding(torch.cat([torch.zeros(1), note[:399]]), 256)
     cond = torch.tensor([60 - 48])
     local = None
-    if c.get("local_condition_features") == "time_since_onset":
-        hop = c["local_condition_hop"]
+    clock = c.get("local_condition_features") == "time_since_onset"
+    hop = c.get("local_condition_hop", 1)
+    if clock:
         local = time_since_onset(-(-x.numel() // hop), hop, c["sample_rate"])[None]  # (1, 4, frames)
+    # hibiki samples with the model's min-p unless a request names another (config.json "min_p").
+    min_p = c.get("min_p", 0.0)
+    prompt = pitch_prompt(c, 60).tolist() if "pitch_prompt" in c else []
+    steps = 150
+    gen_local = None
+    if clock:
+        frames = time_since_onset(-(-steps // hop) + 1, hop, c["sample_rate"])  # (4, frames)
+        gen_local = torch.cat([frames[:, :1].repeat(1, len(prompt) // hop), frames], 1)[None]
     with torch.no_grad():
         logits = model(x[None], cond, local)[0].T.contiguous()
         rng = mulberry32(SEED)
-        seq = [128]
-        for _ in range(12):
-            step_logits = model(torch.tensor([seq]), cond, local)[0, :, -1]
-            seq.append(sample_class(step_logits, TEMPERATURE, rng()))
+        seq = [128] + prompt
+        for _ in range(steps):
+            inputs = torch.tensor([seq])
+            step_local = gen_local[:, :, :-(-len(seq) // hop)] if clock else None
+            step_logits = model(inputs, cond, step_local)[0, :, -1]
+            seq.append(sample_class(step_logits, TEMPERATURE, rng(), min_p))
     path = os.path.join(OUT, "wavenet-piano-parity.safetensors")
     save(path, {"x": x.to(torch.int32), "cond": cond.to(torch.int32), "logits": logits,
-                "gen_classes": torch.tensor(seq[1:], dtype=torch.int32)},
+                "gen_classes": torch.tensor(seq[1 + len(prompt):], dtype=torch.int32)},
          {"gen_condition": str(int(cond)), "gen_seed": str(SEED), "gen_temperature": str(TEMPERATURE),
-          "model": model_dir, "torch": torch.__version__})
+          "gen_min_p": str(min_p), "gen_prompt": str(len(prompt)), "model": model_dir, "torch": torch.__version__})
     print(f"{path}: {os.path.getsize(path)} bytes")
 
 

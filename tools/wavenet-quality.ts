@@ -2,7 +2,7 @@
 // generates every pitch it knows, several takes each, and compares each note
 // with fluidsynth's render of the same note (the instrument it learnt).
 //
-//   npx tsx tools/wavenet-quality.ts [MODEL_DIR] [--seconds 5] [--temperature T] [--seed 1] [--takes 4]
+//   npx tsx tools/wavenet-quality.ts [MODEL_DIR] [--seconds 5] [--temperature T] [--min-p P] [--seed 1] [--takes 4]
 //                                    [--no-prompt] [--plot DIR] [--wav DIR] [--json FILE]
 //   npx tsx tools/wavenet-quality.ts [MODEL_DIR] --silence 0,0.5,0.6,0.7,0.75,0.8 [--takes 4] [--json FILE]
 //
@@ -18,6 +18,8 @@
 // training took each pitch from (the model's training.json).
 //
 // --no-prompt: every note from silence, without the model's pitch prompt (config.json "pitch_prompt").
+// --min-p: sample with this min-p instead of the model's (config.json "min_p", for notes that start from
+// the pitch prompt; 0 keeps every class).
 //
 // Takes: note k of pitch p uses seed + 1000·k + p's index. Checkpoints were chosen with --seed 500;
 // figures are reported with --seed 1 (seeds neither training nor selection used).
@@ -39,7 +41,7 @@ import { FONT, encodePng, loadFont } from '../src/io/canvas.js';
 import { readModelDir } from '../src/io/model-dir.js';
 import { writeWav } from '../src/io/wav.js';
 import { fundamentalHz, midiToHz } from '../src/metrics/pitch.js';
-import { MIDI_PITCH, parseWaveNetConfig } from '../src/models/wavenet.js';
+import { MIDI_PITCH, parseWaveNetConfig, requestMinP } from '../src/models/wavenet.js';
 import { Pool } from '../src/pool/pool.js';
 import { GENERATE_DEFAULTS } from '../src/tasks/defaults.js';
 
@@ -48,6 +50,7 @@ const { values, positionals } = parseArgs({
   options: {
     seconds: { type: 'string', default: '5' },
     temperature: { type: 'string' },
+    'min-p': { type: 'string' },
     seed: { type: 'string', default: '1' },
     takes: { type: 'string', default: '4' },
     wav: { type: 'string' },
@@ -66,6 +69,9 @@ const sr = config.sampleRate;
 const takes = Number(values.takes);
 const workers = Number(values.workers);
 const prompt = values['no-prompt'] ? { prompt: false } : {};
+const askedMinP = values['min-p'] === undefined ? {} : { minP: Number(values['min-p']) };
+// The min-p the notes are drawn with (the model's unless --min-p; 0 from silence), for the printout and the JSON.
+const minP = requestMinP(config, { ...askedMinP, ...prompt });
 // The prompt the notes start from, if any (for the printout, the plots' labels and the JSON).
 const usedPrompt = values['no-prompt'] ? undefined : config.pitchPrompt;
 
@@ -83,7 +89,7 @@ if (values.silence) {
   const rows = [];
   for (const temperature of temperatures) {
     const requests = Array.from({ length: takes }, (_, take) =>
-      config.globalLabels.map((_, condition) => ({ samples: sr, condition, temperature, seed: take + 1, ...prompt }))).flat();
+      config.globalLabels.map((_, condition) => ({ samples: sr, condition, temperature, ...askedMinP, seed: take + 1, ...prompt }))).flat();
     const { outputs, failures } = await pool.run(requests);
     if (failures.length) throw failures[0]!.error;
     const silent = outputs.filter((audio) => audio!.subarray(audio!.length >> 1).every((v) => v === audio![audio!.length >> 1])).length;
@@ -92,7 +98,7 @@ if (values.silence) {
   }
   await pool.close();
   rmSync(bare, { recursive: true });
-  if (values.json) writeFileSync(values.json, `${JSON.stringify({ version: 1, measure: 'silence', seeds: `1…${takes}`, seconds: 1, rows }, null, 2)}\n`);
+  if (values.json) writeFileSync(values.json, `${JSON.stringify({ version: 2, measure: 'silence', seeds: `1…${takes}`, seconds: 1, minP, prompt: usedPrompt ?? null, rows }, null, 2)}\n`);
   process.exit(0);
 }
 
@@ -329,7 +335,7 @@ const seconds = Number(values.seconds);
 const samples = Math.round(seconds * sr);
 const temperature = values.temperature === undefined ? Math.max(GENERATE_DEFAULTS.temperature, config.minTemperature) : Number(values.temperature);
 const requests = Array.from({ length: takes }, (_, take) =>
-  config.globalLabels.map((_, condition) => ({ samples, condition, temperature, seed: Number(values.seed) + 1000 * take + condition, ...prompt })),
+  config.globalLabels.map((_, condition) => ({ samples, condition, temperature, ...askedMinP, seed: Number(values.seed) + 1000 * take + condition, ...prompt })),
 ).flat();
 
 const pool = await Pool.open(dir, { workers });
@@ -392,10 +398,10 @@ if (summary.envelopeFraction !== null) {
   console.log(`envelope (3 s vs 0.5 s) within ±6 dB of the render's: ${envelopeOk}/${withEnvelope.length} (${(summary.envelopeFraction * 100).toFixed(0)} %; target ≥ 80 %: ${verdict(summary.envelopeFraction >= 0.8)})`);
 }
 console.log(`median HNR 0.25–1 s: ${summary.medianHnrDb.toFixed(1)} dB (target ≥ 25: ${verdict(summary.medianHnrDb >= 25)}; the renders' ${summary.medianRenderHnrDb.toFixed(1)} dB)`);
-console.log(`temperature ${temperature}; ${usedPrompt ? `pitch prompt ${usedPrompt.samples} samples at ${usedPrompt.amplitude}` : 'no prompt'}; generated ${notes.length} × ${seconds} s in ${elapsed.toFixed(1)} s on ${workers} workers (${summary.realTimeFactor.toFixed(2)}× real time per worker)`);
+console.log(`temperature ${temperature}, min-p ${minP}; ${usedPrompt ? `pitch prompt ${usedPrompt.samples} samples at ${usedPrompt.amplitude}` : 'no prompt'}; generated ${notes.length} × ${seconds} s in ${elapsed.toFixed(1)} s on ${workers} workers (${summary.realTimeFactor.toFixed(2)}× real time per worker)`);
 if (values.json) {
   writeFileSync(values.json, `${JSON.stringify({
-    version: 2, model: dir, seconds, temperature, seed: Number(values.seed), takes, prompt: usedPrompt ?? null, summary,
+    version: 3, model: dir, seconds, temperature, minP, seed: Number(values.seed), takes, prompt: usedPrompt ?? null, summary,
     notes: notes.map(({ windows, ...n }) => ({ ...n, windows: windows.map((w) => [w.start, Number(w.db.toFixed(1)), Number(w.renderDb.toFixed(1)), w.hz && Number(w.hz.toFixed(1)), w.renderHz && Number(w.renderHz.toFixed(1))]) })),
   }, null, 2)}\n`);
 }

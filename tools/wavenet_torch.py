@@ -118,14 +118,17 @@ def mulberry32(seed):
     return next_u
 
 
-def sample_class(logits, temperature, u):
-    """hibiki's sampling rule: softmax(logits / T), then the first class whose CDF exceeds u."""
+def sample_class(logits, temperature, u, min_p=0.0):
+    """hibiki's sampling rule: softmax(logits / T); with min_p > 0 the classes less likely than min_p times the
+    likeliest weigh 0 (min-p sampling); then the first class whose CDF reaches u times the total and is above 0."""
     if temperature == 0:
         return int(torch.argmax(logits))
     p = torch.softmax(logits.double() / temperature, dim=0)
+    if min_p > 0:
+        p = torch.where(p >= min_p * p.max(), p, torch.zeros_like(p))
     cdf = torch.cumsum(p, 0)
-    idx = int(torch.searchsorted(cdf, torch.tensor([u * float(cdf[-1])], dtype=torch.float64)))
-    return min(idx, logits.shape[0] - 1)
+    hits = ((cdf >= u * float(cdf[-1])) & (cdf > 0)).nonzero()
+    return int(hits[0]) if hits.numel() else logits.shape[0] - 1
 
 
 def load_config(path):

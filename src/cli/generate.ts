@@ -6,7 +6,7 @@ import { HibikiError } from '../errors.js';
 import { type WavFormat, encodeWav } from '../io/wav.js';
 import { type GenerateResult, Generator } from '../tasks/generator.js';
 import { DEFAULT_MODELS, MAX_SECONDS } from '../tasks/defaults.js';
-import { type GenerateRequest, MIDI_PITCH } from '../models/wavenet.js';
+import { type GenerateRequest, MIDI_PITCH, requestMinP } from '../models/wavenet.js';
 import { midiToNoteName } from '../metrics/pitch.js';
 import type { Progress } from '../pool/job.js';
 import { type GenerateShard, type GenerateShardResult, decodeClip, planGenerateShards } from '../queue/generate.js';
@@ -25,6 +25,8 @@ interface GenerateFlags {
   count: number;
   condition?: string;
   temperature: number;
+  /** Absent: the model's (config.json "min_p"). */
+  minP?: number;
   seed: number;
   /** false with --no-prompt. */
   prompt: boolean;
@@ -56,6 +58,7 @@ export function registerGenerate(program: Command): void {
     .option('-n, --count <n>', 'number of files (streams generated together)', parseNumber('--count', 1, 1000, true), 1)
     .option('-c, --condition <label>', 'global condition, e.g. a MIDI pitch for the piano model: 60 or a note name, C4 (default: the middle one)')
     .option('-t, --temperature <t>', 'sampling temperature (0 = greedy)', parseNumber('--temperature', 0, 10), 0.9)
+    .option('--min-p <p>', "min-p sampling: never draw a sample less likely than p times the likeliest (0 = any; default: the model's, 0.3 for the piano, 0 with --no-prompt)", parseNumber('--min-p', 0, 1))
     .option('--seed <k>', 'random seed (file i uses seed + i)', parseNumber('--seed', 0, 2 ** 31, true), 1)
     .option('--no-prompt', "start each note from silence, without the model's pitch prompt (a short sine at the pitch, fed before the first sample)")
     .option('-o, --output <path>', "output WAV file (with --count, -1, -2, … before the extension; '-' = stdout, one file only)", 'generated.wav')
@@ -76,7 +79,7 @@ export function registerGenerate(program: Command): void {
 
       // With --queue the model only plans the requests here; the queue's workers run them.
       const workers = queueUrl ? 0 : flags.workers ?? Math.min(flags.count, os.availableParallelism());
-      const asked = { seconds: flags.seconds, count: flags.count, condition: flags.condition, temperature: flags.temperature, seed: flags.seed, prompt: flags.prompt };
+      const asked = { seconds: flags.seconds, count: flags.count, condition: flags.condition, temperature: flags.temperature, minP: flags.minP, seed: flags.seed, prompt: flags.prompt };
       let generator: Generator;
       let requests: GenerateRequest[];
       try {
@@ -133,7 +136,7 @@ export function registerGenerate(program: Command): void {
       for (const [i, audio] of clips.entries()) {
         if (!audio) continue;
         const { temperature, seed } = requests[i]!;
-        const comment = `${flags.model}${label} temperature=${temperature} seed=${seed}`;
+        const comment = `${flags.model}${label} temperature=${temperature} min_p=${requestMinP(config, requests[i]!)} seed=${seed}`;
         await writeOutput(paths[i]!, encodeWav(audio, config.sampleRate, flags.format, comment), 'WAV file');
         // With the WAV on stdout, what was written is said on stderr.
         (toStdout ? console.error : console.log)(`${toStdout ? 'stdout' : paths[i]}: ${(audio.length / config.sampleRate).toFixed(2)} s at ${config.sampleRate} Hz${label}`);

@@ -38,6 +38,7 @@ export function registerInfo(program: Command): void {
           macsPerSample: macsPerSample(c),
           conditions: c.globalClasses ? { name: c.globalName, labels: c.globalLabels } : null,
           temperature: { default: GENERATE_DEFAULTS.temperature, min: c.minTemperature },
+          minP: c.minP,
           ...(c.pitchPrompt ? { pitchPrompt: c.pitchPrompt } : {}),
         });
       }

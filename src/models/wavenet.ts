@@ -71,6 +71,12 @@ export interface WaveNetConfig {
    */
   minTemperature: number;
   /**
+   * The min-p a request samples with unless it names its own (config.json "min_p", default 0: every
+   * class may be drawn), for a model with a pitch prompt only when the note starts from it. See
+   * requestMinP.
+   */
+  minP: number;
+  /**
    * A note's prompt (config.json "pitch_prompt", models conditioned on "midi_pitch" only): this many
    * samples of a sine at the requested pitch and amplitude, fed to the network as if it had played
    * them before the note's first sample, and not part of the output. See pitchPrompt().
@@ -85,6 +91,11 @@ export interface GenerateRequest {
   condition?: number;
   /** 0 = greedy; 1 = the model's distribution. */
   temperature: number;
+  /**
+   * Min-p sampling: the classes less likely than minP times the likeliest are never drawn (0 keeps
+   * every class; as Hugging Face's min_p, applied after the temperature). Default: see requestMinP.
+   */
+  minP?: number;
   seed: number;
   /** false: start from silence, without the model's pitch prompt (where its config.json has one). Default true. */
   prompt?: boolean;
@@ -169,6 +180,8 @@ export function parseWaveNetConfig(file: string, c: Record<string, unknown>): Wa
   if (typeof minTemperature !== 'number' || !(minTemperature >= 0 && minTemperature <= MAX_TEMPERATURE)) {
     throw modelFormat(file, `"min_temperature" must be a number from 0 to ${MAX_TEMPERATURE}, got ${JSON.stringify(c.min_temperature)}`);
   }
+  const minP = (c.min_p ?? 0) as number;
+  if (!isMinP(minP)) throw modelFormat(file, `"min_p" must be a number from 0 to 1, got ${JSON.stringify(c.min_p)}`);
   const localChannels = (c.local_condition_channels ?? 0) as number;
   const localHop = (c.local_condition_hop ?? 1) as number;
   if (!Number.isSafeInteger(localChannels) || localChannels < 0 || !positiveInt(localHop)) {
@@ -210,6 +223,7 @@ export function parseWaveNetConfig(file: string, c: Record<string, unknown>): Wa
     localHop,
     ...(localFeatures ? { localFeatures } : {}),
     minTemperature,
+    minP,
     ...(prompt ? { pitchPrompt: { samples: prompt.samples as number, amplitude: prompt.amplitude as number } } : {}),
   };
 }
@@ -242,6 +256,27 @@ export function checkTemperature(t: unknown, config: WaveNetConfig, where: strin
       `into silence (every sample one value); use ${config.minTemperature} to ${MAX_TEMPERATURE}` +
       (config.pitchPrompt ? ', or its pitch prompt (leave prompt on), which keeps a note sounding at any temperature' : ''));
   }
+}
+
+/**
+ * The min-p request `r` samples with: its own, else the model's (config.json "min_p"), except for a
+ * note a model with a pitch prompt starts from silence (prompt: false), which draws from every class.
+ * For the piano, min-p cuts the hiss after the prompt: a few unlikely samples in a row knock a note
+ * off its period. From silence it is what starts the note: with 0.3 notes hissed longer before they
+ * found their pitch (70 hiss windows against 54 in 100 held-out notes), and some never left silence
+ * (6 of 100 at temperature 0.3, against none; docs/generate.md).
+ */
+export function requestMinP(c: WaveNetConfig, r: Pick<GenerateRequest, 'minP' | 'prompt'>): number {
+  return r.minP ?? (c.pitchPrompt && r.prompt === false ? 0 : c.minP);
+}
+
+/** E_BAD_INPUT, prefixed with `where`, unless `p` is absent or a min-p: a number from 0 to 1. */
+export function checkMinP(p: unknown, where: string): void {
+  if (p !== undefined && !isMinP(p)) throw badInput(`${where}minP must be a number from 0 to 1, got ${JSON.stringify(p)}`);
+}
+
+function isMinP(p: unknown): p is number {
+  return typeof p === 'number' && p >= 0 && p <= 1;
 }
 
 /** The highest sampling temperature a request may ask for (1 = the model's distribution, 0 = greedy). */
@@ -549,6 +584,7 @@ export class WaveNet implements BatchModel<GenerateRequest> {
       const rngs = requests.map((r) => new Rng(r.seed));
       const sampler = new RowSampler(rt, B, Q);
       requests.forEach((r, b) => (sampler.temperatures[b] = r.temperature));
+      requests.forEach((r, b) => (sampler.minP[b] = requestMinP(this.config, r)));
       // A stream past its own length keeps stepping with the others; its features stop at its last frame.
       const lastFrame = s.locals.map((features) => features.length / Cl - 1);
       const classes = new Int32Array(B).fill(Q >> 1); // each stream's last sample: silence at first
@@ -616,6 +652,7 @@ export class WaveNet implements BatchModel<GenerateRequest> {
     }
     checkPrompt(r.prompt, `${where}: `);
     checkTemperature(r.temperature, this.config, `${where}: `, r.prompt);
+    checkMinP(r.minP, `${where}: `);
     if (!Number.isSafeInteger(r.seed)) throw badInput(`${where}: seed must be a whole number, got ${r.seed}`);
     this.checkCondition(r.condition, where);
     this.checkLocal(r.local, r.samples!, where);

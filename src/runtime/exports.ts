@@ -91,7 +91,8 @@ export interface KernelExports {
   f32_softmax_rows(rows: number, n: number, x: number, y: number, log: number): void;
   /** out: f64 [rows, 2], each row's (max, Σ exp(x − max)). */
   f32_exp_sums(rows: number, n: number, x: number, out: number): void;
-  f32_sample_rows(rows: number, n: number, x: number, temperatures: number, u: number, cdf: number, out: number): void;
+  /** temperatures, minP, u: f64 [rows]; cdf: f64 [n] scratch; out: i32 [rows]. */
+  f32_sample_rows(rows: number, n: number, x: number, temperatures: number, minP: number, u: number, cdf: number, out: number): void;
   f32_add(n: number, a: number, b: number, y: number): void;
   f32_mul(n: number, a: number, b: number, y: number): void;
   f32_copy_rows(rows: number, cols: number, src: number, srcStride: number, dst: number, dstStride: number): void;

@@ -3,7 +3,7 @@
  * model's worker pool:
  *
  *   POST /v1/translate  {texts, references?, beam?, nBest?, lengthPenalty?} → {translations, bleu?}
- *   POST /v1/generate   {seconds, condition?, temperature?, seed?}          → audio/wav
+ *   POST /v1/generate   {seconds, condition?, temperature?, minP?, seed?, prompt?} → audio/wav
  *   POST /v1/detect     PNG or JPEG bytes (?score=&iou=&maxResults=)        → COCO-style detections
  *   POST /v1/classify   PNG or JPEG bytes (?top=)                           → classes, most probable first
  *   POST /v1/segment    PNG or JPEG bytes                                   → a COCO RLE mask per class
@@ -359,6 +359,7 @@ export const hibikiPlugin: FastifyPluginAsync<HibikiPluginOptions> = async (app,
           seconds: { type: 'number', exclusiveMinimum: 0, maximum: limits.seconds },
           condition: { type: 'string', maxLength: 64 },
           temperature: { type: 'number', minimum: 0, maximum: MAX_TEMPERATURE },
+          minP: { type: 'number', minimum: 0, maximum: 1 },
           seed: { type: 'integer', minimum: 0, maximum: 2 ** 31 },
           prompt: { type: 'boolean' },
         },
@@ -366,7 +367,7 @@ export const hibikiPlugin: FastifyPluginAsync<HibikiPluginOptions> = async (app,
     },
   }, async (request, reply) => {
     if (!generator) return notLoaded(reply, 'generation');
-    const body = request.body as { seconds: number; condition?: string; temperature?: number; seed?: number; prompt?: boolean };
+    const body = request.body as { seconds: number; condition?: string; temperature?: number; minP?: number; seed?: number; prompt?: boolean };
     return admitted(request, reply, async (signal) => {
       const { clips, failures } = await generator.generate({ ...body, signal });
       if (failures.length) throw failures[0]!.error;

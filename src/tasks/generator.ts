@@ -12,7 +12,7 @@ import { badInput } from '../errors.js';
 import { type WavFormat, encodeWav } from '../io/wav.js';
 import type { ItemFailure, Progress } from '../pool/job.js';
 import type { Pool } from '../pool/pool.js';
-import { type GenerateRequest, MIDI_PITCH, type WaveNetConfig, checkPrompt, checkTemperature, parseWaveNetConfig } from '../models/wavenet.js';
+import { type GenerateRequest, MIDI_PITCH, type WaveNetConfig, checkMinP, checkPrompt, checkTemperature, parseWaveNetConfig } from '../models/wavenet.js';
 import { midiToNoteName, noteNameToMidi } from '../metrics/pitch.js';
 import { DEFAULT_MODELS, GENERATE_DEFAULTS, MAX_SECONDS } from './defaults.js';
 import { type OpenOptions, type Runner, closeRunner, openRunner, poolOf } from './runner.js';
@@ -34,6 +34,8 @@ export interface GenerateOptions {
   condition?: string;
   /** 0 = greedy; default 0.9. */
   temperature?: number;
+  /** Min-p sampling, 0 to 1 (0 keeps every class); default the model's (config.json "min_p"). */
+  minP?: number;
   /** Seed of the first clip (default 1); the same seed gives the same clip on any worker count. */
   seed?: number;
   /** false: start each clip from silence, without the model's pitch prompt (config.json "pitch_prompt"). Default true. */
@@ -119,11 +121,13 @@ export class Generator {
     if (!Number.isSafeInteger(count) || count < 1 || count > GENERATE_DEFAULTS.maxCount) throw badInput(`count must be a whole number from 1 to ${GENERATE_DEFAULTS.maxCount}, got ${count}`);
     checkPrompt(options.prompt, '');
     checkTemperature(temperature, this.config, '', options.prompt);
+    checkMinP(options.minP, '');
     if (!Number.isSafeInteger(seed) || seed < 0) throw badInput(`seed must be a whole number ≥ 0, got ${seed}`);
     const condition = this.conditionIndex(options.condition);
     const prompt = options.prompt === false ? { prompt: false } : {};
+    const minP = options.minP === undefined ? {} : { minP: options.minP };
     const samples = Math.max(1, Math.round(seconds * this.config.sampleRate));
-    return Array.from({ length: count }, (_, i) => ({ samples, condition, temperature, seed: seed + i, ...prompt }));
+    return Array.from({ length: count }, (_, i) => ({ samples, condition, temperature, ...minP, seed: seed + i, ...prompt }));
   }
 
   /**

@@ -58,6 +58,19 @@ describe('hibiki generate', () => {
     expect(sampled.stderr).not.toMatch(/silent/);
   });
 
+  it("samples with the model's min-p unless --min-p names another, and says which in the WAV's comment", () => {
+    const piano = fileURLToPath(new URL('../../models/wavenet-piano', import.meta.url));
+    const comments = [[], ['--min-p', '0'], ['--no-prompt']].map((flags, i) => {
+      const out = join(dir, `min-p${i}.wav`);
+      const r = hibiki('generate', '-m', piano, '-s', '0.1', '-c', 'C4', '-w', '0', '-o', out, ...flags);
+      expect(r.code, r.stderr).toBe(0);
+      return readFileSync(out).toString('latin1').match(/ICMT.{4}([^\0]*)/s)![1];
+    });
+    // from silence (--no-prompt) the piano draws from every class
+    expect(comments).toEqual([0.3, 0, 0].map((p) => `${piano} midi_pitch=60 (C4) temperature=0.9 min_p=${p} seed=1`));
+    expect(readFileSync(join(dir, 'min-p0.wav')).equals(readFileSync(join(dir, 'min-p1.wav')))).toBe(false);
+  });
+
   it('writes 32-bit float WAV with --format f32: an 18-byte fmt chunk and a fact chunk', () => {
     const r = hibiki('generate', '-m', MODEL, '-s', '0.1', '-c', 'low', '--format', 'f32', '-w', '0', '-o', join(dir, 'f.wav'));
     expect(r.code, r.stderr).toBe(0);
@@ -92,6 +105,7 @@ describe('hibiki generate', () => {
       [['-s', '1e9'], 'option \'-s, --seconds <s>\' argument \'1e9\' is invalid. --seconds must be a number from 0.001 to 3600, got "1e9"'],
       [['-c', 'C9'], 'unknown condition "C9" (condition: low, mid, high)'],
       [['-n', '2.5'], 'option \'-n, --count <n>\' argument \'2.5\' is invalid. --count must be a whole number from 1 to 1000, got "2.5"'],
+      [['--min-p', '2'], 'option \'--min-p <p>\' argument \'2\' is invalid. --min-p must be a number from 0 to 1, got "2"'],
       [['--format', 'mp3'], 'option \'--format <format>\' argument \'mp3\' is invalid. --format must be one of pcm16, f32, got "mp3"'],
       [['-n', '3', '-o', '-'], '-o - writes one WAV file to stdout; with --count 3 give a file name (NAME-1.wav, NAME-2.wav, …)'],
       [['-q', 'redis://127.0.0.1:6379'], '-q means --quiet; give the queue as --queue redis://127.0.0.1:6379'],
@@ -131,9 +145,11 @@ describe('hibiki info', () => {
     expect(info.conditions).toEqual({ name: 'condition', labels: ['low', 'mid', 'high'] });
     expect(info.temperature).toEqual({ default: 0.9, min: 0 });
     expect(info.pitchPrompt).toBeUndefined();
+    expect(info.minP).toBe(0);
     // the piano's own: its temperature floor (for notes from silence) and pitch prompt
     const piano = JSON.parse(hibiki('info', fileURLToPath(new URL('../../models/wavenet-piano', import.meta.url)), '--json').stdout);
     expect(piano.temperature).toEqual({ default: 0.9, min: 0.5 });
     expect(piano.pitchPrompt).toEqual({ samples: 400, amplitude: 0.03 });
+    expect(piano.minP).toBe(0.3);
   });
 });

@@ -19,12 +19,24 @@ describe('sampleCategorical', () => {
     expect(sampleCategorical(Float32Array.from([1, 3, 3]), 0, rng)).toBe(1);
     expect(rng.next()).toBe(0.9);
   });
+
+  it('with min-p, never draws a class less likely than min-p times the likeliest', () => {
+    // probabilities 1/8, 1/2, 1/4, 1/8 (relative to the likeliest: 1/4, 1, 1/2, 1/4); min-p 0.3 leaves
+    // classes 1 and 2, weights 2/3 and 1/3; min-p 0.24 keeps all four.
+    const logits = Float32Array.from([0, Math.log(4), Math.log(2), 0]);
+    expect([0, 0.5, 0.66, 0.67, 0.999].map((u) => sampleCategorical(logits, 1, fixed(u), undefined, 0.3))).toEqual([1, 1, 1, 2, 2]);
+    expect([0, 0.1, 0.2, 0.99].map((u) => sampleCategorical(logits, 1, fixed(u), undefined, 0.24))).toEqual([0, 0, 1, 3]);
+    // at temperature 2 the ratios are square roots (1/2, 1, 0.71, 1/2): min-p 0.6 cuts only classes 0 and 3
+    expect([0, 0.5, 0.99].map((u) => sampleCategorical(logits, 2, fixed(u), undefined, 0.6))).toEqual([1, 1, 2]);
+    // min-p 1 keeps only the likeliest
+    expect(sampleCategorical(logits, 1, fixed(0.99), undefined, 1)).toBe(1);
+  });
 });
 
 describe('RowSampler', () => {
   const rt = Runtime.create();
 
-  it('draws what sampleCategorical draws, row by row, and leaves out rows with u = −1', () => {
+  it('draws what sampleCategorical draws, row by row, each with its temperature and min-p, and leaves out rows with u = −1', () => {
     rt.scope(() => {
       const [B, Q] = [8, 256];
       const sampler = new RowSampler(rt, B, Q);
@@ -33,7 +45,9 @@ describe('RowSampler', () => {
       const rngs = Array.from({ length: B }, (_, b) => new Rng(100 + b));
       const twins = Array.from({ length: B }, (_, b) => new Rng(100 + b));
       const temperatures = [0.9, 0.9, 0.5, 1, 0, 1.3, 0.9, 0.7];
+      const minP = [0, 0.3, 0.05, 0, 0.3, 0.5, 0.01, 0];
       temperatures.forEach((t, b) => (sampler.temperatures[b] = t));
+      minP.forEach((p, b) => (sampler.minP[b] = p));
       let drawn = 0;
       for (let step = 0; step < 200; step++) {
         logits.write(source.uniform(B * Q, -12, 4));
@@ -44,7 +58,7 @@ describe('RowSampler', () => {
         expect(Array.from(classes)).toEqual(Array.from(before));
         for (let b = 0; b < B; b++) {
           if (!active[b]) continue;
-          expect(classes[b], `step ${step}, stream ${b}`).toBe(sampleCategorical(logits.data.subarray(b * Q, (b + 1) * Q), temperatures[b]!, twins[b]));
+          expect(classes[b], `step ${step}, stream ${b}`).toBe(sampleCategorical(logits.data.subarray(b * Q, (b + 1) * Q), temperatures[b]!, twins[b], undefined, minP[b]));
           drawn++;
         }
       }

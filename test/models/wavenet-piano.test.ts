@@ -41,13 +41,16 @@ describe('models/wavenet-piano', () => {
     expectClose(model.logits(x, cond), parity.get('logits').data as Float32Array, 1e-4, 'logits');
   });
 
-  it('samples what PyTorch samples with the same seed (from silence, as the fixture was made: no prompt)', () => {
+  it("samples what PyTorch samples with the same seed: after the pitch prompt, with the model's min-p", () => {
     const want = parity.get('gen_classes').data as Int32Array;
     const m = parity.metadata;
-    const got = model.generateClasses([{
-      samples: want.length, condition: Number(m.gen_condition), temperature: Number(m.gen_temperature), seed: Number(m.gen_seed), prompt: false,
-    }]);
-    expect(Array.from(got[0]!)).toEqual(Array.from(want));
+    expect(Number(m.gen_min_p)).toBe(model.config.minP);
+    expect(Number(m.gen_prompt)).toBe(model.config.pitchPrompt!.samples);
+    const request = { samples: want.length, condition: Number(m.gen_condition), temperature: Number(m.gen_temperature), seed: Number(m.gen_seed) };
+    expect(Array.from(model.generateClasses([request])[0]!)).toEqual(Array.from(want));
+    // a note, not silence: the draws are spread, so min-p changes them
+    expect(new Set(want).size).toBeGreaterThan(20);
+    expect(Array.from(model.generateClasses([{ ...request, minP: 0 }])[0]!)).not.toEqual(Array.from(want));
   });
 
   /**
@@ -66,7 +69,7 @@ describe('models/wavenet-piano', () => {
     for (let t = 0; t < r.samples; t++) {
       const x = Int32Array.from(seq);
       const logits = model.logits(x, r.condition, local.subarray(0, Math.ceil(x.length / hop) * 4));
-      seq.push(sampleCategorical(logits.subarray((x.length - 1) * Q, x.length * Q), r.temperature, rng));
+      seq.push(sampleCategorical(logits.subarray((x.length - 1) * Q, x.length * Q), r.temperature, rng, undefined, r.minP ?? model.config.minP));
     }
     return Int32Array.from(seq.slice(1 + prompt.length));
   }
@@ -86,11 +89,24 @@ describe('models/wavenet-piano', () => {
     expect(Array.from(fast)).not.toEqual(Array.from(model.generateClasses([{ ...request, prompt: false }])[0]!));
   });
 
-  it('steps streams with and without a prompt together, each as it would alone', () => {
+  it("samples with the model's min-p unless a request names its own, each as the slow generator draws", () => {
+    expect(model.config.minP).toBe(0.3);
+    const request = { samples: 60, condition: 4, temperature: 1, seed: 21 };
+    const runs = [undefined, 0, 0.8].map((minP) => {
+      const r = minP === undefined ? request : { ...request, minP };
+      const fast = model.generateClasses([r])[0]!;
+      expect(Array.from(fast), `minP ${minP}`).toEqual(Array.from(generateNaive(r)));
+      return Array.from(fast).join();
+    });
+    // the model's 0.3, every class and a near-greedy 0.8 each draw another note from the same seed
+    expect(new Set(runs).size).toBe(3);
+  });
+
+  it('steps streams with and without a prompt, and with their own min-p, together, each as it would alone', () => {
     const requests = [
       { samples: 200, condition: 3, temperature: 0.9, seed: 1 },
-      { samples: 300, condition: 20, temperature: 1, seed: 2, prompt: false },
-      { samples: 120, condition: 12, temperature: 0.7, seed: 3, prompt: true },
+      { samples: 300, condition: 20, temperature: 1, seed: 2, prompt: false, minP: 0 },
+      { samples: 120, condition: 12, temperature: 0.7, seed: 3, prompt: true, minP: 0.5 },
     ];
     const together = model.generateClasses(requests);
     requests.forEach((r, i) => expect(Array.from(together[i]!), `stream ${i}`).toEqual(Array.from(model.generateClasses([r])[0]!)));

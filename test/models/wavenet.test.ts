@@ -4,7 +4,7 @@ import { readModelDir } from '../../src/io/model-dir.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { muLawEncode } from '../../src/io/mulaw.js';
 import { loadModel } from '../../src/models/index.js';
-import { WaveNet, parseWaveNetConfig, receptiveField, timeSinceOnset } from '../../src/models/wavenet.js';
+import { WaveNet, parseWaveNetConfig, receptiveField, requestMinP, timeSinceOnset } from '../../src/models/wavenet.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { sampleCategorical } from '../../src/decode/sample.js';
 import { Rng } from '../../src/runtime/rng.js';
@@ -198,5 +198,32 @@ describe('the pitch prompt (config.json "pitch_prompt")', () => {
     expect(refused({ global_condition_name: 'speaker', pitch_prompt: { samples: 160, amplitude: 0.1 } })).toContain(
       'm/config.json: "pitch_prompt" needs a model conditioned on "midi_pitch", with MIDI note numbers as its labels');
     expect(refused({ global_condition_labels: ['C4', 'C#4'], pitch_prompt: { samples: 160, amplitude: 0.1 } })).toContain('needs a model conditioned on "midi_pitch"');
+  });
+});
+
+describe('min-p (config.json "min_p")', () => {
+  const base = {
+    sample_rate: 8000, quantization_channels: 256, residual_channels: 8, dilation_channels: 8, skip_channels: 16,
+    kernel_size: 2, stacks: 1, dilation_cycle: [1, 2],
+  };
+
+  it('is read from 0 to 1, 0 when left out, and refused otherwise, naming the file', () => {
+    expect(parseWaveNetConfig('m/config.json', { ...base, min_p: 0.3 }).minP).toBe(0.3);
+    expect(parseWaveNetConfig('m/config.json', base).minP).toBe(0);
+    for (const bad of [-0.1, 1.01, '0.3', [0.3]]) {
+      expect(errorOf(() => parseWaveNetConfig('m/config.json', { ...base, min_p: bad }))).toContain(
+        `m/config.json: "min_p" must be a number from 0 to 1, got ${JSON.stringify(bad)}`);
+    }
+  });
+
+  it("is a request's default, except for a note that a model with a pitch prompt starts from silence", () => {
+    const plain = parseWaveNetConfig('m/config.json', { ...base, min_p: 0.3 });
+    const pitched = parseWaveNetConfig('m/config.json', {
+      ...base, min_p: 0.3, global_condition_classes: 1, global_condition_name: 'midi_pitch', global_condition_labels: ['60'],
+      pitch_prompt: { samples: 80, amplitude: 0.03 },
+    });
+    expect([{}, { prompt: true }, { prompt: false }, { prompt: false, minP: 0.2 }, { minP: 0 }].map((r) => requestMinP(pitched, r))).toEqual([0.3, 0.3, 0, 0.2, 0]);
+    // without a prompt every note starts from silence, and the model's min-p is every note's
+    expect([{}, { prompt: false }, { minP: 0.1 }].map((r) => requestMinP(plain, r))).toEqual([0.3, 0.3, 0.1]);
   });
 });

@@ -102,6 +102,7 @@ describe('hibiki serve', () => {
       ['/v1/generate', { seconds: 0.01, condition: 'C9' }, 400, /unknown condition ..C9/],
       ['/v1/generate', { seconds: 0.01, extra: 1 }, 400, /must NOT have additional properties/],
       ['/v1/generate', { seconds: 0.01, prompt: 'no' }, 400, /body\/prompt must be boolean/],
+      ['/v1/generate', { seconds: 0.01, minP: 2 }, 400, /body\/minP must be <= 1/],
     ];
     for (const [url, body, status, message] of cases) {
       const r = await server.app.inject({ method: 'POST', url, ...json(body) });

@@ -35,6 +35,11 @@ describe('the generation library API', () => {
     expect(piano.requests({ seconds: 0.01 })[0]!.prompt).toBeUndefined();
     expect(piano.requests({ seconds: 0.01, prompt: false })[0]!.prompt).toBe(false);
     expect(errorOf(() => piano.requests({ seconds: 0.01, prompt: 0 as unknown as boolean }))).toBe('E_BAD_INPUT: prompt must be true or false, got 0');
+    // its min-p unless told otherwise (left out of the request: the model's is the default there too)
+    expect(piano.config.minP).toBe(0.3);
+    expect(piano.requests({ seconds: 0.01 })[0]!.minP).toBeUndefined();
+    expect(piano.requests({ seconds: 0.01, minP: 0 })[0]!.minP).toBe(0);
+    expect(errorOf(() => piano.requests({ seconds: 0.01, minP: 1.5 }))).toBe('E_BAD_INPUT: minP must be a number from 0 to 1, got 1.5');
     await piano.close();
   });
 
@@ -56,6 +61,9 @@ describe('the generation library API', () => {
     expect(run.failures.map((f) => f.index)).toEqual([0]);
     expect(run.failures[0]!.error.message).toMatch(/^item 1: temperature 0\.3 is below 0\.5/);
     expect(run.outputs[1]).toHaveLength(80);
+    // the model checks a request's min-p on a pool too
+    const badMinP = await piano.pool!.run([{ samples: 80, condition: 12, temperature: 0.9, seed: 1, minP: -0.1 }]);
+    expect(badMinP.failures[0]!.error.message).toBe('item 1: minP must be a number from 0 to 1, got -0.1');
     expect(piano.requests({ seconds: 1, temperature: 0 })[0]!.temperature).toBe(0);
     expect((await piano.generate({ seconds: 0.01, temperature: 0.5, prompt: false })).clips[0]).toHaveLength(80);
     await piano.close();

@@ -73,7 +73,9 @@ function expSumsProblem(rng: Rng, rows: number, n: number, spread: number): Prob
 // catch the edges: a repeated maximum (ties go to the first), a value one
 // float below the maximum before it (greedy must not take it), flat rows
 // with u = k/n (the cumulative sum meets u·total exactly at class k − 1),
-// and u = 0. Temperature 0 is greedy.
+// and u = 0 (with min-p, class 0 may weigh 0 and must not be drawn).
+// Temperature 0 is greedy; min-p 0 keeps every class, and 0.05 and 0.3 cut
+// most of a row in ±8.
 function sampleRowsProblem(rng: Rng, rows: number, n: number, spread: number): Problem {
   const x = rng.uniform(rows * n, -spread, spread);
   const u = Float64Array.from({ length: rows }, () => (rng.next() < 0.1 ? -1 : rng.next()));
@@ -93,6 +95,7 @@ function sampleRowsProblem(rng: Rng, rows: number, n: number, spread: number): P
     if (kind === 3 && u[r]! >= 0) u[r] = 0;
   }
   const temperatures = Float64Array.from({ length: rows }, () => rng.pick([0, 0.5, 0.9, 1, 1.3]));
+  const minP = Float64Array.from({ length: rows }, () => rng.pick([0, 0, 0.01, 0.05, 0.3]));
   const BEFORE = -7;
   return {
     label: `sample rows ${rows}×${n} in ±${spread}`,
@@ -101,18 +104,20 @@ function sampleRowsProblem(rng: Rng, rows: number, n: number, spread: number): P
     prepare(rt) {
       const xt = rt.tensor([rows, n], x);
       const t = rt.scratch(2 * rows);
+      const p = rt.scratch(2 * rows);
       const uu = rt.scratch(2 * rows);
       const cdf = rt.scratch(2 * n);
       const out = rt.scratch(rows);
       new Float64Array(rt.heap.memory.buffer, t, rows).set(temperatures);
+      new Float64Array(rt.heap.memory.buffer, p, rows).set(minP);
       new Float64Array(rt.heap.memory.buffer, uu, rows).set(u);
       new Int32Array(rt.heap.memory.buffer, out, rows).fill(BEFORE);
       return {
-        call: () => rt.kernels.f32_sample_rows(rows, n, xt.ptr, t, uu, cdf, out),
+        call: () => rt.kernels.f32_sample_rows(rows, n, xt.ptr, t, p, uu, cdf, out),
         output: () => Float32Array.from(new Int32Array(rt.heap.memory.buffer, out, rows)),
       };
     },
-    reference: () => sampleRowsRef(x, rows, n, temperatures, u, BEFORE),
+    reference: () => sampleRowsRef(x, rows, n, temperatures, minP, u, BEFORE),
   };
 }
 

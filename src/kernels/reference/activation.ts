@@ -85,13 +85,17 @@ export function expSumsRef(x: Float32Array, rows: number, n: number): Float64Arr
 }
 
 /**
- * One draw of a class from logits: softmax(logits / temperature) in f64,
- * then the first class whose cumulative probability reaches u · total.
- * temperature 0 (or no u) is greedy: the argmax, the first on ties.
- * sampleCategorical (src/decode/sample.ts) is this with u from an Rng.
+ * One draw of a class from logits: each class weighs
+ * e[i] = exp((logits[i] − max) / temperature), its probability over the
+ * most likely class's, or 0 where that is below `minP` (min-p sampling, as
+ * Hugging Face's MinPLogitsWarper; 0 keeps every class). The running sums
+ * of e are the CDF, in f64, and the class is the first whose running sum
+ * reaches u · total and is above 0. temperature 0 (or no u) is greedy: the
+ * argmax, the first on ties. sampleCategorical (src/decode/sample.ts) is
+ * this with u from an Rng.
  */
 export function drawCategorical(
-  logits: ArrayLike<number>, temperature: number, u: number | undefined, cdf = new Float64Array(logits.length),
+  logits: ArrayLike<number>, temperature: number, u: number | undefined, cdf = new Float64Array(logits.length), minP = 0,
 ): number {
   const n = logits.length;
   let best = 0;
@@ -100,23 +104,24 @@ export function drawCategorical(
   const max = logits[best]!;
   let total = 0;
   for (let i = 0; i < n; i++) {
-    total += Math.exp((logits[i]! - max) / temperature);
+    const e = Math.exp((logits[i]! - max) / temperature);
+    total += minP > 0 && e < minP ? 0 : e;
     cdf[i] = total;
   }
   const target = u * total;
-  for (let i = 0; i < n; i++) if (cdf[i]! >= target) return i;
+  for (let i = 0; i < n; i++) if (cdf[i]! >= target && cdf[i]! > 0) return i;
   return n - 1;
 }
 
 /**
  * f32_sample_rows: drawCategorical on each row of x [rows, n] with its
- * temperature and u; a row whose u is negative keeps `before`.
+ * temperature, min-p and u; a row whose u is negative keeps `before`.
  */
 export function sampleRowsRef(
-  x: Float32Array, rows: number, n: number, temperatures: Float64Array, u: Float64Array, before: number,
+  x: Float32Array, rows: number, n: number, temperatures: Float64Array, minP: Float64Array, u: Float64Array, before: number,
 ): Float32Array {
   return Float32Array.from({ length: rows }, (_, r) =>
-    u[r]! < 0 ? before : drawCategorical(x.subarray(r * n, (r + 1) * n), temperatures[r]!, u[r]!));
+    u[r]! < 0 ? before : drawCategorical(x.subarray(r * n, (r + 1) * n), temperatures[r]!, u[r]!, undefined, minP[r]!));
 }
 
 /** Channel concat of [rows, c_i] arrays into [rows, Σ c_i]. */
