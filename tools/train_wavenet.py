@@ -141,6 +141,10 @@ def main():
     parser.add_argument("--balance", action="store_true",
                         help="draw notes in proportion to their running loss, so the hard ones (FluidR3's noisier "
                              "sample zones) get more of the steps")
+    parser.add_argument("--focus", default="",
+                        help="comma-separated MIDI pitches that get --focus-share of the crops (drawn evenly among "
+                             "them), e.g. the pitches whose notes the selection seeds found out of tune")
+    parser.add_argument("--focus-share", type=float, default=0.5, help="share of each batch drawn from --focus")
     parser.add_argument("--wave-noise", type=float, default=0.0,
                         help="largest std of Gaussian noise added to the input waveform (each crop draws its own "
                              "std in [0, this]); targets stay clean, so the model learns to steer noisy context "
@@ -200,6 +204,7 @@ def main():
         note = torch.arange(lead - 1, length)  # inputs whose next sample is in the note
         clock[:, note] = frames[:, (note + 1 - lead) // hop]
     conditions = torch.tensor([p - LOWEST for p in pitches])
+    focus = [i for i, p in enumerate(pitches) if str(p) in args.focus.split(",")]
     print(f"{len(classes)} notes at {sr} Hz, receptive field {rf} samples, "
           f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
 
@@ -224,6 +229,10 @@ def main():
             idx = torch.multinomial(note_loss, args.batch, replacement=True)
         else:
             idx = torch.randint(len(pitches), (args.batch,))
+        if focus:
+            # The first --focus-share of the batch comes from the focus pitches instead.
+            n = round(args.batch * args.focus_share)
+            idx[:n] = torch.tensor(focus)[torch.randint(len(focus), (n,))]
         crops, noisy, crop_starts = [], [], []
         for i in idx.tolist():
             seq = classes[i]
@@ -279,7 +288,7 @@ def main():
                    "final_loss": sum(losses[-100:]) / min(100, len(losses)), "batch": args.batch, "crop": args.crop,
                    "seed": args.seed, "wave_noise": args.wave_noise, "balance": args.balance, "input_noise": args.input_noise,
                    "velocities": args.velocities, "seconds": args.seconds, "clock": args.clock,
-                   "start_fraction": args.start_fraction, "lr_floor": args.lr_floor, "lr": args.lr, "ema": args.ema, "torch": torch.__version__, "soundfont": args.soundfont,
+                   "start_fraction": args.start_fraction, "focus": args.focus, "focus_share": args.focus_share, "lr_floor": args.lr_floor, "lr": args.lr, "ema": args.ema, "torch": torch.__version__, "soundfont": args.soundfont,
                    "steady_below": args.steady_below, "soundfont_per_pitch": chosen,
                    "pitches": [LOWEST, HIGHEST]}, f, indent=2)
         f.write("\n")

@@ -583,8 +583,10 @@ export class WaveNet implements BatchModel<GenerateRequest> {
       const s = createState(rt, w, requests);
       const rngs = requests.map((r) => new Rng(r.seed));
       const sampler = new RowSampler(rt, B, Q);
-      requests.forEach((r, b) => (sampler.temperatures[b] = r.temperature));
-      requests.forEach((r, b) => (sampler.minP[b] = requestMinP(this.config, r)));
+      requests.forEach((r, b) => {
+        sampler.temperatures[b] = r.temperature;
+        sampler.minP[b] = requestMinP(this.config, r);
+      });
       // A stream past its own length keeps stepping with the others; its features stop at its last frame.
       const lastFrame = s.locals.map((features) => features.length / Cl - 1);
       const classes = new Int32Array(B).fill(Q >> 1); // each stream's last sample: silence at first

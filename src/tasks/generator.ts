@@ -34,7 +34,10 @@ export interface GenerateOptions {
   condition?: string;
   /** 0 = greedy; default 0.9. */
   temperature?: number;
-  /** Min-p sampling, 0 to 1 (0 keeps every class); default the model's (config.json "min_p"). */
+  /**
+   * Min-p sampling, 0 to 1: never draw a class less likely than minP times the likeliest (0 keeps
+   * every class); default the model's (config.json "min_p"), 0 for a note started from silence.
+   */
   minP?: number;
   /** Seed of the first clip (default 1); the same seed gives the same clip on any worker count. */
   seed?: number;
