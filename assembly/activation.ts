@@ -410,8 +410,9 @@ export function f32_copy_rows(rows: i32, cols: i32, src: usize, srcStride: i32, 
     let e01 = expF64x2(d01);
     let e23 = expF64x2(d23);
     if (truncated) {
-      e01 = v128.and(e01, f64x2.ge(e01, vfloor));
-      e23 = v128.and(e23, f64x2.ge(e23, vfloor));
+      // Zero the terms below the floor (a NaN stays NaN, as in the scalar loop and the JavaScript rule).
+      e01 = v128.andnot(e01, f64x2.lt(e01, vfloor));
+      e23 = v128.andnot(e23, f64x2.lt(e23, vfloor));
     }
     const c = cdf + (<usize>i << 3);
     total += f64x2.extract_lane(e01, 0);
