@@ -388,8 +388,9 @@ export function f32_copy_rows(rows: i32, cols: i32, src: usize, srcStride: i32, 
  * as the JavaScript loop over Math.exp does: equal to it, where summing in
  * two f64x2 lanes (6% faster) differed by up to 2.6e-13 on 58,101-wide rows,
  * as much as the loop's own rounding error. With `keep`, each running sum
- * is stored at `cdf` too. Both kernels pass `scaled` and `keep` as constants,
- * so each gets a loop without the other's work once this is inlined.
+ * is stored at `cdf` too. Callers pass `scaled`, `keep` and `truncated` as
+ * constants, so each call gets a loop without the others' work once this is
+ * inlined (the sampler has one call with min-p and one without).
  */
 @inline function expSumInOrder(
   xr: usize, n: i32, m: f64, scaled: bool, T: f64, keep: bool, cdf: usize, truncated: bool = false, floor: f64 = 0,

@@ -205,6 +205,9 @@ def main():
         clock[:, note] = frames[:, (note + 1 - lead) // hop]
     conditions = torch.tensor([p - LOWEST for p in pitches])
     focus = [i for i, p in enumerate(pitches) if str(p) in args.focus.split(",")]
+    unknown = sorted(set(args.focus.split(",")) - {str(p) for p in pitches} - {""})
+    if unknown:
+        sys.exit(f"--focus: {', '.join(unknown)} not among the trained pitches {LOWEST}-{HIGHEST}")
     print(f"{len(classes)} notes at {sr} Hz, receptive field {rf} samples, "
           f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
 
